@@ -1,0 +1,46 @@
+# The two commands: `make dev` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PACKAGES := libs/common services/ingest services/analytics-aggregator \
+            services/health-monitor services/backup-worker services/dashboard-api
+PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: dev test install lint unit system-deps clean bench
+
+dev: install
+	$(BIN)/lookout up --demo
+
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+$(STAMP): $(PYPROJECTS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Lookout needs Python 3.11+"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python3 -m venv failed; installing python3-venv"; \
+	  ./scripts/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e 'libs/common[embedded]' \
+	  $(foreach p,$(filter services/%,$(PACKAGES)),-e $(p)) -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian packages some tests drive for real (see scripts/system-deps.sh).
+system-deps:
+	@./scripts/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+unit: install
+	$(BIN)/python -m pytest tests/unit
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The one-machine stack: PostgreSQL and a Kafka-protocol broker from wheels."""

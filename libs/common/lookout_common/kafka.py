@@ -1,0 +1,78 @@
+"""Kafka plumbing: the FastStream broker factory and topic administration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from lookout_common.settings import LookoutSettings
+from lookout_common.topics import Topic, topic_name
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(settings: LookoutSettings, *, client_id: str) -> KafkaBroker:
+    """A FastStream broker whose producer waits for every in-sync replica (acks=all).
+
+    Requests time out after `io_timeout_s`, so a dead broker surfaces as an error
+    instead of a hung request.
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        request_timeout_ms=int(settings.io_timeout_s * 1000),
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        allow_auto_create_topics=False,
+        graceful_timeout=30.0,
+        logger=logging.getLogger(f"lookout.{client_id}.faststream"),
+    )
+
+
+async def ensure_topics(settings: LookoutSettings, topics: list[Topic] | None = None) -> list[str]:
+    """Create Lookout's topics that do not exist yet; returns the names created."""
+    wanted = [topic_name(topic, settings.topic_prefix) for topic in (topics or list(Topic))]
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        request_timeout_ms=int(settings.io_timeout_s * 1000),
+    )
+    await asyncio.wait_for(admin.start(), settings.io_timeout_s)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return []
+        try:
+            await admin.create_topics(
+                [
+                    NewTopic(name, settings.topic_partitions, settings.topic_replication)
+                    for name in missing
+                ]
+            )
+        except TopicAlreadyExistsError:
+            # Another process created them between our list and create: same outcome.
+            log.info("topics already created concurrently", extra={"topics": missing})
+        return missing
+    finally:
+        await admin.close()
+
+
+async def broker_reachable(settings: LookoutSettings) -> bool:
+    """True when the bootstrap broker answers a metadata request in time."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        request_timeout_ms=int(min(settings.io_timeout_s, 3) * 1000),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), min(settings.io_timeout_s, 3))
+        await asyncio.wait_for(admin.list_topics(), min(settings.io_timeout_s, 3))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"; readyz says so
+        return False
+    finally:
+        await admin.close()

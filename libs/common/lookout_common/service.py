@@ -1,0 +1,85 @@
+"""What every Lookout HTTP process shares: liveness, readiness, metrics, and the runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from lookout_common.logging import configure_logging
+from lookout_common.metrics import instrument
+from lookout_common.settings import LookoutSettings
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+log = logging.getLogger(__name__)
+
+
+class Liveness(BaseModel):
+    status: str = "ok"
+    service: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    service: str
+    dependencies: dict[str, bool]
+
+
+def add_probe_routes(
+    app: FastAPI,
+    service: str,
+    readiness: Callable[[], Mapping[str, ReadinessCheck]],
+    timeout: float = 3.0,
+) -> None:
+    """`/healthz` (the process answers), `/readyz` (its dependencies answer) and `/metrics`."""
+    instrument(app)
+
+    @app.get("/healthz", response_model=Liveness, tags=["probes"])
+    async def healthz() -> Liveness:
+        return Liveness(service=service)
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness}},
+        tags=["probes"],
+    )
+    async def readyz() -> JSONResponse:
+        checks = dict(readiness())
+
+        async def run(check: ReadinessCheck) -> bool:
+            try:
+                return await asyncio.wait_for(check(), timeout)
+            except Exception:  # noqa: BLE001 - a failing check means "not ready"
+                return False
+
+        results = await asyncio.gather(*(run(check) for check in checks.values()))
+        dependencies = dict(zip(checks, results, strict=True))
+        ready = all(results)
+        body = Readiness(ready=ready, service=service, dependencies=dependencies)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def serve(app: FastAPI, settings: LookoutSettings, service: str) -> None:
+    """Run `app` under uvicorn with JSON logs; SIGTERM triggers the app's lifespan shutdown."""
+    configure_logging(service, settings.log_level)
+    log.info(
+        "starting",
+        extra={
+            "http": f"{settings.http_host}:{settings.http_port}",
+            "kafka": settings.kafka_bootstrap,
+        },
+    )
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+        lifespan="on",
+    )

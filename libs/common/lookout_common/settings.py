@@ -1,0 +1,111 @@
+"""Settings: one pydantic-settings class per service, all read from `LOOKOUT_*`.
+
+Defaults point at the embedded stack (`lookout up`). Secrets are `SecretStr`, so
+they never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LookoutSettings(BaseSettings):
+    """What every Lookout process needs: broker, database, time zone, HTTP, logging."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOKOUT_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated"
+    )
+    database_url: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/lookout"),
+        description="PostgreSQL URL of Lookout's own database",
+    )
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (isolates tenants or test runs)"
+    )
+    topic_partitions: int = Field(4, ge=1, description="Partitions for topics Lookout creates")
+    topic_replication: int = Field(1, ge=1, description="Replication factor for created topics")
+    timezone: str = Field("UTC", description="IANA zone that defines 'today' in metrics")
+    log_level: str = Field("INFO", description="Root log level")
+    http_host: str = Field("127.0.0.1", description="Interface the HTTP server binds")
+    http_port: int = Field(8000, ge=0, le=65535, description="Port the HTTP server binds")
+    db_pool_max: int = Field(10, ge=1, description="Largest asyncpg pool size")
+    io_timeout_s: float = Field(10.0, gt=0, description="Timeout for one network call")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+class IngestSettings(LookoutSettings):
+    http_port: int = 8001
+    publish_timeout_s: float = Field(
+        5.0, gt=0, description="How long ingest waits for Kafka's ack before answering 503"
+    )
+    retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503")
+    max_event_bytes: int = Field(32 * 1024, description="Largest single event (Segment: 32 KB)")
+    max_request_bytes: int = Field(
+        500 * 1024, description="Largest request body after gunzip (Segment: 500 KB)"
+    )
+    write_key_cache_s: float = Field(30.0, ge=0, description="How long a checked key is cached")
+    max_clock_skew_s: float = Field(
+        86_400.0, gt=0, description="Client timestamps further than this in the future are clamped"
+    )
+
+
+class AggregatorSettings(LookoutSettings):
+    http_port: int = 8002
+    group_id: str = Field("lookout-aggregator", description="Kafka consumer group")
+    batch_max_records: int = Field(5000, ge=1, description="Most events in one DB transaction")
+    batch_timeout_ms: int = Field(200, ge=1, description="Longest wait to fill a batch")
+    retry_backoff_s: float = Field(1.0, gt=0, description="Pause before retrying a failed batch")
+
+
+class HealthMonitorSettings(LookoutSettings):
+    http_port: int = 8003
+    health_config: Path | None = Field(
+        None, description="YAML file with the checks; the embedded stack writes a default"
+    )
+
+
+class BackupWorkerSettings(LookoutSettings):
+    http_port: int = 8004
+    backup_dir: Path = Field(
+        Path(".lookout/backups"), description="Local backup target when no S3 bucket is set"
+    )
+    backup_source_url: SecretStr | None = Field(
+        None, description="Database whose collections are backed up (default: database_url)"
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto, AWS)")
+    s3_bucket: str | None = Field(None, description="Bucket for backups; unset = local dir")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    backup_key: SecretStr | None = Field(
+        None, description="Master key (base64, 32 bytes) that wraps each run's data key"
+    )
+
+
+class DashboardSettings(LookoutSettings):
+    http_port: int = 8000
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser"
+    )
+    active_window_s: int = Field(300, ge=60, description="'Active users' look-back window")

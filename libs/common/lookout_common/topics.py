@@ -1,0 +1,19 @@
+"""Topic names: defined once, versioned, optionally prefixed per deployment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    EVENTS = "analytics.events.v1"
+    EVENTS_DLQ = "analytics.events.dlq.v1"
+    HEALTH_CHECKS = "health.checks.v1"
+    HEALTH_INCIDENTS = "health.incidents.v1"
+    BACKUP_COMMANDS = "backup.commands.v1"
+    BACKUP_RESULTS = "backup.results.v1"
+
+
+def topic_name(topic: Topic, prefix: str = "") -> str:
+    """The name on the broker: `prefix` + the versioned name."""
+    return f"{prefix}{topic.value}"

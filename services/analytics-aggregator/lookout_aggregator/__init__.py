@@ -1,0 +1,1 @@
+"""Lookout analytics aggregator: Kafka batches into raw events and rollups in Postgres"""

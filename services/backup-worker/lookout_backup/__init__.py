@@ -1,0 +1,1 @@
+"""Lookout backup worker: exports collections to object storage and restores them"""

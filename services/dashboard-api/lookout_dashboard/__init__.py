@@ -1,0 +1,1 @@
+"""Lookout dashboard API: metrics, health and backups for admins, and the single-page app"""

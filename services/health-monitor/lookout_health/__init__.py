@@ -1,0 +1,1 @@
+"""Lookout health monitor: probes dependencies, keeps history, opens and resolves incidents"""

@@ -1,0 +1,1 @@
+"""Lookout ingest: Segment-compatible tracking API that publishes events to Kafka"""

