@@ -6,8 +6,11 @@ set -euo pipefail
 # package -> a file that proves it is installed
 declare -A PROVIDES=(
   [python3-venv]=/usr/lib/python3/dist-packages/venv
+  [prometheus]=/usr/bin/promtool
+  [prometheus-alertmanager]=/usr/bin/prometheus-alertmanager
 )
-DEFAULT=()
+# promtool checks the alert rules; a real Alertmanager receives health alerts.
+DEFAULT=(prometheus prometheus-alertmanager)
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${DEFAULT[@]}")
