@@ -56,7 +56,7 @@ async def _keys(args: argparse.Namespace) -> int:
             )
             for row in rows:
                 state = "revoked" if row["revoked_at"] else "active"
-                print(f"{row['id']:>4}  {row['role']:<7} {row['prefix']}…  {state:<8} {row['name']}")
+                print(f"{row['id']:>4}  {row['role']:<7} {row['prefix']}…  {state:<8}", row["name"])
         elif args.keys_command == "revoke":
             if not await revoke_key(connection, args.id):
                 print(f"no active key with id {args.id}", file=sys.stderr)
