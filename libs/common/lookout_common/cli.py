@@ -87,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="interface the services bind")
     up.set_defaults(func=cmd_up)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        func=cmd_migrate
-    )
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     commands.add_parser("topics", help="create Kafka topics").set_defaults(func=cmd_topics)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
