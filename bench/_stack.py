@@ -1,0 +1,116 @@
+"""Shared bench plumbing: resolve Postgres and Kafka (env URL, else embedded), run services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from lookout_common.embedded.process import free_port, spawn, stop_process
+from lookout_common.migrate import migrate
+from lookout_common.settings import LookoutSettings
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[tuple[str, str, Path]]:
+    """(postgres server URL, kafka bootstrap, scratch dir), embedded unless set in env."""
+    scratch = Path(tempfile.mkdtemp(prefix="lookout-bench-"))
+    scratch.chmod(0o755)
+    postgres = kafka = None
+    server_url = os.environ.get("LOOKOUT_BENCH_DATABASE_URL")
+    bootstrap = os.environ.get("LOOKOUT_BENCH_KAFKA_BOOTSTRAP")
+    try:
+        if not server_url:
+            from lookout_common.embedded.postgres import EmbeddedPostgres
+
+            postgres = EmbeddedPostgres(scratch / "pg")
+            server_url = postgres.start()
+        if not bootstrap:
+            from lookout_common.embedded.kafka import EmbeddedKafka
+
+            kafka = EmbeddedKafka(scratch)
+            bootstrap = kafka.start()
+        yield server_url, bootstrap, scratch
+    finally:
+        if kafka is not None:
+            kafka.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+async def fresh_database(server_url: str) -> str:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = f"{server_url.rpartition('/')[0]}/{name}"
+    connection = await asyncpg.connect(url)
+    await migrate(connection)
+    await connection.close()
+    return url
+
+
+def settings_for(database_url: str, bootstrap: str, prefix: str) -> LookoutSettings:
+    return LookoutSettings(
+        database_url=database_url, kafka_bootstrap=bootstrap, topic_prefix=prefix
+    )
+
+
+class Service:
+    def __init__(self, module: str, settings: LookoutSettings, scratch: Path, **env: str) -> None:
+        self.port = free_port()
+        self.module = module
+        self.env = {
+            **os.environ,
+            "LOOKOUT_DATABASE_URL": settings.dsn(),
+            "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
+            "LOOKOUT_HTTP_PORT": str(self.port),
+            "LOOKOUT_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.log = scratch / f"{module}-{self.port}.log"
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> Service:
+        self.process = spawn([sys.executable, "-m", self.module], self.log, env=self.env)
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.module} not ready; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def clock() -> float:
+    return time.perf_counter()

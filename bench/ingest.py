@@ -1,0 +1,304 @@
+"""Ingest and aggregation throughput, and end-to-end freshness, against raw baselines.
+
+Measured in one run on this machine, each figure the median of --repeats runs:
+  raw aiokafka producer (acks=all) events/s for the same payloads
+  ingest events/s via /v1/batch (100 events a request, 32 concurrent) and its ratio to raw
+  aggregator drain events/s into Postgres and its ratio to a raw COPY of the same rows
+  freshness: POST to visible in /api/v1/dashboard/metrics, p50 / p95
+
+Usage: .venv/bin/python bench/ingest.py [--events 50000] [--repeats 3]
+Set LOOKOUT_BENCH_DATABASE_URL / LOOKOUT_BENCH_KAFKA_BOOTSTRAP to use external services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+from _stack import (
+    Service,
+    clock,
+    fresh_database,
+    infrastructure,
+    median,
+    percentile,
+    settings_for,
+)
+from aiokafka import AIOKafkaProducer
+
+from lookout_common.apikeys import Role, create_key
+from lookout_common.kafka import ensure_topics
+from lookout_common.topics import Topic, topic_name
+
+BATCH = 100
+CONCURRENCY = 32
+
+
+def segment_events(count: int) -> list[dict]:
+    """A realistic mix: page views, searches, bookings, chats, errors, custom events."""
+    now = datetime.now(UTC).isoformat()
+    events = []
+    for index in range(count):
+        actor = f"anon-{random.randint(1, 5000)}"
+        kind = index % 10
+        if kind < 4:
+            message = {"type": "page", "name": "Home", "properties": {"path": f"/p/{kind}"}}
+        elif kind < 6:
+            message = {
+                "type": "track",
+                "event": "search_performed",
+                "properties": {"query": "thai massage berlin", "resultsCount": 7},
+            }
+        elif kind == 6:
+            message = {
+                "type": "track",
+                "event": "booking_completed",
+                "properties": {
+                    "therapistId": "t-1",
+                    "serviceType": "thai",
+                    "duration": 60,
+                    "totalPrice": 70,
+                    "currency": "EUR",
+                },
+            }
+        elif kind == 7:
+            message = {"type": "track", "event": "chat_started", "properties": {"chatId": actor}}
+        elif kind == 8:
+            message = {
+                "type": "track",
+                "event": "error_occurred",
+                "properties": {"message": "boom", "type": "TypeError"},
+            }
+        else:
+            message = {"type": "track", "event": "gift_card_viewed", "properties": {"v": index}}
+        message.update({"messageId": uuid.uuid4().hex, "anonymousId": actor, "timestamp": now})
+        events.append(message)
+    return events
+
+
+def envelope_bytes(events: list[dict]) -> list[tuple[bytes, bytes]]:
+    """What ingest publishes for these events (same size and keys), for the raw producer."""
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for message in events:
+        envelope = {
+            "schema_version": 1,
+            "event_id": message["messageId"],
+            "kind": message["type"],
+            "event": message.get("event", "page_view"),
+            "anonymous_id": message["anonymousId"],
+            "user_id": None,
+            "properties": message["properties"],
+            "traits": {},
+            "context": {},
+            "timestamp": message["timestamp"],
+            "received_at": now,
+            "sent_at": None,
+            "source": "bench",
+            "request_id": uuid.uuid4().hex,
+        }
+        out.append((message["anonymousId"].encode(), json.dumps(envelope).encode()))
+    return out
+
+
+async def raw_producer(bootstrap: str, topic: str, payloads: list[tuple[bytes, bytes]]) -> float:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=256 * 1024
+    )
+    await producer.start()
+    try:
+        started = clock()
+        futures = [await producer.send(topic, value=v, key=k) for k, v in payloads]
+        await asyncio.gather(*futures)
+        return len(payloads) / (clock() - started)
+    finally:
+        await producer.stop()
+
+
+async def through_ingest(url: str, write_key: str, events: list[dict]) -> float:
+    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+    queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(
+        base_url=url, auth=(write_key, ""), limits=limits, timeout=30
+    ) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                batch = queue.get_nowait()
+                response = await client.post("/v1/batch", json={"batch": batch})
+                if response.status_code != 200:
+                    raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
+
+        started = clock()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return len(events) / (clock() - started)
+
+
+async def drain(settings, scratch, expected: int) -> float:
+    """Aggregator events/s: first stored event to the last, polling the ledger."""
+    aggregator = await Service("lookout_aggregator", settings, scratch).start()
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        first = None
+        while True:
+            stored = await connection.fetchval("SELECT count(*) FROM event_ids")
+            now = clock()
+            if stored and first is None:
+                first = (now, stored)
+            if stored >= expected:
+                return (stored - first[1]) / max(now - first[0], 1e-6)
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()
+        aggregator.stop()
+
+
+async def raw_copy(settings, events: list[dict]) -> float:
+    """COPY of the same rows into a table shaped like user_analytics (no indexes)."""
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        await connection.execute("CREATE TABLE raw_copy (LIKE user_analytics INCLUDING DEFAULTS)")
+        now = datetime.now(UTC)
+        rows = [
+            (
+                m["messageId"],
+                now,
+                now,
+                m["type"],
+                m.get("event", "page_view"),
+                None,
+                m["anonymousId"],
+                None,
+                json.dumps(m["properties"]),
+                "{}",
+                "bench",
+            )
+            for m in events
+        ]
+        started = clock()
+        await connection.copy_records_to_table(
+            "raw_copy",
+            records=rows,
+            columns=[
+                "event_id",
+                "occurred_at",
+                "received_at",
+                "kind",
+                "event",
+                "user_id",
+                "anonymous_id",
+                "session_id",
+                "properties",
+                "context",
+                "source",
+            ],
+        )
+        return len(rows) / (clock() - started)
+    finally:
+        await connection.close()
+
+
+async def freshness(settings, scratch, write_key: str, admin_key: str, samples: int) -> list:
+    services = [
+        await Service("lookout_aggregator", settings, scratch).start(),
+        await Service("lookout_dashboard", settings, scratch).start(),
+        await Service("lookout_ingest", settings, scratch).start(),
+    ]
+    _aggregator, dashboard, ingest = services
+    latencies = []
+    try:
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        async with httpx.AsyncClient(timeout=10) as client:
+
+            async def bookings() -> int:
+                response = await client.get(
+                    f"{dashboard.url}/api/v1/dashboard/metrics", headers=headers
+                )
+                return response.json()["todayBookings"]
+
+            for _ in range(samples):
+                before = await bookings()
+                event = segment_events(7)[6]
+                started = clock()
+                response = await client.post(
+                    f"{ingest.url}/v1/track", json=event, auth=(write_key, "")
+                )
+                response.raise_for_status()
+                while await bookings() <= before:
+                    await asyncio.sleep(0.01)
+                latencies.append(clock() - started)
+    finally:
+        for service in reversed(services):
+            service.stop()
+    return latencies
+
+
+async def main(events_count: int, repeats: int) -> None:
+    with infrastructure() as (server_url, bootstrap, scratch):
+        raw, ingest, agg, copy = [], [], [], []
+        for run in range(repeats):
+            database_url = await fresh_database(server_url)
+            settings = settings_for(database_url, bootstrap, f"bench{run}{uuid.uuid4().hex[:6]}.")
+            await ensure_topics(settings)
+            connection = await asyncpg.connect(database_url)
+            write_key = await create_key(connection, Role.INGEST, "bench")
+            await connection.close()
+            events = segment_events(events_count)
+            raw_topic = topic_name(Topic.EVENTS, settings.topic_prefix + "raw.")
+            await ensure_topics(
+                settings_for(database_url, bootstrap, settings.topic_prefix + "raw.")
+            )
+            raw.append(await raw_producer(bootstrap, raw_topic, envelope_bytes(events)))
+            service = await Service("lookout_ingest", settings, scratch).start()
+            try:
+                ingest.append(await through_ingest(service.url, write_key, events))
+            finally:
+                service.stop()
+            agg.append(await drain(settings, scratch, events_count))
+            copy.append(await raw_copy(settings, events))
+            print(
+                f"run {run + 1}: raw producer {raw[-1]:,.0f}/s  ingest {ingest[-1]:,.0f}/s  "
+                f"aggregator {agg[-1]:,.0f}/s  raw COPY {copy[-1]:,.0f}/s",
+                flush=True,
+            )
+        database_url = await fresh_database(server_url)
+        settings = settings_for(database_url, bootstrap, f"fresh{uuid.uuid4().hex[:6]}.")
+        await ensure_topics(settings)
+        connection = await asyncpg.connect(database_url)
+        write_key = await create_key(connection, Role.INGEST, "bench")
+        admin_key = await create_key(connection, Role.ADMIN, "bench")
+        await connection.close()
+        latencies = await freshness(settings, scratch, write_key, admin_key, samples=40)
+
+    print(f"\nmedians of {repeats} runs, {events_count:,} events each")
+    print(f"raw aiokafka producer : {median(raw):>10,.0f} events/s")
+    print(
+        f"ingest /v1/batch      : {median(ingest):>10,.0f} events/s   "
+        f"ratio {median(ingest) / median(raw):.2f} (target >= 0.5)"
+    )
+    print(f"raw COPY              : {median(copy):>10,.0f} events/s")
+    print(
+        f"aggregator drain      : {median(agg):>10,.0f} events/s   "
+        f"ratio {median(agg) / median(copy):.2f} (target >= 0.3)"
+    )
+    print(
+        f"freshness             : p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms (target p95 <= 2000 ms)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.events, arguments.repeats))

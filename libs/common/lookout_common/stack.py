@@ -1,0 +1,322 @@
+"""`lookout up`: the whole stack on one machine.
+
+Order matters in both directions. Start: Postgres, broker, migrations, topics,
+keys, then the services (consumers before ingest). Stop: demo traffic, ingest
+(no new acks), wait until the aggregator has drained the topic into Postgres
+(the embedded broker keeps data in memory only), then the other services, the
+broker, Postgres. Acknowledged events therefore survive a stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from lookout_common.apikeys import Role, create_key, find_key
+from lookout_common.db import connect
+from lookout_common.embedded.process import free_port, port_open, spawn, stop_process
+from lookout_common.kafka import ensure_topics
+from lookout_common.migrate import ensure_database, migrate
+from lookout_common.settings import LookoutSettings
+
+log = logging.getLogger("lookout.stack")
+
+DRAIN_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    module: str
+    preferred_port: int
+    port: int = 0
+    process: object = None
+    restarts: list[float] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def default_services() -> list[ServiceSpec]:
+    """Every process of the stack, in start order (consumers first, ingest last)."""
+    return [
+        ServiceSpec("analytics-aggregator", "lookout_aggregator", 8002),
+        ServiceSpec("health-monitor", "lookout_health", 8003),
+        ServiceSpec("alert-consumer", "lookout_health.alerts", 8005),
+        ServiceSpec("backup-worker", "lookout_backup", 8004),
+        ServiceSpec("dashboard-api", "lookout_dashboard", 8000),
+        ServiceSpec("ingest", "lookout_ingest", 8001),
+    ]
+
+
+def pick_port(preferred: int, host: str = "127.0.0.1") -> int:
+    return preferred if not port_open(host, preferred, timeout=0.2) else free_port(host)
+
+
+class Stack:
+    """Owns every child process of one `lookout up`."""
+
+    def __init__(self, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir.resolve()
+        self.host = host
+        self.logs = self.data_dir / "logs"
+        self.postgres = None
+        self.kafka = None
+        self.services = default_services()
+        self.env: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
+        self.stopping = threading.Event()
+
+    # ---- start -------------------------------------------------------------------------
+    def start_infrastructure(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        database_url = os.environ.get("LOOKOUT_DATABASE_URL")
+        if not database_url:
+            from lookout_common.embedded.postgres import EmbeddedPostgres
+
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres", port=pick_port(5432))
+            self.postgres.log_path = self.logs / "postgres.log"
+            self.postgres.start()
+            database_url = self.postgres.database_url("lookout")
+            print(f"  postgres    embedded, {self.postgres.url} (data in {self.postgres.data_dir})")
+        bootstrap = os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP")
+        if not bootstrap:
+            from lookout_common.embedded.kafka import EmbeddedKafka
+
+            self.kafka = EmbeddedKafka(self.logs, port=pick_port(9092))
+            bootstrap = self.kafka.start()
+            print(f"  kafka       embedded Tansu, {bootstrap} (memory only; drained on stop)")
+        self.env = {
+            "LOOKOUT_DATABASE_URL": database_url,
+            "LOOKOUT_KAFKA_BOOTSTRAP": bootstrap,
+            "LOOKOUT_HTTP_HOST": self.host,
+        }
+        if not os.environ.get("LOOKOUT_S3_BUCKET"):
+            backups = self.data_dir / "backups"
+            backups.mkdir(exist_ok=True)
+            self.env["LOOKOUT_BACKUP_DIR"] = str(backups)
+            print(f"  backups     local directory {backups}")
+        if not os.environ.get("LOOKOUT_BACKUP_KEY"):
+            self.env["LOOKOUT_BACKUP_KEY"] = self._backup_key()
+
+    def _backup_key(self) -> str:
+        """The master backup key of this data dir, made once and kept in a 0600 file."""
+        path = self.data_dir / "backup.key"
+        if not path.exists():
+            path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def prepare(self) -> None:
+        """Migrations, topics, the product's sample database and the keys."""
+        settings = LookoutSettings(
+            database_url=self.env["LOOKOUT_DATABASE_URL"],
+            kafka_bootstrap=self.env["LOOKOUT_KAFKA_BOOTSTRAP"],
+        )
+        asyncio.run(self._prepare(settings))
+
+    async def _prepare(self, settings: LookoutSettings) -> None:
+        await ensure_database(settings.dsn())
+        connection = await connect(settings)
+        try:
+            applied = await migrate(connection)
+            if applied:
+                print(f"  migrations  applied {', '.join(applied)}")
+            self.keys = await self._keys(connection)
+        finally:
+            await connection.close()
+        created = await ensure_topics(settings)
+        if created:
+            print(f"  topics      created {len(created)}")
+        if self.postgres is not None and not os.environ.get("LOOKOUT_BACKUP_SOURCE_URL"):
+            self.env["LOOKOUT_BACKUP_SOURCE_URL"] = await self._marketplace_database()
+
+    async def _marketplace_database(self) -> str:
+        """The sample product database (the marketplace) whose tables get backed up."""
+        from lookout_common.marketplace import create_marketplace
+
+        url = self.postgres.database_url("marketplace")
+        if await ensure_database(url):
+            connection = await connect(LookoutSettings(database_url=url))
+            try:
+                await create_marketplace(connection)
+            finally:
+                await connection.close()
+            print("  marketplace sample product database created")
+        return url
+
+    async def _keys(self, connection) -> dict[str, str]:
+        """Reuse this data dir's keys while they are valid; otherwise create new ones."""
+        previous = self._read_stack_file()
+        keys = {}
+        for field_name, role in (("admin_key", Role.ADMIN), ("write_key", Role.INGEST)):
+            key = previous.get(field_name)
+            if not key or await find_key(connection, key) is None:
+                key = await create_key(connection, role, f"lookout up ({role.value})")
+            keys[field_name] = key
+        return keys
+
+    def _read_stack_file(self) -> dict:
+        try:
+            return json.loads((self.data_dir / "stack.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def start_services(self) -> None:
+        for service in self.services:
+            service.port = pick_port(service.preferred_port, self.host)
+        urls = {s.name: s.url for s in self.services if s.name != "health-monitor"}
+        self.env["LOOKOUT_HEALTH_SERVICE_URLS"] = json.dumps(urls)
+        for service in self.services:
+            self._spawn(service)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        for service in self.services:
+            self._wait_ready(service, deadline)
+
+    def _spawn(self, service: ServiceSpec) -> None:
+        env = {**os.environ, **self.env, "LOOKOUT_HTTP_PORT": str(service.port)}
+        service.process = spawn(
+            [sys.executable, "-m", service.module], self.logs / f"{service.name}.log", env=env
+        )
+
+    def _wait_ready(self, service: ServiceSpec, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise RuntimeError(
+                    f"{service.name} exited with {service.process.returncode}; "
+                    f"see {self.logs / (service.name + '.log')}"
+                )
+            try:
+                if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{service.name} did not become ready; see {self.logs}")
+
+    def write_stack_file(self) -> dict:
+        by_name = {service.name: service.url for service in self.services}
+        info = {
+            "dashboard_url": by_name["dashboard-api"],
+            "ingest_url": by_name["ingest"],
+            **self.keys,
+            "services": by_name,
+            "database_url": self.env["LOOKOUT_DATABASE_URL"],
+            "kafka_bootstrap": self.env["LOOKOUT_KAFKA_BOOTSTRAP"],
+            "pid": os.getpid(),
+        }
+        path = self.data_dir / "stack.json"
+        path.write_text(json.dumps(info, indent=2))
+        path.chmod(0o600)  # it holds the admin key
+        return info
+
+    # ---- run -----------------------------------------------------------------------------
+    def supervise(self) -> None:
+        """Restart a child that died (at most 5 times a minute), until asked to stop."""
+        while not self.stopping.wait(0.5):
+            for service in self.services:
+                if service.process.poll() is None:
+                    continue
+                now = time.monotonic()
+                service.restarts = [t for t in service.restarts if now - t < 60] + [now]
+                if len(service.restarts) > 5:
+                    print(f"! {service.name} keeps crashing; stopping the stack", file=sys.stderr)
+                    return
+                print(
+                    f"! {service.name} exited ({service.process.returncode}); restarting",
+                    file=sys.stderr,
+                )
+                self._spawn(service)
+
+    # ---- stop ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        by_name = {service.name: service for service in self.services}
+        ingest = by_name.get("ingest")
+        if ingest is not None and ingest.process is not None:
+            stop_process(ingest.process, timeout=30)
+        aggregator = by_name.get("analytics-aggregator")
+        if aggregator is not None and aggregator.process is not None:
+            self._drain(aggregator)
+        for service in reversed(self.services):
+            if service.process is not None:
+                stop_process(service.process, timeout=30)
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def _drain(self, aggregator: ServiceSpec) -> None:
+        """Wait until the aggregator has stored everything the broker holds."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        lag = None
+        while time.monotonic() < deadline and aggregator.process.poll() is None:
+            try:
+                lag = httpx.get(f"{aggregator.url}/lag", timeout=2).json().get("lag")
+            except (httpx.HTTPError, ValueError):
+                lag = None
+            if lag == 0:
+                return
+            time.sleep(0.2)
+        print(
+            f"! aggregator not drained before stop (lag {lag}); events may be lost", file=sys.stderr
+        )
+
+
+def run_stack(data_dir: Path, *, demo: bool = False, host: str = "127.0.0.1") -> int:
+    """Run until Ctrl-C or SIGTERM; returns the exit code."""
+    stack = Stack(data_dir, host=host)
+
+    def request_stop(signum: int, frame: object) -> None:
+        stack.stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print("Starting Lookout…")
+    demo_thread = None
+    try:
+        stack.start_infrastructure()
+        stack.prepare()
+        stack.start_services()
+        info = stack.write_stack_file()
+        print(
+            "\nLookout is up.\n"
+            f"  dashboard   {info['dashboard_url']}\n"
+            f"  ingest      {info['ingest_url']}\n"
+            f"  admin key   {info['admin_key']}\n"
+            f"  write key   {info['write_key']}\n"
+            f"  stack file  {stack.data_dir / 'stack.json'}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        if demo:
+            from lookout_common.demo import run_demo_in_thread
+
+            demo_thread = run_demo_in_thread(info["ingest_url"], info["write_key"], stack.stopping)
+            print("  demo        simulated marketplace traffic is flowing", flush=True)
+        stack.supervise()
+        return 0
+    except (RuntimeError, TimeoutError, OSError) as error:
+        print(f"lookout up failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stopping.set()
+        if demo_thread is not None:
+            demo_thread.join(10)
+        print("Stopping Lookout…", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
