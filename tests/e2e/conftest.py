@@ -1,0 +1,39 @@
+"""End-to-end fixtures: the pipeline's real processes on the suite's real broker and database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from conftest import settings_env
+from support.services import ServiceProcess
+
+from lookout_common.apikeys import Role, create_key
+from lookout_common.settings import LookoutSettings
+
+
+@dataclass
+class Pipeline:
+    ingest: ServiceProcess
+    aggregator: ServiceProcess
+    dashboard: ServiceProcess
+    write_key: str
+    admin_key: str
+    settings: LookoutSettings
+
+
+@pytest.fixture
+async def pipeline(settings: LookoutSettings, service_factory) -> Pipeline:
+    """Starts real ingest, analytics-aggregator and dashboard-api processes for this test."""
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        write_key = await create_key(connection, Role.INGEST, "e2e front end")
+        admin_key = await create_key(connection, Role.ADMIN, "e2e admin")
+    finally:
+        await connection.close()
+    env = settings_env(settings)
+    aggregator = service_factory("lookout_aggregator", env)
+    dashboard = service_factory("lookout_dashboard", env)
+    ingest = service_factory("lookout_ingest", env)
+    return Pipeline(ingest, aggregator, dashboard, write_key, admin_key, settings)
