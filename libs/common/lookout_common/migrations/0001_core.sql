@@ -53,8 +53,9 @@ BEGIN
         partition_name,
         (day::timestamp AT TIME ZONE 'UTC'),
         ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-EXCEPTION WHEN duplicate_table THEN
-    NULL;  -- another aggregator replica created it first
+EXCEPTION WHEN duplicate_table OR unique_violation THEN
+    NULL;  -- another aggregator replica created it first (racing IF NOT EXISTS can
+           -- also surface as a unique violation on the catalog)
 END;
 $$;
 
