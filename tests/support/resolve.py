@@ -46,7 +46,7 @@ def postgres_server() -> Iterator[Resolved]:
         yield Resolved(url, "env")
         return
     if docker_answers():
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer("postgres:17-alpine", driver=None) as container:
             yield Resolved(container.get_connection_url(), "testcontainers")
@@ -68,7 +68,7 @@ def kafka_broker() -> Iterator[Resolved]:
         yield Resolved(bootstrap, "env")
         return
     if docker_answers():
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.community.kafka import KafkaContainer
 
         with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as container:
             yield Resolved(container.get_bootstrap_server(), "testcontainers")
@@ -105,7 +105,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         )
         return
     if docker_answers():
-        from testcontainers.minio import MinioContainer
+        from testcontainers.community.minio import MinioContainer
 
         with MinioContainer() as container:
             config = container.get_config()
