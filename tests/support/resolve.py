@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,12 +54,14 @@ def postgres_server() -> Iterator[Resolved]:
         return
     from lookout_common.embedded.postgres import EmbeddedPostgres
 
-    server = EmbeddedPostgres(scratch_dir("lookout-test-pg-") / "data", durable=False)
+    directory = scratch_dir("lookout-test-pg-")
+    server = EmbeddedPostgres(directory / "data", durable=False)
     server.start()
     try:
         yield Resolved(server.url, "embedded")
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -75,12 +78,14 @@ def kafka_broker() -> Iterator[Resolved]:
         return
     from lookout_common.embedded.kafka import EmbeddedKafka
 
-    broker = EmbeddedKafka(scratch_dir("lookout-test-kafka-"))
+    directory = scratch_dir("lookout-test-kafka-")
+    broker = EmbeddedKafka(directory)
     broker.start()
     try:
         yield Resolved(broker.bootstrap, "embedded")
     finally:
         broker.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass(frozen=True)
