@@ -95,19 +95,6 @@ async def settings(database_url: str, kafka: Resolved) -> LookoutSettings:
     return resolved
 
 
-def settings_env(settings: LookoutSettings, **extra: str) -> dict[str, str]:
-    """The LOOKOUT_* environment a service process needs to share `settings`."""
-    env = {
-        "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "LOOKOUT_DATABASE_URL": settings.dsn(),
-        "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
-        "LOOKOUT_TIMEZONE": settings.timezone,
-        "LOOKOUT_LOG_LEVEL": "INFO",
-    }
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def service_factory(
     tmp_path: Path,

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from conftest import settings_env
-from support.services import ServiceProcess
+from support.services import ServiceProcess, settings_env
 
 from lookout_common.apikeys import Role, create_key
 from lookout_common.settings import LookoutSettings

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from lookout_common.embedded.process import free_port, spawn, stop_process
+from lookout_common.settings import LookoutSettings
 
 
 class ServiceProcess:
@@ -61,3 +62,16 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def settings_env(settings: LookoutSettings, **extra: str) -> dict[str, str]:
+    """The LOOKOUT_* environment a service process needs to share `settings`."""
+    env = {
+        "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LOOKOUT_DATABASE_URL": settings.dsn(),
+        "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
+        "LOOKOUT_TIMEZONE": settings.timezone,
+        "LOOKOUT_LOG_LEVEL": "INFO",
+    }
+    env.update(extra)
+    return env

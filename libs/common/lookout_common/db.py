@@ -9,12 +9,27 @@ import asyncpg
 from lookout_common.settings import LookoutSettings
 
 
+def _jsonb_encode(value: object) -> bytes:
+    return b"\x01" + json.dumps(value).encode()  # jsonb binary format: version 1, then text
+
+
+def _jsonb_decode(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
+def _json_encode(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    # json/jsonb columns travel as Python objects, not strings.
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    # json/jsonb columns travel as Python objects, not strings. Binary format, so
+    # that COPY (which is always binary in asyncpg) can write them too.
+    await connection.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await connection.set_type_codec(
+        "json", encoder=_json_encode, decoder=json.loads, schema="pg_catalog", format="binary"
+    )
 
 
 async def create_pool(settings: LookoutSettings, *, min_size: int = 1) -> asyncpg.Pool:

@@ -31,6 +31,7 @@ def make_broker(settings: LookoutSettings, *, client_id: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         graceful_timeout=30.0,
         logger=logging.getLogger(f"lookout.{client_id}.faststream"),
+        log_level=logging.DEBUG,  # per-message Received/Processed lines only at debug
     )
 
 
@@ -76,3 +77,20 @@ async def broker_reachable(settings: LookoutSettings) -> bool:
         return False
     finally:
         await admin.close()
+
+
+async def start_with_retry(broker: KafkaBroker, settings: LookoutSettings) -> None:
+    """Start `broker` (producer and subscribers), retrying while Kafka is not up yet.
+
+    A service started before its broker waits here, unready, instead of crashing.
+    """
+    delay = 0.5
+    while True:
+        try:
+            await asyncio.wait_for(broker.start(), settings.io_timeout_s)
+            return
+        except Exception as error:  # noqa: BLE001 - keep trying; readyz stays red meanwhile
+            log.warning("broker not reachable yet", extra={"error": repr(error)})
+            await broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -63,6 +63,15 @@ def default_services() -> list[ServiceSpec]:
     ]
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds keys), atomically."""
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
 def pick_port(preferred: int, host: str = "127.0.0.1") -> int:
     return preferred if not port_open(host, preferred, timeout=0.2) else free_port(host)
 
@@ -162,18 +171,20 @@ class Stack:
 
     async def _keys(self, connection) -> dict[str, str]:
         """Reuse this data dir's keys while they are valid; otherwise create new ones."""
-        previous = self._read_stack_file()
+        previous = self._read_json("keys.json")
         keys = {}
         for field_name, role in (("admin_key", Role.ADMIN), ("write_key", Role.INGEST)):
             key = previous.get(field_name)
             if not key or await find_key(connection, key) is None:
                 key = await create_key(connection, role, f"lookout up ({role.value})")
             keys[field_name] = key
+        if keys != {name: previous.get(name) for name in keys}:
+            write_private(self.data_dir / "keys.json", json.dumps(keys, indent=2))
         return keys
 
-    def _read_stack_file(self) -> dict:
+    def _read_json(self, name: str) -> dict:
         try:
-            return json.loads((self.data_dir / "stack.json").read_text())
+            return json.loads((self.data_dir / name).read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 
@@ -220,9 +231,7 @@ class Stack:
             "kafka_bootstrap": self.env["LOOKOUT_KAFKA_BOOTSTRAP"],
             "pid": os.getpid(),
         }
-        path = self.data_dir / "stack.json"
-        path.write_text(json.dumps(info, indent=2))
-        path.chmod(0o600)  # it holds the admin key
+        write_private(self.data_dir / "stack.json", json.dumps(info, indent=2))
         return info
 
     # ---- run -----------------------------------------------------------------------------
@@ -259,6 +268,8 @@ class Stack:
             self.kafka.stop()
         if self.postgres is not None:
             self.postgres.stop()
+        # The URLs in it are dead now; keys.json keeps the keys for the next start.
+        (self.data_dir / "stack.json").unlink(missing_ok=True)
 
     def _drain(self, aggregator: ServiceSpec) -> None:
         """Wait until the aggregator has stored everything the broker holds."""

@@ -1,0 +1,92 @@
+"""The analytics-aggregator process: the batch consumer plus its HTTP probes and `/lag`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+from pydantic import BaseModel, Field
+
+from lookout_aggregator.consumer import Aggregator
+from lookout_common.db import create_pool, database_reachable
+from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.service import add_probe_routes
+from lookout_common.settings import AggregatorSettings
+from lookout_common.topics import Topic, topic_name
+
+
+class Lag(BaseModel):
+    lag: int | None = Field(description="Records not yet stored in Postgres; null while unknown")
+    partitions: list[str] = Field(description="Partitions this replica consumes")
+
+
+async def _undecoded(message: Any) -> None:
+    """Skip FastStream's JSON decoding: the aggregator validates the raw records itself."""
+    return None
+
+
+def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
+    settings = settings or AggregatorSettings()
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings, min_size=2)
+        broker = make_broker(settings, client_id="lookout-aggregator")
+        aggregator = Aggregator(settings, pool, broker)
+        subscriber = broker.subscriber(
+            topic_name(Topic.EVENTS, settings.topic_prefix),
+            group_id=settings.group_id,
+            batch=True,
+            max_records=settings.batch_max_records,
+            batch_timeout_ms=settings.batch_timeout_ms,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            max_poll_interval_ms=10 * 60 * 1000,
+            decoder=_undecoded,
+        )
+
+        @subscriber
+        async def consume(message: KafkaMessage) -> None:
+            await aggregator.handle(list(message.raw_message))
+
+        state.update(pool=pool, aggregator=aggregator)
+        await start_with_retry(broker, settings)
+        aggregator.consumer = subscriber.consumer
+        try:
+            yield
+        finally:
+            aggregator.stopping = True
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="Lookout analytics-aggregator",
+        version="1.0",
+        description="Consumes analytics.events.v1 into user_analytics and the rollups.",
+        lifespan=lifespan,
+    )
+    add_probe_routes(
+        app,
+        "analytics-aggregator",
+        lambda: {
+            "postgres": lambda: database_reachable(state["pool"]),
+            "kafka": lambda: broker_reachable(settings),
+        },
+    )
+
+    @app.get("/lag", response_model=Lag, tags=["operations"])
+    async def lag() -> Lag:
+        """How far this replica is behind: `lookout up` waits for 0 before stopping."""
+        aggregator: Aggregator = state["aggregator"]
+        consumer = aggregator.consumer
+        partitions = (
+            sorted(f"{tp.topic}:{tp.partition}" for tp in consumer.assignment()) if consumer else []
+        )
+        return Lag(lag=await aggregator.lag(), partitions=partitions)
+
+    return app

@@ -1,0 +1,71 @@
+"""dashboard-api: what the admin dashboard reads, behind API keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+
+from lookout_common.apikeys import ApiKey, KeyCache
+from lookout_common.db import create_pool, database_reachable
+from lookout_common.service import add_probe_routes
+from lookout_common.settings import DashboardSettings
+from lookout_dashboard.auth import READ_ROLES, require
+from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
+
+ERRORS = {
+    401: {"description": "Missing, unknown or revoked API key"},
+    403: {"description": "The key's role may not use this endpoint"},
+}
+
+
+def create_app(settings: DashboardSettings | None = None) -> FastAPI:
+    settings = settings or DashboardSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings)
+        app.state.keys = KeyCache(app.state.pool, ttl=5.0)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="Lookout dashboard-api",
+        version="1.0",
+        description="Analytics, health and backups for admins and viewers. "
+        "Authenticate with `Authorization: Bearer <API key>`.",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        # Keys travel in a header, never in cookies: no credentials, so no CSRF surface.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+        )
+    add_probe_routes(
+        app, "dashboard-api", lambda: {"postgres": lambda: database_reachable(app.state.pool)}
+    )
+
+    @app.get(
+        "/api/v1/dashboard/metrics",
+        response_model=DashboardMetrics,
+        responses=ERRORS,
+        tags=["analytics"],
+        summary="Overview: active users, today's bookings, chats, error rate, top pages",
+    )
+    async def metrics(
+        request: Request,
+        key: ApiKey = Depends(require(READ_ROLES)),  # noqa: B008
+    ) -> DashboardMetrics:
+        return await dashboard_metrics(
+            request.app.state.pool, settings.zone, settings.active_window_s
+        )
+
+    return app

@@ -1,0 +1,46 @@
+"""API-key authentication for dashboard-api: `Authorization: Bearer <key>`, one role per key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lookout_common.apikeys import ApiKey, KeyCache, Role
+
+bearer = HTTPBearer(auto_error=False, description="An admin or viewer API key")
+
+READ_ROLES = frozenset({Role.ADMIN, Role.VIEWER})
+ADMIN_ROLES = frozenset({Role.ADMIN})
+
+
+def require(roles: frozenset[Role]) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency that returns the caller's key: 401 without a valid key, 403 for a
+    key whose role may not use the endpoint."""
+
+    async def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> ApiKey:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing API key: send Authorization: Bearer <key>",
+                headers=challenge,
+            )
+        keys: KeyCache = request.app.state.keys
+        key = await keys.lookup(credentials.credentials)
+        if key is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers=challenge
+            )
+        if key.role not in roles:
+            allowed = " or ".join(sorted(role.value for role in roles))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"a {key.role.value} key cannot do this; needs {allowed}"
+            )
+        return key
+
+    return dependency

@@ -1,0 +1,12 @@
+from lookout_common.service import serve
+from lookout_common.settings import HealthMonitorSettings
+from lookout_health.app import create_app
+
+
+def main() -> None:
+    settings = HealthMonitorSettings()
+    serve(create_app(settings), settings, "health-monitor")
+
+
+if __name__ == "__main__":
+    main()

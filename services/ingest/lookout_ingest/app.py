@@ -1,0 +1,295 @@
+"""Ingest: Segment's HTTP Tracking API in front of `analytics.events.v1`.
+
+A 200 means Kafka acknowledged every accepted event (acks=all). A dead broker
+gives 503 with Retry-After and nothing is reported as stored that was not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from lookout_common.apikeys import ApiKey, KeyCache, Role
+from lookout_common.db import create_pool, database_reachable
+from lookout_common.events import AnalyticsEvent, FieldError
+from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.service import add_probe_routes
+from lookout_common.settings import IngestSettings
+from lookout_ingest.messages import Rejected, to_event
+from lookout_ingest.publisher import REQUEST_EVENTS, EventPublisher, PublishFailed
+
+log = logging.getLogger("lookout.ingest")
+
+
+class Accepted(BaseModel):
+    success: bool = True
+
+
+class ErrorBody(BaseModel):
+    success: bool = False
+    accepted: int = Field(0, description="Events of the request that were stored anyway")
+    errors: list[FieldError]
+
+
+class RequestError(Exception):
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        field: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.error = FieldError(index=None, field=field, reason=reason)
+        self.headers = headers or {}
+
+
+def _error(status: int, errors: list[FieldError], accepted: int = 0, headers=None) -> JSONResponse:
+    body = ErrorBody(accepted=accepted, errors=errors)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, gunzipped when sent so, refused past `limit` bytes either way."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"request body exceeds {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise RequestError(413, f"request body exceeds {limit} bytes")
+    encoding = request.headers.get("content-encoding", "").lower().strip()
+    if encoding in ("", "identity"):
+        return bytes(raw)
+    if encoding != "gzip":
+        raise RequestError(415, f"unsupported Content-Encoding {encoding!r}; use gzip")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(bytes(raw), limit + 1)
+    except zlib.error as error:
+        raise RequestError(400, f"body is not valid gzip: {error}") from None
+    if len(body) > limit or inflater.unconsumed_tail:
+        raise RequestError(413, f"decompressed request body exceeds {limit} bytes")
+    if not inflater.eof:
+        raise RequestError(400, "body is not valid gzip: truncated stream")
+    return body
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(400, f"malformed JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, "request body must be a JSON object")
+    return data
+
+
+def write_key_from(request: Request, data: dict[str, Any]) -> str | None:
+    """Segment's two ways: HTTP Basic with the key as user name, or `writeKey` in the body."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise RequestError(401, "Authorization header is not valid Basic credentials") from None
+        user, _, _ = decoded.partition(":")
+        return user or None
+    key = data.get("writeKey")
+    return key if isinstance(key, str) and key else None
+
+
+class Ingest:
+    """Request handling shared by the four endpoints."""
+
+    def __init__(self, settings: IngestSettings, keys: KeyCache, publisher: EventPublisher) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.publisher = publisher
+
+    async def authenticate(self, request: Request, data: dict[str, Any]) -> ApiKey:
+        key = write_key_from(request, data)
+        if key is None:
+            raise RequestError(
+                401,
+                "missing write key: send it as the Basic auth user name or as writeKey",
+                "writeKey",
+                {"WWW-Authenticate": 'Basic realm="lookout-ingest"'},
+            )
+        found = await self.keys.lookup(key)
+        if found is None or found.role is not Role.INGEST:
+            raise RequestError(
+                401,
+                "unknown or revoked write key",
+                "writeKey",
+                {"WWW-Authenticate": 'Basic realm="lookout-ingest"'},
+            )
+        return found
+
+    async def handle(self, request: Request, kind: str | None) -> JSONResponse:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        received_at = datetime.now(UTC)
+        try:
+            body = await read_body(request, self.settings.max_request_bytes)
+            data = parse_json(body)
+            source = await self.authenticate(request, data)
+        except RequestError as error:
+            return _error(error.status, [error.error], headers=error.headers)
+        if kind is None:
+            items = data.get("batch")
+            if not isinstance(items, list) or not items:
+                return _error(
+                    400, [FieldError(field="batch", reason="batch must be a non-empty list")]
+                )
+            defaults = {
+                key: data[key] for key in ("context", "sentAt", "integrations") if key in data
+            }
+        else:
+            if len(body) > self.settings.max_event_bytes:
+                reason = f"event exceeds {self.settings.max_event_bytes} bytes"
+                return _error(413, [FieldError(field="", reason=reason)])
+            items, defaults = [data], {}
+        return await self._accept(items, kind, defaults, source, request_id, received_at, len(body))
+
+    async def _accept(
+        self,
+        items: list[Any],
+        kind: str | None,
+        defaults: dict[str, Any],
+        source: ApiKey,
+        request_id: str,
+        received_at: datetime,
+        body_size: int,
+    ) -> JSONResponse:
+        REQUEST_EVENTS.observe(len(items))
+        accepted: list[AnalyticsEvent] = []
+        rejected: list[tuple[Any, list[FieldError]]] = []
+        check_size = body_size > self.settings.max_event_bytes and kind is None
+        for index, item in enumerate(items):
+            position = index if kind is None else None
+            if check_size and len(json.dumps(item)) > self.settings.max_event_bytes:
+                reason = f"event exceeds {self.settings.max_event_bytes} bytes"
+                rejected.append((item, [FieldError(index=position, field="", reason=reason)]))
+                continue
+            try:
+                accepted.append(
+                    to_event(
+                        item,
+                        kind=kind,
+                        index=position,
+                        received_at=received_at,
+                        source=source.name,
+                        request_id=request_id,
+                        new_id=uuid.uuid4().hex,
+                        defaults=defaults,
+                        max_skew_s=self.settings.max_clock_skew_s,
+                    )
+                )
+            except Rejected as error:
+                rejected.append((item, error.errors))
+        try:
+            await self.publisher.publish(accepted)
+        except PublishFailed:
+            retry = {"Retry-After": str(self.settings.retry_after_s)}
+            reason = "event broker unavailable; nothing from this request was stored, retry later"
+            return _error(503, [FieldError(field="", reason=reason)], headers=retry)
+        if not rejected:
+            return JSONResponse(Accepted().model_dump())
+        for item, errors in rejected:
+            reason = "too_large" if errors[0].reason.startswith("event exceeds") else "invalid"
+            await self.publisher.dead_letter(
+                item, errors, reason=reason, source=source.name, request_id=request_id
+            )
+        log.info(
+            "events rejected",
+            extra={"request_id": request_id, "rejected": len(rejected), "accepted": len(accepted)},
+        )
+        errors = [error for _, item_errors in rejected for error in item_errors]
+        status = 413 if kind is not None and errors[0].reason.startswith("event exceeds") else 400
+        return _error(status, errors, accepted=len(accepted))
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: asyncpg.Pool = await create_pool(settings)
+        broker = make_broker(settings, client_id="lookout-ingest")
+        await start_with_retry(broker, settings)
+        state["pool"] = pool
+        state["ingest"] = Ingest(
+            settings, KeyCache(pool, settings.write_key_cache_s), EventPublisher(broker, settings)
+        )
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="Lookout ingest",
+        version="1.0",
+        description="Segment-compatible tracking API. A 200 means every accepted event "
+        "is durably in Kafka.",
+        lifespan=lifespan,
+    )
+    add_probe_routes(
+        app,
+        "ingest",
+        lambda: {
+            "postgres": lambda: database_reachable(state["pool"]),
+            "kafka": lambda: broker_reachable(settings),
+        },
+    )
+    responses = {
+        400: {"model": ErrorBody, "description": "Malformed JSON or invalid events"},
+        401: {"model": ErrorBody, "description": "Missing or unknown write key"},
+        413: {"model": ErrorBody, "description": "Event or request too large"},
+        503: {"model": ErrorBody, "description": "Broker unavailable; retry after Retry-After"},
+    }
+
+    for path, kind in (("track", "track"), ("page", "page"), ("identify", "identify")):
+        app.add_api_route(
+            f"/v1/{path}",
+            _endpoint(state, kind),
+            methods=["POST"],
+            response_model=Accepted,
+            responses=responses,
+            summary=f"Record one {kind} call",
+            tags=["tracking"],
+        )
+    app.add_api_route(
+        "/v1/batch",
+        _endpoint(state, None),
+        methods=["POST"],
+        response_model=Accepted,
+        responses=responses,
+        summary="Record up to 500 KB of track, page and identify calls",
+        tags=["tracking"],
+    )
+    return app
+
+
+def _endpoint(state: dict[str, Any], kind: str | None):
+    async def endpoint(request: Request) -> JSONResponse:
+        return await state["ingest"].handle(request, kind)
+
+    return endpoint
