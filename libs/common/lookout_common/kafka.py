@@ -18,14 +18,15 @@ log = logging.getLogger(__name__)
 def make_broker(settings: LookoutSettings, *, client_id: str) -> KafkaBroker:
     """A FastStream broker whose producer waits for every in-sync replica (acks=all).
 
-    Requests time out after `io_timeout_s`, so a dead broker surfaces as an error
-    instead of a hung request.
+    Protocol requests may take up to 30 s (a consumer-group join legitimately waits
+    for the rebalance); callers bound user-facing waits themselves (ingest answers
+    503 after `publish_timeout_s`).
     """
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
         acks="all",
-        request_timeout_ms=int(settings.io_timeout_s * 1000),
+        request_timeout_ms=int(max(settings.io_timeout_s, 30.0) * 1000),
         linger_ms=2,
         max_batch_size=256 * 1024,
         allow_auto_create_topics=False,
@@ -87,7 +88,7 @@ async def start_with_retry(broker: KafkaBroker, settings: LookoutSettings) -> No
     delay = 0.5
     while True:
         try:
-            await asyncio.wait_for(broker.start(), settings.io_timeout_s)
+            await asyncio.wait_for(broker.start(), max(settings.io_timeout_s, 60.0))
             return
         except Exception as error:  # noqa: BLE001 - keep trying; readyz stays red meanwhile
             log.warning("broker not reachable yet", extra={"error": repr(error)})
