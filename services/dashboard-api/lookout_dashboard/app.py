@@ -9,10 +9,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from lookout_common.apikeys import ApiKey, KeyCache
+from lookout_common.auth import READ_ROLES, require
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
-from lookout_dashboard.auth import READ_ROLES, require
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 
 ERRORS = {

@@ -1,4 +1,5 @@
-"""API-key authentication for dashboard-api: `Authorization: Bearer <key>`, one role per key."""
+"""API-key authentication for every Lookout HTTP API: `Authorization: Bearer <key>`, one role
+per key. The app must set `app.state.keys` to a `KeyCache`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,56 @@
+"""The backup contract: commands on `backup.commands.v1` and run results and progress on
+`backup.results.v1` (keyed by run id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+Operation = Literal["backup", "restore", "verify", "prune"]
+
+
+class BackupCommand(BaseModel):
+    """Ask the backup worker to do something; `command_id` makes redelivery harmless."""
+
+    command_id: str = Field(min_length=1, max_length=64)
+    operation: Operation
+    requested_by: str = Field(description="API key name or 'cli' or 'schedule'")
+    requested_at: datetime
+    collections: list[str] | None = Field(None, description="None means every configured one")
+    run_id: str | None = Field(None, description="The backup run to restore or verify")
+    backup_type: Literal["full", "incremental"] = "full"
+    restore_mode: Literal["replace", "merge"] = "replace"
+    target_url_env: str | None = Field(
+        None, description="Name of an env var holding the restore target URL (never the URL)"
+    )
+    target_schema: str | None = None
+
+
+class BackupResult(BaseModel):
+    """A run's state: sent when it is queued, as it progresses, and when it ends."""
+
+    run_id: str
+    operation: Operation
+    status: RunStatus
+    command_id: str | None = None
+    backup_type: Literal["full", "incremental"] | None = None
+    collections_done: int = 0
+    collections_total: int = 0
+    rows: int = 0
+    bytes: int = 0
+    errors: list[str] = Field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    at: datetime
