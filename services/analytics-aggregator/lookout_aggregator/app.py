@@ -38,25 +38,32 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         pool = await create_pool(settings, min_size=2)
         broker = make_broker(settings, client_id="lookout-aggregator")
         aggregator = Aggregator(settings, pool, broker)
-        subscriber = broker.subscriber(
-            topic_name(Topic.EVENTS, settings.topic_prefix),
-            group_id=settings.group_id,
-            batch=True,
-            max_records=settings.batch_max_records,
-            batch_timeout_ms=settings.batch_timeout_ms,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            max_poll_interval_ms=10 * 60 * 1000,
-            decoder=_undecoded,
-        )
 
-        @subscriber
         async def consume(message: KafkaMessage) -> None:
             await aggregator.handle(list(message.raw_message))
 
+        # One or more members of the group in this process (LOOKOUT_CONSUMERS); more
+        # replicas are the usual way to scale out.
+        subscribers = []
+        for _ in range(settings.consumers):
+            subscriber = broker.subscriber(
+                topic_name(Topic.EVENTS, settings.topic_prefix),
+                group_id=settings.group_id,
+                batch=True,
+                max_records=settings.batch_max_records,
+                batch_timeout_ms=settings.batch_timeout_ms,
+                max_partition_fetch_bytes=8 * 1024 * 1024,
+                auto_offset_reset="earliest",
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                max_poll_interval_ms=10 * 60 * 1000,
+                decoder=_undecoded,
+            )
+            subscriber(consume)
+            subscribers.append(subscriber)
+
         state.update(pool=pool, aggregator=aggregator)
         await start_with_retry(broker, settings)
-        aggregator.consumer = subscriber.consumer
+        aggregator.consumers = [subscriber.consumer for subscriber in subscribers]
         try:
             yield
         finally:
@@ -83,10 +90,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
     async def lag() -> Lag:
         """How far this replica is behind: `lookout up` waits for 0 before stopping."""
         aggregator: Aggregator = state["aggregator"]
-        consumer = aggregator.consumer
-        partitions = (
-            sorted(f"{tp.topic}:{tp.partition}" for tp in consumer.assignment()) if consumer else []
-        )
+        partitions = sorted(f"{tp.topic}:{tp.partition}" for tp in aggregator.assignment())
         return Lag(lag=await aggregator.lag(), partitions=partitions)
 
     return app

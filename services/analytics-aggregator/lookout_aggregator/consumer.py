@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -20,8 +21,8 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
-from lookout_aggregator.store import ensure_partitions, store_batch
-from lookout_common.events import AnalyticsEvent, DeadLetter, FieldError
+from lookout_aggregator.store import EventHead, ensure_partitions, store_batch
+from lookout_common.events import DeadLetter, FieldError
 from lookout_common.settings import AggregatorSettings
 from lookout_common.topics import Topic, topic_name
 
@@ -60,6 +61,17 @@ TRANSIENT = (
 )
 
 
+# Data Postgres will never take (bad encoding, a non-object `properties`, no partition):
+# retried one event at a time so only the offending events are dead-lettered.
+REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    head: EventHead
+    value: bytes  # the record's JSON, stored as sent
+
+
 class Aggregator:
     def __init__(self, settings: AggregatorSettings, pool: asyncpg.Pool, broker: KafkaBroker):
         self.settings = settings
@@ -67,15 +79,15 @@ class Aggregator:
         self.broker = broker
         self.dlq_topic = topic_name(Topic.EVENTS_DLQ, settings.topic_prefix)
         self.processed: dict[TopicPartition, int] = {}  # next offset not yet stored
-        self.consumer = None  # the aiokafka consumer, set once subscribed
+        self.consumers: list = []  # the aiokafka consumers, set once subscribed
         self.stopping = False
-        self._refused = 0
+        self._days: set = set()  # day partitions known to exist
 
-    def decode(self, records: list[ConsumerRecord]) -> tuple[list[AnalyticsEvent], list]:
+    def decode(self, records: list[ConsumerRecord]) -> tuple[list[Decoded], list]:
         events, invalid = [], []
         for record in records:
             try:
-                events.append(AnalyticsEvent.model_validate_json(record.value))
+                events.append(Decoded(EventHead.model_validate_json(record.value), record.value))
             except ValidationError as error:
                 invalid.append((record, str(error)))
         return events, invalid
@@ -86,25 +98,26 @@ class Aggregator:
         events, invalid = self.decode(records)
         for record, reason in invalid:
             await self.dead_letter(record.value, f"undecodable event: {reason}")
-        stored = await self._store_with_retry(events)
+        stored, refused = await self._store_with_retry(events)
         EVENTS.labels("stored").inc(stored)
-        EVENTS.labels("duplicate").inc(len(events) - stored - self._refused)
-        EVENTS.labels("invalid").inc(len(invalid) + self._refused)
+        EVENTS.labels("duplicate").inc(len(events) - stored - refused)
+        EVENTS.labels("invalid").inc(len(invalid) + refused)
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             self.processed[tp] = max(self.processed.get(tp, 0), record.offset + 1)
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _store_with_retry(self, events: list[AnalyticsEvent]) -> int:
-        self._refused = 0
+    async def _store_with_retry(self, events: list[Decoded]) -> tuple[int, int]:
+        """(stored, refused): retries transient failures, isolates refused events."""
         delay = self.settings.retry_backoff_s
         while True:
             try:
-                return await self._store(events)
-            except asyncpg.DataError as error:
+                return await self._store(events), 0
+            except REFUSED as error:
                 log.warning(
                     "batch refused by Postgres; storing one by one", extra={"error": str(error)}
                 )
+                self._days.clear()  # a missing partition (dropped by retention) is refused too
                 return await self._store_one_by_one(events)
             except TRANSIENT as error:
                 if self.stopping:
@@ -117,31 +130,28 @@ class Aggregator:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _store(self, events: list[AnalyticsEvent]) -> int:
+    async def _store(self, events: list[Decoded]) -> int:
         if not events:
             return 0
         async with self.pool.acquire() as connection:
-            await ensure_partitions(
-                connection, {e.timestamp.astimezone(UTC).date() for e in events}
-            )
+            days = {event.head.timestamp.astimezone(UTC).date() for event in events}
+            if missing := days - self._days:
+                await ensure_partitions(connection, missing)
+                self._days |= missing
             async with connection.transaction():
-                return await store_batch(connection, events)
+                return await store_batch(connection, [event.value for event in events])
 
-    async def _store_one_by_one(self, events: list[AnalyticsEvent]) -> int:
-        stored = 0
+    async def _store_one_by_one(self, events: list[Decoded]) -> tuple[int, int]:
+        stored = refused = 0
         for event in events:
             try:
                 stored += await self._store([event])
-            except asyncpg.DataError as error:
-                self._refused += 1
-                await self.dead_letter(
-                    event.model_dump_json().encode(), f"refused by Postgres: {error}", event
-                )
-        return stored
+            except REFUSED as error:
+                refused += 1
+                await self.dead_letter(event.value, f"refused by Postgres: {error}", event.head)
+        return stored, refused
 
-    async def dead_letter(
-        self, value: bytes, reason: str, event: AnalyticsEvent | None = None
-    ) -> None:
+    async def dead_letter(self, value: bytes, reason: str, event: EventHead | None = None) -> None:
         letter = DeadLetter(
             stage="aggregator",
             reason=reason,
@@ -155,22 +165,24 @@ class Aggregator:
         await self.broker.publish(letter.model_dump_json().encode(), self.dlq_topic)
         log.error("event dead-lettered", extra={"reason": reason})
 
+    def assignment(self) -> set[TopicPartition]:
+        return {tp for consumer in self.consumers for tp in consumer.assignment()}
+
     async def lag(self) -> int | None:
         """Records in the assigned partitions not yet stored; None while unknown."""
-        consumer = self.consumer
-        if consumer is None:
-            return None
-        assignment = consumer.assignment()
-        if not assignment:
-            return None
         total = 0
-        for tp in assignment:
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                return None
-            done = self.processed.get(tp)
-            if done is None:
-                done = await consumer.committed(tp) or 0
-            total += max(highwater - done, 0)
+        assigned = False
+        for consumer in self.consumers:
+            for tp in consumer.assignment():
+                assigned = True
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    return None
+                done = self.processed.get(tp)
+                if done is None:
+                    done = await consumer.committed(tp) or 0
+                total += max(highwater - done, 0)
+        if not assigned:
+            return None
         LAG.set(total)
         return total

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from lookout_common.apikeys import ApiKey, KeyCache, Role
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.events import AnalyticsEvent, FieldError
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.kafka import broker_reachable, start_producer
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import IngestSettings
 from lookout_ingest.messages import Rejected, to_event
@@ -196,7 +196,6 @@ class Ingest:
                         received_at=received_at,
                         source=source.name,
                         request_id=request_id,
-                        new_id=uuid.uuid4().hex,
                         defaults=defaults,
                         max_skew_s=self.settings.max_clock_skew_s,
                     )
@@ -232,16 +231,16 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool: asyncpg.Pool = await create_pool(settings)
-        broker = make_broker(settings, client_id="lookout-ingest")
-        await start_with_retry(broker, settings)
+        producer = await start_producer(settings, client_id="lookout-ingest")
         state["pool"] = pool
         state["ingest"] = Ingest(
-            settings, KeyCache(pool, settings.write_key_cache_s), EventPublisher(broker, settings)
+            settings, KeyCache(pool, settings.write_key_cache_s), EventPublisher(producer, settings)
         )
         try:
             yield
         finally:
-            await broker.stop()
+            # Flushes whatever is still batched; requests still waiting get their acks.
+            await producer.stop()
             await pool.close()
 
     app = FastAPI(

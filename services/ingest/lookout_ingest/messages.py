@@ -7,6 +7,7 @@ correction. Every rejection names the field and the reason.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -133,7 +134,6 @@ def to_event(
     received_at: datetime,
     source: str,
     request_id: str,
-    new_id: str,
     defaults: dict[str, Any] | None = None,
     max_skew_s: float = 86_400.0,
 ) -> AnalyticsEvent:
@@ -165,7 +165,7 @@ def to_event(
         raise Rejected(validation_errors(error, index, ("properties",))) from None
     sent_at = message.sent_at
     return AnalyticsEvent(
-        event_id=message.message_id or new_id,
+        event_id=message.message_id or uuid.uuid4().hex,
         kind=message.type,
         event=event,
         user_id=message.user_id,

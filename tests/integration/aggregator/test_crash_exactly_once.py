@@ -73,32 +73,35 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(
     settings: LookoutSettings, service_factory
 ) -> None:
     events = _events(datetime.now(UTC))
+    # A client retry that went through twice: 2,000 ids arrive again later in the stream.
+    stream = events + events[:2000]
+    topic = topic_name(Topic.EVENTS, settings.topic_prefix)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
-    try:
-        topic = topic_name(Topic.EVENTS, settings.topic_prefix)
+
+    async def produce(chunk: list[AnalyticsEvent]) -> None:
         futures = [
             await producer.send(topic, e.model_dump_json().encode(), key=e.partition_key())
-            for e in events
-        ]
-        # A client retry that went through twice: the same ids again.
-        futures += [
-            await producer.send(topic, e.model_dump_json().encode(), key=e.partition_key())
-            for e in events[:2000]
+            for e in chunk
         ]
         await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
     env = settings_env(settings, LOOKOUT_BATCH_MAX_RECORDS="500")
-    first = service_factory("lookout_aggregator", env)
-    deadline = time.monotonic() + 60
-    stored = 0
-    while stored < TOTAL // 5 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-        stored = (await _count(settings.dsn()))[0]
-    assert 0 < stored < TOTAL, "kill must land mid-stream"
-    first.kill()
+    try:
+        await produce(stream[:5000])
+        first = service_factory("lookout_aggregator", env, wait_ready=False)
+        # Keep producing while the aggregator consumes, so the kill lands mid-stream.
+        position, stored = 5000, 0
+        deadline = time.monotonic() + 60
+        while stored < 3000 and time.monotonic() < deadline:
+            await produce(stream[position : position + 500])
+            position += 500
+            stored = (await _count(settings.dsn()))[0]
+        first.kill()
+        assert 0 < stored < TOTAL, "kill must land mid-stream"
+        await produce(stream[position:])
+    finally:
+        await producer.stop()
 
     service_factory("lookout_aggregator", env)
     deadline = time.monotonic() + 120
