@@ -41,6 +41,7 @@ class EventHead(BaseModel):
     timestamp: datetime
     received_at: datetime
     source: str
+    request_id: str | None = None
 
 
 # One round trip per batch. Data-modifying CTEs share one snapshot and pass rows

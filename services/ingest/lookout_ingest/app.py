@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -249,6 +250,16 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         description="Segment-compatible tracking API. A 200 means every accepted event "
         "is durably in Kafka.",
         lifespan=lifespan,
+    )
+    # Browser trackers post from the product's own origins. Write keys are public by
+    # nature (they ship in the page), and no cookies are read, so any origin may call.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id"],
+        allow_credentials=False,
+        max_age=86400,
     )
     add_probe_routes(
         app,

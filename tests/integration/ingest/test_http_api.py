@@ -213,3 +213,20 @@ async def test_metrics_count_accepted_and_rejected_events(ingest) -> None:
     assert 'lookout_ingest_events_total{reason="",result="accepted"} 1.0' in text
     assert 'lookout_ingest_events_total{reason="invalid",result="rejected"} 1.0' in text
     assert "lookout_ingest_publish_seconds_count 1.0" in text
+
+
+async def test_browser_preflight_from_any_origin_is_allowed_without_credentials(ingest) -> None:
+    async with httpx.AsyncClient(timeout=15) as client:
+        response = await client.options(
+            f"{ingest.url}/v1/batch",
+            headers={
+                "Origin": "https://massage.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in response.headers
