@@ -4,6 +4,7 @@ per key. The app must set `app.state.keys` to a `KeyCache`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -45,3 +46,8 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[ApiKey]]:
         return key
 
     return dependency
+
+
+# Route parameters: `key: Reader` (admin or viewer) and `key: Admin` (admin only).
+Reader = Annotated[ApiKey, Depends(require(READ_ROLES))]
+Admin = Annotated[ApiKey, Depends(require(ADMIN_ROLES))]

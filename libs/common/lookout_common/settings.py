@@ -84,7 +84,20 @@ class AggregatorSettings(LookoutSettings):
 class HealthMonitorSettings(LookoutSettings):
     http_port: int = 8003
     health_config: Path | None = Field(
-        None, description="YAML file with the checks; the embedded stack writes a default"
+        None, description="YAML file with the checks; unset = watch Lookout's own stack"
+    )
+    health_service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON {name: base URL} of services the default config checks via /readyz",
+    )
+    health_config_poll_s: float = Field(1.0, gt=0, description="How often the file is re-read")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint of the backup target")
+    s3_bucket: str | None = Field(None, description="Backup bucket the default config checks")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    backup_dir: Path = Field(
+        Path(".lookout/backups"), description="Local backup directory the default config checks"
     )
 
 

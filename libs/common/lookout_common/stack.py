@@ -88,7 +88,10 @@ class Stack:
         self.services = default_services()
         self.env: dict[str, str] = {}
         self.keys: dict[str, str] = {}
-        self.stopping = threading.Event()
+        self.stopping = threading.Event()  # tells helper threads (demo traffic) to stop
+        # Set by the signal handler. A handler must not call Event.set: if the signal lands
+        # while the main thread holds the event's lock, the process deadlocks.
+        self.stop_requested = False
 
     # ---- start -------------------------------------------------------------------------
     def start_infrastructure(self) -> None:
@@ -237,7 +240,8 @@ class Stack:
     # ---- run -----------------------------------------------------------------------------
     def supervise(self) -> None:
         """Restart a child that died (at most 5 times a minute), until asked to stop."""
-        while not self.stopping.wait(0.5):
+        while not self.stop_requested:
+            time.sleep(0.5)
             for service in self.services:
                 if service.process.poll() is None:
                     continue
@@ -293,7 +297,7 @@ def run_stack(data_dir: Path, *, demo: bool = False, host: str = "127.0.0.1") ->
     stack = Stack(data_dir, host=host)
 
     def request_stop(signum: int, frame: object) -> None:
-        stack.stopping.set()
+        stack.stop_requested = True
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)

@@ -10,6 +10,7 @@ class Topic(StrEnum):
     EVENTS_DLQ = "analytics.events.dlq.v1"
     HEALTH_CHECKS = "health.checks.v1"
     HEALTH_INCIDENTS = "health.incidents.v1"
+    HEALTH_CANARY = "health.canary.v1"  # the kafka check produces and reads back here
     BACKUP_COMMANDS = "backup.commands.v1"
     BACKUP_RESULTS = "backup.results.v1"
 

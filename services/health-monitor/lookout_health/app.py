@@ -1,17 +1,26 @@
-"""The health-monitor process. Probing, status, uptime and incidents arrive with the
-health-monitoring issue; this process already owns the port, the probes and `/metrics`."""
+"""The health-monitor process: config (file or defaults), the schedules under a leader
+lease, the API, and `/healthz`, `/readyz`, `/metrics`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from lookout_common.apikeys import KeyCache
 from lookout_common.db import create_pool, database_reachable
-from lookout_common.kafka import broker_reachable
+from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import HealthMonitorSettings
+from lookout_health.api import VERSION, build_router
+from lookout_health.checks.custom import registered_checks
+from lookout_health.config import HealthConfig
+from lookout_health.defaults import default_config
+from lookout_health.monitor import Monitor
+from lookout_health.reload import ConfigState, ConfigWatcher
 
 
 def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
@@ -19,13 +28,50 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings)
-        try:
-            yield
-        finally:
-            await app.state.pool.close()
+        pool = await create_pool(settings)
+        broker = make_broker(settings, client_id="lookout-health")
+        await start_with_retry(broker, settings)
+        async with LeaderLease(settings, "health-monitor", retry_s=2.0) as lease:
+            monitor = Monitor(pool, broker, settings.topic_prefix, lambda: lease.is_leader)
 
-    app = FastAPI(title="Lookout health-monitor", version="1.0", lifespan=lifespan)
+            def apply(config: HealthConfig) -> None:
+                # Checks registered in code with add_custom_check run alongside the file's.
+                names = {check.name for check in config.checks}
+                extra = [c for c in registered_checks() if c.name not in names]
+                monitor.apply(HealthConfig(checks=[*config.checks, *extra]))
+
+            app.state.pool, app.state.monitor = pool, monitor
+            app.state.keys = KeyCache(pool, 30.0)
+            async with asyncio.TaskGroup() as tasks:
+                if settings.health_config is not None:
+                    watcher = ConfigWatcher(
+                        settings.health_config, apply, settings.health_config_poll_s
+                    )
+                    watcher.load()  # an invalid file at start-up stops the process, loudly
+                    app.state.config_state = lambda: watcher.state
+                    watch = tasks.create_task(watcher.watch())
+                else:
+                    config = default_config(settings)
+                    apply(config)
+                    defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
+                    app.state.config_state = lambda: defaults
+                    watch = None
+                try:
+                    yield
+                finally:
+                    if watch is not None:
+                        watch.cancel()
+                    await monitor.stop()
+        await broker.stop()
+        await pool.close()
+
+    app = FastAPI(
+        title="Lookout health-monitor",
+        version=VERSION,
+        description="Probes every dependency, keeps history, computes status and uptime, "
+        "opens and resolves incidents.",
+        lifespan=lifespan,
+    )
     add_probe_routes(
         app,
         "health-monitor",
@@ -34,4 +80,5 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
             "kafka": lambda: broker_reachable(settings),
         },
     )
+    app.include_router(build_router())
     return app

@@ -1,0 +1,52 @@
+"""`kafka`: cluster metadata, and optionally a canary produced and read back."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from lookout_health.checks.base import ProbeFailed
+from lookout_health.config import KafkaCheck
+
+
+async def run_kafka(check: KafkaCheck) -> str:
+    timeout_ms = int(check.timeout_s * 1000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=check.bootstrap, request_timeout_ms=timeout_ms)
+    try:
+        await admin.start()
+        topics = await admin.list_topics()
+    finally:
+        await admin.close()
+    if check.canary_topic is None:
+        return f"Metadata answered: {len(topics)} topics."
+    if check.canary_topic not in topics:
+        raise ProbeFailed(f"canary topic {check.canary_topic} does not exist")
+    return await _canary(check, timeout_ms)
+
+
+async def _canary(check: KafkaCheck, timeout_ms: int) -> str:
+    token = uuid.uuid4().hex.encode()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=check.bootstrap, acks="all", request_timeout_ms=timeout_ms
+    )
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(check.canary_topic, token, partition=0)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=check.bootstrap, enable_auto_commit=False, request_timeout_ms=timeout_ms
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(check.canary_topic, sent.partition)
+        consumer.assign([partition])
+        consumer.seek(partition, sent.offset)
+        record = await consumer.getone(partition)
+    finally:
+        await consumer.stop()
+    if record.value != token:
+        raise ProbeFailed(f"canary read back at offset {sent.offset} does not match what was sent")
+    return f"Canary produced and consumed at {check.canary_topic}[{sent.partition}]@{sent.offset}."

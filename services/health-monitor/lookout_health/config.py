@@ -1,0 +1,240 @@
+"""The checks configuration: a YAML file validated into pydantic models.
+
+Errors name the file, the line and the reason, so an operator can fix a typo
+without reading a traceback. `${VAR}` in a string is replaced by the environment
+variable (DSNs and keys stay out of the file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CheckName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")]
+
+
+class CheckBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: CheckName
+    critical: bool = True
+    interval_s: float = Field(60.0, gt=0, description="Time between runs")
+    timeout_s: float = Field(10.0, gt=0, description="A run slower than this is a failure")
+    degraded_after_ms: float | None = Field(
+        None, gt=0, description="A successful run slower than this is `degraded`"
+    )
+    failures_before_incident: int = Field(3, ge=1)
+    successes_before_resolve: int = Field(2, ge=1)
+
+
+class PostgresCheck(CheckBase):
+    kind: Literal["postgres"]
+    dsn: str
+
+
+class TableCheck(CheckBase):
+    """Each listed table readable with the configured role ("collection accessibility")."""
+
+    kind: Literal["table"]
+    dsn: str
+    tables: list[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+    ]
+
+
+class KafkaCheck(CheckBase):
+    kind: Literal["kafka"]
+    bootstrap: str
+    canary_topic: str | None = Field(None, description="Produce and read back a canary here")
+
+
+class S3Check(CheckBase):
+    kind: Literal["s3"]
+    bucket: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    canary: bool = Field(True, description="Put, get and delete a canary object")
+
+
+class DirectoryCheck(CheckBase):
+    """A local directory accepts a file (the embedded stack's backup target)."""
+
+    kind: Literal["directory"]
+    path: Path
+
+
+class JsonCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="Dotted path into the JSON body, e.g. `checks.0.status`")
+    equals: Any = None
+    present: bool = True
+
+
+class HttpCheck(CheckBase):
+    kind: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    json_conditions: list[JsonCondition] = Field(default_factory=list, alias="json")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return value
+
+
+class TcpCheck(CheckBase):
+    kind: Literal["tcp"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    send: str | None = None
+    expect: str | None = Field(None, description="Bytes the server must answer with")
+
+
+class DnsCheck(CheckBase):
+    kind: Literal["dns"]
+    host: str
+    expect_addresses: list[str] = Field(default_factory=list)
+
+
+class CustomCheck(CheckBase):
+    """A Python coroutine function `async def check() -> str | CheckOutcome`."""
+
+    kind: Literal["custom"]
+    function: str | None = Field(None, description="`package.module:function`")
+    entry_point: str | None = Field(None, description="A name in `lookout.health_checks`")
+
+
+CheckConfig = Annotated[
+    PostgresCheck
+    | TableCheck
+    | KafkaCheck
+    | S3Check
+    | DirectoryCheck
+    | HttpCheck
+    | TcpCheck
+    | DnsCheck
+    | CustomCheck,
+    Field(discriminator="kind"),
+]
+
+
+class HealthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    checks: list[CheckConfig] = Field(default_factory=list)
+
+    @field_validator("checks")
+    @classmethod
+    def _unique_names(cls, checks: list[CheckBase]) -> list[CheckBase]:
+        seen: set[str] = set()
+        for check in checks:
+            if check.name in seen:
+                raise ValueError(f"check name {check.name!r} is used twice")
+            seen.add(check.name)
+        return checks
+
+
+class ConfigError(Exception):
+    """An invalid configuration file: where and why."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {reason}")
+        self.path, self.line, self.reason = str(path), line, reason
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(node: yaml.Node, path: Path) -> Any:
+    """The node as plain data, with `${VAR}` expanded in strings."""
+    if isinstance(node, yaml.MappingNode):
+        return {_expand(key, path): _expand(value, path) for key, value in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_expand(item, path) for item in node.value]
+    value = yaml.constructor.SafeConstructor().construct_object(node)
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(
+                    path, node.start_mark.line + 1, f"environment variable {name} is not set"
+                )
+            return os.environ[name]
+
+        return _VARIABLE.sub(substitute, value)
+    return value
+
+
+def _line_of(root: yaml.Node, location: tuple[Any, ...]) -> int | None:
+    """The line of the deepest node of `location` that exists in the document."""
+    node, line = root, root.start_mark.line + 1
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            match = node.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        node, line = match, match.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, path: Path | str = "<config>") -> HealthConfig:
+    """Validate a YAML document; raises ConfigError with the file, line and reason."""
+    path = Path(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = getattr(error, "problem", None) or str(error)
+        raise ConfigError(
+            path, mark.line + 1 if mark else None, f"invalid YAML: {reason}"
+        ) from None
+    if root is None:
+        return HealthConfig()
+    data = _expand(root, path)
+    try:
+        return HealthConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        location = tuple(part for part in first["loc"] if not _is_union_tag(part, first["loc"]))
+        field = ".".join(str(part) for part in location)
+        raise ConfigError(path, _line_of(root, location), f"{field}: {first['msg']}") from None
+
+
+def _is_union_tag(part: Any, location: tuple[Any, ...]) -> bool:
+    # pydantic puts the discriminator's value ("http") into the location of a tagged union
+    kinds = {"postgres", "table", "kafka", "s3", "directory", "http", "tcp", "dns", "custom"}
+    return (
+        isinstance(part, str)
+        and part in kinds
+        and location.index(part) > 0
+        and isinstance(location[location.index(part) - 1], int)
+    )
+
+
+def load_config(path: Path) -> HealthConfig:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(path, None, f"cannot read: {error.strerror}") from None
+    return parse_config(text, path)

@@ -1,0 +1,232 @@
+"""Running the checks: one schedule per check, each run under its own timeout, results
+stored and published, incidents opened and resolved.
+
+Every check has its own task, so a dependency that hangs delays nobody else; the
+run itself is bounded by `timeout_s` and a timeout is a result, never an error of
+the monitor. Only the leader replica runs schedules (Postgres advisory-lock lease).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter, Gauge, Histogram
+
+from lookout_common.health_events import CheckResult, IncidentEvent
+from lookout_common.topics import Topic, topic_name
+from lookout_health import store
+from lookout_health.checks import PROBES
+from lookout_health.checks.base import describe
+from lookout_health.config import CheckConfig, HealthConfig
+from lookout_health.incidents import CheckState, Transition, observe, restored_state
+
+log = logging.getLogger("lookout.health")
+
+RESULTS = Counter(
+    "lookout_health_check_results_total", "Check results by check and status", ["check", "status"]
+)
+SECONDS = Histogram(
+    "lookout_health_check_seconds",
+    "Check response time",
+    ["check"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+OPEN_INCIDENTS = Gauge("lookout_health_open_incidents", "Incidents open now")
+SCHEDULE_LAG = Histogram(
+    "lookout_health_schedule_lag_seconds",
+    "How late a scheduled run started",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+
+
+async def probe(check: CheckConfig) -> tuple[bool, float, str]:
+    """(succeeded, response time in ms, message): every outcome, never an exception."""
+    started = time.perf_counter()
+    try:
+        message = await asyncio.wait_for(PROBES[check.kind](check), check.timeout_s)
+        succeeded = True
+    except TimeoutError:
+        succeeded, message = False, f"timed out after {check.timeout_s:g} s"
+    except Exception as error:  # noqa: BLE001 - any failure of the dependency is a result
+        succeeded, message = False, describe(error)
+    return succeeded, (time.perf_counter() - started) * 1000, message
+
+
+class Monitor:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        broker: KafkaBroker | None,
+        topic_prefix: str,
+        is_leader=lambda: True,
+    ) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.is_leader = is_leader
+        self.checks: dict[str, CheckConfig] = {}
+        self.states: dict[str, CheckState] = {}
+        self.latest: dict[str, CheckResult] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._restored = False
+        self._checks_topic = topic_name(Topic.HEALTH_CHECKS, topic_prefix)
+        self._incidents_topic = topic_name(Topic.HEALTH_INCIDENTS, topic_prefix)
+
+    def apply(self, config: HealthConfig) -> None:
+        """Start, restart or stop check schedules to match `config` (a reload)."""
+        wanted = {check.name: check for check in config.checks}
+        for name in list(self._tasks):
+            if name not in wanted or wanted[name] != self.checks.get(name):
+                self._tasks.pop(name).cancel()
+        for name in list(self.checks):
+            if name not in wanted:
+                del self.checks[name]
+                self.latest.pop(name, None)
+        for name, check in wanted.items():
+            if check != self.checks.get(name):
+                self.states.pop(name, None)  # thresholds may have changed: restore from DB
+                self._restored = False
+            self.checks[name] = check
+            self._locks.setdefault(name, asyncio.Lock())
+            if name not in self._tasks:
+                self._tasks[name] = asyncio.create_task(self._schedule(check), name=f"check-{name}")
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _schedule(self, check: CheckConfig) -> None:
+        # Runs are due at start + k * interval: a slow run does not shift later ones, and
+        # a run that overran its slot skips the slots it missed rather than piling up.
+        due = time.monotonic()
+        while True:
+            if not self.is_leader():
+                # A standby replica: ask again soon, and restore state once it leads.
+                self._restored = False
+                await asyncio.sleep(min(check.interval_s, 1.0))
+                due = time.monotonic()
+                continue
+            SCHEDULE_LAG.observe(max(time.monotonic() - due, 0.0))
+            try:
+                await self.run(check.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the monitor survives a database or broker outage
+                log.exception("check run not recorded", extra={"check": check.name})
+            due += check.interval_s
+            now = time.monotonic()
+            if due < now:
+                due += check.interval_s * ((now - due) // check.interval_s + 1)
+            await asyncio.sleep(due - now)
+
+    async def _restore(self) -> None:
+        """After a start, a reload or gaining the lease: open incidents stay open."""
+        open_checks = await store.open_incident_checks(self.pool)
+        for name, check in self.checks.items():
+            if name not in self.states:
+                self.states[name] = restored_state(check, name in open_checks)
+        OPEN_INCIDENTS.set(len(open_checks))
+        self._restored = True
+
+    async def run(self, name: str) -> CheckResult:
+        """Run one check now: probe, status, store, publish, incident transitions."""
+        check = self.checks[name]
+        async with self._locks[name]:
+            if not self._restored:
+                await self._restore()
+            succeeded, elapsed_ms, message = await probe(check)
+            state = self.states.get(name) or CheckState()
+            seen = observe(
+                state, check, succeeded=succeeded, response_time_ms=elapsed_ms, message=message
+            )
+            result = CheckResult(
+                service=name,
+                status=seen.status,
+                response_time_ms=round(elapsed_ms, 3),
+                message=message,
+                timestamp=datetime.now(UTC),
+                kind=check.kind,
+                critical=check.critical,
+            )
+            await store.insert_result(self.pool, result)
+            if seen.transition is not None:
+                await self._incident(check, result, seen.transition)
+            self.states[name] = seen.state
+            self.latest[name] = result
+        RESULTS.labels(name, result.status.value).inc()
+        SECONDS.labels(name).observe(elapsed_ms / 1000)
+        await self._publish(self._checks_topic, result.model_dump_json(by_alias=True), name)
+        return result
+
+    async def _incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
+        at = result.timestamp
+        if change is Transition.OPEN:
+            row, opened = await store.open_incident(
+                self.pool,
+                check.name,
+                critical=check.critical,
+                status=result.status,
+                message=result.message,
+                at=at,
+            )
+            if not opened:  # another replica or an earlier life opened it
+                change = Transition.UPDATE
+                row = await store.update_incident(
+                    self.pool, check.name, status=result.status, message=result.message, at=at
+                )
+        else:
+            row = await store.update_incident(
+                self.pool,
+                check.name,
+                status=result.status,
+                message=result.message,
+                at=at,
+                resolve=change is Transition.RESOLVE,
+            )
+        if row is None:
+            return
+        maintenance = await store.active_maintenance(self.pool, at)
+        event = IncidentEvent(
+            incident_id=row["id"],
+            check=check.name,
+            action=change.value,
+            status=result.status,
+            critical=check.critical,
+            message=result.message,
+            opened_at=row["opened_at"],
+            resolved_at=row["resolved_at"],
+            duration_s=(row["resolved_at"] - row["opened_at"]).total_seconds()
+            if row["resolved_at"]
+            else None,
+            at=at,
+            in_maintenance=maintenance is not None,
+        )
+        OPEN_INCIDENTS.set(len(await store.open_incident_checks(self.pool)))
+        log.warning(
+            f"incident {change.value}",
+            extra={"check": check.name, "incident": row["id"], "reason": result.message},
+        )
+        await self._publish(self._incidents_topic, event.model_dump_json(), check.name)
+
+    async def _publish(self, topic: str, body: str, key: str) -> None:
+        if self.broker is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.broker.publish(body.encode(), topic, key=key.encode()), 10.0
+            )
+        except Exception as error:  # noqa: BLE001 - Postgres has the record; Kafka catches up
+            log.warning("not published", extra={"topic": topic, "error": repr(error)})
+
+    async def run_now(self, name: str | None = None) -> list[CheckResult]:
+        """`performHealthCheck`: every check (or one) now, concurrently."""
+        names = [name] if name else list(self.checks)
+        return list(await asyncio.gather(*(self.run(n) for n in names)))

@@ -1,0 +1,105 @@
+"""The pure core of status: latest results and maintenance in, system status out; and
+the IETF health response (draft-inadarei-api-health-check) built from the same."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from lookout_common.health_events import CheckResult, CheckStatus
+
+SystemState = Literal["operational", "degraded", "outage", "maintenance"]
+
+
+class CriticalIssue(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    service: str
+    status: CheckStatus
+    message: str
+    since: datetime
+
+
+class SystemStatus(BaseModel):
+    """The spec's system status card."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    status: SystemState
+    uptime: float | None = Field(description="% of the last 30 days without a critical outage")
+    last_check: datetime | None
+    critical_issues: list[CriticalIssue]
+    active_incidents: int
+
+
+def system_state(latest: list[CheckResult], in_maintenance: bool) -> SystemState:
+    """`outage` when a critical check is unhealthy, `degraded` when any check is not
+    healthy, `maintenance` inside a declared window (it overrides the others)."""
+    if in_maintenance:
+        return "maintenance"
+    if any(r.critical and r.status is CheckStatus.UNHEALTHY for r in latest):
+        return "outage"
+    if any(r.status is not CheckStatus.HEALTHY for r in latest):
+        return "degraded"
+    return "operational"
+
+
+def critical_issues(latest: list[CheckResult]) -> list[CriticalIssue]:
+    return [
+        CriticalIssue(service=r.service, status=r.status, message=r.message, since=r.timestamp)
+        for r in latest
+        if r.critical and r.status is not CheckStatus.HEALTHY
+    ]
+
+
+IETF_STATUS = {
+    CheckStatus.HEALTHY: "pass",
+    CheckStatus.DEGRADED: "warn",
+    CheckStatus.UNHEALTHY: "fail",
+}
+COMPONENT_TYPE = {
+    "postgres": "datastore",
+    "table": "datastore",
+    "s3": "datastore",
+    "directory": "datastore",
+    "kafka": "component",
+    "http": "component",
+    "tcp": "component",
+    "dns": "system",
+    "custom": "component",
+}
+
+
+def ietf_response(
+    latest: list[CheckResult], state: SystemState, *, service_id: str, version: str
+) -> tuple[dict, int]:
+    """(body, HTTP status): `fail` only on an outage (503); `warn` when degraded (200)."""
+    overall = {"operational": "pass", "maintenance": "warn", "degraded": "warn"}.get(state, "fail")
+    checks: dict[str, list[dict]] = {}
+    for result in latest:
+        checks[f"{result.service}:responseTime"] = [
+            {
+                "componentId": result.service,
+                "componentType": COMPONENT_TYPE.get(result.kind, "component"),
+                "observedValue": round(result.response_time_ms, 3),
+                "observedUnit": "ms",
+                "status": IETF_STATUS[result.status],
+                "affectedEndpoints": [],
+                "time": result.timestamp.isoformat(),
+                "output": "" if result.status is CheckStatus.HEALTHY else result.message,
+            }
+        ]
+    body = {
+        "status": overall,
+        "version": version.split(".")[0],
+        "releaseId": version,
+        "serviceId": service_id,
+        "description": "Lookout: health of the product's dependencies",
+        "notes": [f"system status: {state}"],
+        "output": "" if overall == "pass" else f"system status: {state}",
+        "checks": checks,
+    }
+    return body, 503 if overall == "fail" else 200

@@ -1,0 +1,279 @@
+"""The SQL the health monitor owns: results, incidents, maintenance windows, uptime."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from lookout_common.health_events import CheckResult, CheckStatus
+
+# A result stands for the time until the next one, but never for longer than this:
+# while the monitor itself was down nothing is known, so nothing is counted.
+MAX_RESULT_SPAN = timedelta(minutes=10)
+
+
+async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: CheckResult) -> None:
+    await connection.execute(
+        """
+        INSERT INTO system_health_logs
+            (check_name, kind, status, response_time_ms, message, critical, checked_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        result.service,
+        result.kind,
+        result.status.value,
+        result.response_time_ms,
+        result.message,
+        result.critical,
+        result.timestamp,
+    )
+
+
+def _update(status: CheckStatus, message: str, at: datetime) -> str:
+    return json.dumps([{"at": at.isoformat(), "status": status.value, "message": message}])
+
+
+async def open_incident(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    check: str,
+    *,
+    critical: bool,
+    status: CheckStatus,
+    message: str,
+    at: datetime,
+) -> tuple[asyncpg.Record, bool]:
+    """(incident row, whether it was opened now): never a second open one per check."""
+    row = await connection.fetchrow(
+        """
+        INSERT INTO incidents
+            (check_name, critical, status, message, opened_at, updated_at, updates)
+        VALUES ($1, $2, $3, $4, $5, $5, $6::text::jsonb)
+        ON CONFLICT (check_name) WHERE resolved_at IS NULL DO NOTHING
+        RETURNING *
+        """,
+        check,
+        critical,
+        status.value,
+        message,
+        at,
+        _update(status, message, at),
+    )
+    if row is not None:
+        return row, True
+    existing = await connection.fetchrow(
+        "SELECT * FROM incidents WHERE check_name = $1 AND resolved_at IS NULL", check
+    )
+    return existing, False
+
+
+async def update_incident(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    check: str,
+    *,
+    status: CheckStatus,
+    message: str,
+    at: datetime,
+    resolve: bool = False,
+) -> asyncpg.Record | None:
+    """Record an update (or the resolution) of the check's open incident."""
+    return await connection.fetchrow(
+        """
+        UPDATE incidents
+        SET status = $2, message = $3, updated_at = $4::timestamptz,
+            resolved_at = CASE WHEN $5::boolean THEN $4::timestamptz END,
+            updates = updates || $6::text::jsonb
+        WHERE check_name = $1 AND resolved_at IS NULL
+        RETURNING *
+        """,
+        check,
+        status.value,
+        message,
+        at,
+        resolve,
+        _update(status, message, at),
+    )
+
+
+async def open_incident_checks(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:
+    rows = await connection.fetch("SELECT check_name FROM incidents WHERE resolved_at IS NULL")
+    return {row["check_name"] for row in rows}
+
+
+async def incidents(
+    connection: asyncpg.Connection | asyncpg.Pool, *, state: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await connection.fetch(
+        """
+        SELECT * FROM incidents
+        WHERE $1::text IS NULL
+           OR ($1 = 'open' AND resolved_at IS NULL)
+           OR ($1 = 'resolved' AND resolved_at IS NOT NULL)
+        ORDER BY opened_at DESC LIMIT $2
+        """,
+        state,
+        limit,
+    )
+
+
+async def latest_results(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
+) -> list[CheckResult]:
+    """The newest result of each check (one index lookup per check)."""
+    rows = await connection.fetch(
+        """
+        SELECT latest.* FROM unnest($1::text[]) AS name
+        CROSS JOIN LATERAL (
+            SELECT * FROM system_health_logs WHERE check_name = name
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        ORDER BY latest.check_name
+        """,
+        checks,
+    )
+    return [row_to_result(row) for row in rows]
+
+
+def row_to_result(row: asyncpg.Record) -> CheckResult:
+    return CheckResult(
+        service=row["check_name"],
+        status=CheckStatus(row["status"]),
+        response_time_ms=row["response_time_ms"],
+        message=row["message"],
+        timestamp=row["checked_at"],
+        kind=row["kind"],
+        critical=row["critical"],
+    )
+
+
+_SPANS = """
+    SELECT check_name, critical, status,
+           tstzrange(checked_at, LEAST(
+               lead(checked_at, 1, $3) OVER (PARTITION BY check_name ORDER BY checked_at),
+               checked_at + $4::interval, $3)) AS span
+    FROM system_health_logs
+    WHERE check_name = ANY($1) AND checked_at >= $2 AND checked_at < $3
+"""
+
+
+async def uptime_by_check(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    since: datetime,
+    now: datetime,
+) -> dict[str, float]:
+    """Time-weighted % of [since, now) each check was not unhealthy (known time only)."""
+    rows = await connection.fetch(
+        f"""
+        WITH spans AS ({_SPANS})
+        SELECT check_name,
+               sum(extract(epoch FROM upper(span) - lower(span)))
+                   FILTER (WHERE status <> 'unhealthy') AS up,
+               sum(extract(epoch FROM upper(span) - lower(span))) AS known
+        FROM spans GROUP BY check_name
+        """,
+        checks,
+        since,
+        now,
+        MAX_RESULT_SPAN,
+    )
+    return {
+        row["check_name"]: round(100.0 * float(row["up"] or 0) / float(row["known"]), 3)
+        for row in rows
+        if row["known"]
+    }
+
+
+async def overall_uptime(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    since: datetime,
+    now: datetime,
+) -> float | None:
+    """% of known time in [since, now) during which no critical check was unhealthy."""
+    row = await connection.fetchrow(
+        f"""
+        WITH spans AS ({_SPANS}),
+        known AS (SELECT range_agg(span) AS m FROM spans WHERE critical),
+        down AS (SELECT range_agg(span) AS m FROM spans WHERE critical AND status = 'unhealthy')
+        SELECT
+          (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+             FROM known, unnest(known.m) AS r) AS known,
+          (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+             FROM down, unnest(down.m) AS r) AS down
+        """,
+        checks,
+        since,
+        now,
+        MAX_RESULT_SPAN,
+    )
+    known = float(row["known"])
+    return round(100.0 * (known - float(row["down"])) / known, 3) if known else None
+
+
+async def response_time_history(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    check: str,
+    since: datetime,
+    bucket: timedelta,
+) -> list[asyncpg.Record]:
+    return await connection.fetch(
+        """
+        SELECT date_bin($3::interval, checked_at, '2000-01-01 00:00:00+00') AS bucket,
+               count(*) AS runs,
+               count(*) FILTER (WHERE status = 'healthy') AS healthy,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95
+        FROM system_health_logs
+        WHERE check_name = $1 AND checked_at >= $2
+        GROUP BY 1 ORDER BY 1
+        """,
+        check,
+        since,
+        bucket,
+    )
+
+
+async def active_maintenance(
+    connection: asyncpg.Connection | asyncpg.Pool, at: datetime
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        """
+        SELECT * FROM maintenance_windows WHERE starts_at <= $1 AND ends_at > $1
+        ORDER BY ends_at DESC LIMIT 1
+        """,
+        at,
+    )
+
+
+async def maintenance_windows(
+    connection: asyncpg.Connection | asyncpg.Pool, since: datetime
+) -> list[asyncpg.Record]:
+    return await connection.fetch(
+        "SELECT * FROM maintenance_windows WHERE ends_at >= $1 ORDER BY starts_at", since
+    )
+
+
+async def add_maintenance(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    created_by: str,
+) -> asyncpg.Record:
+    return await connection.fetchrow(
+        """
+        INSERT INTO maintenance_windows (starts_at, ends_at, reason, created_by)
+        VALUES ($1, $2, $3, $4) RETURNING *
+        """,
+        starts_at,
+        ends_at,
+        reason,
+        created_by,
+    )
+
+
+async def delete_maintenance(connection: asyncpg.Connection | asyncpg.Pool, window_id: int) -> bool:
+    result = await connection.execute("DELETE FROM maintenance_windows WHERE id = $1", window_id)
+    return result == "DELETE 1"
