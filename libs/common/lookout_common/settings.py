@@ -7,6 +7,7 @@ they never appear in logs or reprs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -98,6 +99,23 @@ class HealthMonitorSettings(LookoutSettings):
     s3_secret_access_key: SecretStr | None = None
     backup_dir: Path = Field(
         Path(".lookout/backups"), description="Local backup directory the default config checks"
+    )
+
+
+class AlertSettings(LookoutSettings):
+    """The alert consumer (`python -m lookout_health.alerts`)."""
+
+    http_port: int = 8005
+    alert_receivers: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"name": "log", "kind": "log"}],
+        description="JSON list of receivers: webhook, slack, alertmanager, log",
+    )
+    alert_group_id: str = Field("lookout-alerts", description="Kafka consumer group")
+    alert_poll_s: float = Field(0.5, gt=0, description="How often each receiver looks for work")
+    alert_retry_base_s: float = Field(1.0, gt=0, description="First retry delay (doubles)")
+    alert_retry_max_s: float = Field(300.0, gt=0, description="Longest delay between retries")
+    alert_max_age_s: float = Field(
+        86_400.0, gt=0, description="An alert still undelivered after this is given up"
     )
 
 

@@ -1,10 +1,10 @@
 from lookout_common.service import serve
-from lookout_common.settings import HealthMonitorSettings
+from lookout_common.settings import AlertSettings
 from lookout_health.alerts.app import create_app
 
 
 def main() -> None:
-    settings = HealthMonitorSettings()
+    settings = AlertSettings()
     serve(create_app(settings), settings, "alert-consumer")
 
 

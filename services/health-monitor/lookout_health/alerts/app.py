@@ -1,52 +1,112 @@
-"""The alert-consumer process: every incident event becomes a structured alert log line
-(the channel every deployment has); webhook and Alertmanager delivery build on it."""
+"""The alert-consumer process: incident and backup events in, alerts to every receiver.
+
+The Kafka handler only records the alert in the Postgres outbox (one row per
+receiver) and returns; the offset is committed after that. Delivery happens in one
+loop per receiver, with retries, so a restart loses nothing and a dead receiver
+blocks nobody.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
+from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
-from prometheus_client import Counter
+from pydantic import ValidationError
 
+from lookout_common.backup_events import BackupResult
+from lookout_common.db import create_pool, database_reachable
+from lookout_common.health_events import IncidentEvent
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
-from lookout_common.settings import HealthMonitorSettings
+from lookout_common.settings import AlertSettings
 from lookout_common.topics import Topic, topic_name
+from lookout_health.alerts import outbox
+from lookout_health.alerts.delivery import Deliverer
+from lookout_health.alerts.model import Alert, backup_alert, incident_alert
+from lookout_health.alerts.receivers import RECEIVERS
 
 log = logging.getLogger("lookout.alerts")
 
-ALERTS = Counter(
-    "lookout_alerts_delivered_total", "Incident events delivered, by channel", ["channel"]
-)
+
+async def _undecoded(message) -> None:
+    return None  # each handler validates the raw record against its own model
 
 
-def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
-    settings = settings or HealthMonitorSettings()
+def create_app(settings: AlertSettings | None = None) -> FastAPI:
+    settings = settings or AlertSettings()
+    receivers = RECEIVERS.validate_python(settings.alert_receivers)
+    names = [receiver.name for receiver in receivers]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
+        app.state.pool = pool
         broker = make_broker(settings, client_id="lookout-alerts")
 
-        @broker.subscriber(
-            topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix),
-            group_id="lookout-alerts",
-            auto_offset_reset="earliest",
-        )
-        async def deliver(body: dict[str, Any], message: KafkaMessage) -> None:
-            log.warning("incident", extra={"incident": json.dumps(body, default=str)})
-            ALERTS.labels("log").inc()
+        async def record(alert: Alert | None) -> None:
+            if alert is not None:
+                added = await outbox.record(pool, alert, names)
+                log.info("alert recorded", extra={"alert": alert.event_key, "rows": added})
+
+        subscribe = {
+            "group_id": settings.alert_group_id,
+            "auto_offset_reset": "earliest",
+            "ack_policy": AckPolicy.NACK_ON_ERROR,  # commit only after the outbox insert
+            "decoder": _undecoded,
+        }
+
+        @broker.subscriber(topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix), **subscribe)
+        async def on_incident(message: KafkaMessage) -> None:
+            try:
+                event = IncidentEvent.model_validate_json(message.body)
+            except ValidationError as error:
+                log.error("unreadable incident event skipped", extra={"error": str(error)})
+                return
+            await record(incident_alert(event))
+
+        @broker.subscriber(topic_name(Topic.BACKUP_RESULTS, settings.topic_prefix), **subscribe)
+        async def on_backup(message: KafkaMessage) -> None:
+            try:
+                result = BackupResult.model_validate_json(message.body)
+            except ValidationError as error:
+                log.error("unreadable backup result skipped", extra={"error": str(error)})
+                return
+            await record(backup_alert(result))
 
         await start_with_retry(broker, settings)
         try:
-            yield
+            async with asyncio.TaskGroup() as tasks:
+                loops = [
+                    tasks.create_task(Deliverer(settings, pool, r).run(), name=f"deliver-{r.name}")
+                    for r in receivers
+                ]
+                try:
+                    yield
+                finally:
+                    for loop in loops:
+                        loop.cancel()
         finally:
             await broker.stop()
+            await pool.close()
 
-    app = FastAPI(title="Lookout alert consumer", version="1.0", lifespan=lifespan)
-    add_probe_routes(app, "alert-consumer", lambda: {"kafka": lambda: broker_reachable(settings)})
+    app = FastAPI(
+        title="Lookout alert consumer",
+        version="1.0",
+        description="Delivers incident and backup-failure alerts to webhooks, Slack and "
+        "Alertmanager.",
+        lifespan=lifespan,
+    )
+    add_probe_routes(
+        app,
+        "alert-consumer",
+        lambda: {
+            "postgres": lambda: database_reachable(app.state.pool),
+            "kafka": lambda: broker_reachable(settings),
+        },
+    )
     return app
