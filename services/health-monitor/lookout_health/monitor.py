@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from datetime import UTC, datetime
 
 import asyncpg
@@ -106,6 +107,10 @@ class Monitor:
     async def _schedule(self, check: CheckConfig) -> None:
         # Runs are due at start + k * interval: a slow run does not shift later ones, and
         # a run that overran its slot skips the slots it missed rather than piling up.
+        # First runs are spread over (up to) 10 s by a stable hash of the name, so a
+        # thousand checks do not all fire in the same millisecond.
+        spread = min(check.interval_s, 10.0)
+        await asyncio.sleep(zlib.crc32(check.name.encode()) % 1000 / 1000 * spread)
         due = time.monotonic()
         while True:
             if not self.is_leader():
