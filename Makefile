@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := libs/common services/ingest services/analytics-aggregator \
             services/health-monitor services/backup-worker services/dashboard-api
+COMPOSE_SCHEMA := $(VENV)/share/compose-spec.json
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
 .PHONY: dev test install lint unit system-deps clean bench
@@ -12,7 +13,7 @@ PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 dev: install
 	$(BIN)/lookout up --demo
 
-test: install system-deps
+test: install system-deps $(COMPOSE_SCHEMA)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -28,6 +29,13 @@ $(STAMP): $(PYPROJECTS)
 	$(BIN)/python -m pip install --quiet -e 'libs/common[embedded]' \
 	  $(foreach p,$(filter services/%,$(PACKAGES)),-e $(p)) -e '.[dev]'
 	@touch $(STAMP)
+
+# The Compose specification's JSON schema, for tests/deploy (taken from the docker-compose
+# wheel on PyPI at install time, so the tests themselves need no network).
+$(COMPOSE_SCHEMA): | $(STAMP)
+	@mkdir -p $(VENV)/share/download
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(VENV)/share/download docker-compose==1.29.2
+	$(BIN)/python -c 'import glob, zipfile, sys; wheel = glob.glob("$(VENV)/share/download/docker_compose-*.whl")[0]; open(sys.argv[1], "wb").write(zipfile.ZipFile(wheel).read("compose/config/compose_spec.json"))' $@
 
 # Debian packages some tests drive for real (see scripts/system-deps.sh).
 system-deps:

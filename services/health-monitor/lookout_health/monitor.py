@@ -38,6 +38,12 @@ SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 OPEN_INCIDENTS = Gauge("lookout_health_open_incidents", "Incidents open now")
+STATUS = Gauge(
+    "lookout_health_check_status",
+    "Latest status of each check: 0 healthy, 1 degraded, 2 unhealthy",
+    ["check", "critical"],
+)
+STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 SCHEDULE_LAG = Histogram(
     "lookout_health_schedule_lag_seconds",
     "How late a scheduled run started",
@@ -167,6 +173,7 @@ class Monitor:
             self.states[name] = seen.state
             self.latest[name] = result
         RESULTS.labels(name, result.status.value).inc()
+        STATUS.labels(name, str(check.critical).lower()).set(STATUS_VALUE[result.status.value])
         SECONDS.labels(name).observe(elapsed_ms / 1000)
         await self._publish(self._checks_topic, result.model_dump_json(by_alias=True), name)
         return result
