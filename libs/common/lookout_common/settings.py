@@ -7,7 +7,7 @@ they never appear in logs or reprs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -135,6 +135,17 @@ class BackupWorkerSettings(LookoutSettings):
     backup_key: SecretStr | None = Field(
         None, description="Master key (base64, 32 bytes) that wraps each run's data key"
     )
+    backup_old_keys: SecretStr | None = Field(
+        None, description="Earlier master keys, comma separated: old backups stay readable"
+    )
+    backup_collections: list[str] = Field(
+        default_factory=list, description="Tables to back up (JSON list); empty = every table"
+    )
+    backup_format: Literal["csv", "json", "both"] = "csv"
+    backup_compression: Literal["zstd", "gzip", "none"] = "zstd"
+    s3_prefix: str = Field("lookout", description="Key prefix of every backup in the bucket")
+    s3_storage_class: str | None = Field(None, description="e.g. STANDARD_IA, GLACIER_IR")
+    s3_server_side_encryption: str | None = Field(None, description="AES256 or aws:kms")
 
 
 class DashboardSettings(LookoutSettings):

@@ -1,0 +1,262 @@
+"""Backing up: every collection of a run from one consistent snapshot, streamed with
+COPY through compression and encryption into the target, the manifest written last.
+
+Memory stays flat whatever the table size: COPY hands over chunks, each is
+compressed, encrypted and queued to the uploader through a small bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import asyncpg
+
+from lookout_backup.compression import SUFFIX, Compressor
+from lookout_backup.crypto import Encryptor, Keyring
+from lookout_backup.manifest import (
+    MANIFEST,
+    Artifact,
+    CollectionDDL,
+    CollectionOutcome,
+    Column,
+    Compression,
+    Format,
+    Manifest,
+)
+from lookout_backup.targets import Target
+
+QUEUE_DEPTH = 8  # chunks in flight between COPY and the upload: bounds memory
+
+
+@dataclass
+class BackupPlan:
+    run_id: str
+    collections: list[str] = field(default_factory=list)  # empty: every table in `public`
+    format: str = "csv"  # csv | json | both
+    compression: Compression = "zstd"
+
+
+@dataclass(frozen=True)
+class Progress:
+    collection: str
+    collections_done: int
+    collections_total: int
+    rows: int
+    bytes: int
+
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+class _Unescape:
+    """COPY's text format doubles backslashes; JSON text has no other escaped byte."""
+
+    def __init__(self) -> None:
+        self._carry = b""
+
+    def update(self, chunk: bytes) -> bytes:
+        data = self._carry + chunk
+        # Keep an odd trailing backslash for the next chunk: it may start a pair.
+        trailing = len(data) - len(data.rstrip(b"\\"))
+        self._carry = b"\\" if trailing % 2 else b""
+        data = data[: len(data) - (trailing % 2)]
+        return data.replace(b"\\\\", b"\\")
+
+
+def _qualified(schema: str, table: str) -> str:
+    return f'"{schema}"."{table}"'
+
+
+async def list_collections(connection: asyncpg.Connection) -> list[str]:
+    """Every ordinary or partitioned table of the `public` schema."""
+    rows = await connection.fetch(
+        """
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+        ORDER BY 1
+        """
+    )
+    return [row["relname"] for row in rows]
+
+
+async def collection_ddl(connection: asyncpg.Connection, schema: str, table: str) -> CollectionDDL:
+    oid = await connection.fetchval(
+        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+        schema,
+        table,
+    )
+    if oid is None:
+        raise LookupError(f"table {schema}.{table} does not exist")
+    columns = await connection.fetch(
+        """
+        SELECT attname, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable
+        FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+        ORDER BY attnum
+        """,
+        oid,
+    )
+    keys = await connection.fetch(
+        """
+        SELECT a.attname FROM pg_index i
+        JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position) ON true
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.position
+        """,
+        oid,
+    )
+    return CollectionDDL(
+        columns=[
+            Column(name=c["attname"], type=c["type"], nullable=c["nullable"]) for c in columns
+        ],
+        primary_key=[k["attname"] for k in keys],
+    )
+
+
+async def _export_artifact(
+    connection: asyncpg.Connection,
+    target: Target,
+    plan: BackupPlan,
+    table: str,
+    fmt: Format,
+    data_key: bytes | None,
+    rows: int,
+) -> Artifact:
+    key = f"{plan.run_id}/{table}.{fmt}{SUFFIX[plan.compression]}{'.enc' if data_key else ''}"
+    compressor = Compressor(plan.compression)
+    encryptor = Encryptor(data_key, key) if data_key else None
+    unescape = _Unescape() if fmt == "json" else None
+    plain = hashlib.sha256()
+    plain_bytes = 0
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_DEPTH)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+
+    upload = asyncio.create_task(target.put_stream(key, chunks()))
+
+    async def emit(data: bytes) -> None:
+        if encryptor is not None:
+            data = encryptor.update(data)
+        if data:
+            if upload.done():  # the upload failed: stop COPY instead of filling the queue
+                upload.result()
+            await queue.put(data)
+
+    async def sink(chunk: bytes) -> None:
+        nonlocal plain_bytes
+        if unescape is not None:
+            chunk = unescape.update(chunk)
+        plain.update(chunk)
+        plain_bytes += len(chunk)
+        await emit(compressor.update(chunk))
+
+    try:
+        if fmt == "csv":
+            # A query rather than the table: partitioned tables cannot be copied directly.
+            await connection.copy_from_query(
+                f"SELECT * FROM {_qualified('public', table)}",
+                output=sink,
+                format="csv",
+                header=True,
+            )
+        else:
+            await connection.copy_from_query(
+                f"SELECT row_to_json(t)::text FROM {_qualified('public', table)} AS t",
+                output=sink,
+            )
+        tail = compressor.finish()
+        if encryptor is not None:
+            tail = encryptor.update(tail) + encryptor.finish()
+        if tail:
+            await queue.put(tail)
+        await queue.put(None)
+        stored = await upload
+    except BaseException:
+        upload.cancel()
+        await asyncio.gather(upload, return_exceptions=True)
+        raise
+    return Artifact(
+        collection=table,
+        format=fmt,
+        key=key,
+        rows=rows,
+        bytes=stored.bytes,
+        plain_bytes=plain_bytes,
+        sha256_plain=plain.hexdigest(),
+        sha256_stored=stored.sha256,
+        compression=plan.compression,
+        encrypted=data_key is not None,
+    )
+
+
+async def run_backup(
+    source_dsn: str,
+    target: Target,
+    plan: BackupPlan,
+    keyring: Keyring,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Export the plan's collections; one failing collection is recorded, not fatal.
+
+    Raises only when the target fails (then no manifest exists and the run is invalid).
+    """
+    data_key, wrapped, key_id = (None, None, None)
+    if keyring.current is not None:
+        data_key, wrapped, key_id = keyring.new_data_key()
+    formats: list[Format] = ["csv", "json"] if plan.format == "both" else [plan.format]
+    outcomes: list[CollectionOutcome] = []
+    artifacts: list[Artifact] = []
+    total_rows = total_bytes = 0
+    connection = await asyncpg.connect(source_dsn)
+    try:
+        # One snapshot for every collection of the run: REPEATABLE READ sees the database
+        # as of its first statement, whatever commits during the export.
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            snapshot_time = await connection.fetchval("SELECT now()")
+            collections = plan.collections or await list_collections(connection)
+            for done, table in enumerate(collections, start=1):
+                try:
+                    async with connection.transaction():  # a savepoint per collection
+                        ddl = await collection_ddl(connection, "public", table)
+                        rows = await connection.fetchval(
+                            f"SELECT count(*) FROM {_qualified('public', table)}"
+                        )
+                        for fmt in formats:
+                            artifact = await _export_artifact(
+                                connection, target, plan, table, fmt, data_key, rows
+                            )
+                            artifacts.append(artifact)
+                            total_bytes += artifact.bytes
+                    outcomes.append(
+                        CollectionOutcome(collection=table, ok=True, ddl=ddl, rows=rows)
+                    )
+                    total_rows += rows
+                except (LookupError, asyncpg.PostgresError) as error:
+                    reason = str(error).splitlines()[0]
+                    outcomes.append(CollectionOutcome(collection=table, ok=False, error=reason))
+                if progress is not None:
+                    await progress(Progress(table, done, len(collections), total_rows, total_bytes))
+    finally:
+        await connection.close()
+    manifest = Manifest(
+        run_id=plan.run_id,
+        snapshot_time=snapshot_time,
+        finished_at=datetime.now(UTC),
+        lookout_version=version("lookout-backup-worker"),
+        format=plan.format,
+        compression=plan.compression,
+        key_id=key_id,
+        wrapped_data_key=wrapped,
+        collections=outcomes,
+        artifacts=artifacts,
+    )
+    # Written last: a run whose manifest is missing is invalid and gets pruned.
+    await target.put_bytes(f"{plan.run_id}/{MANIFEST}", manifest.model_dump_json(indent=2).encode())
+    return manifest
