@@ -1,6 +1,5 @@
-"""The backup-worker process. Backups, restores and schedules arrive with the backups
-issue; this process already owns the port, the probes and `/metrics`, and its readiness
-says whether the backup target is usable."""
+"""The backup-worker process: consumes `backup.commands.v1`, runs one command at a time
+per source, publishes `backup.results.v1`, and serves its runs over HTTP."""
 
 from __future__ import annotations
 
@@ -8,13 +7,28 @@ import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import boto3
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+from pydantic import BaseModel, ValidationError
 
+from lookout_backup import store
+from lookout_backup.manifest import Manifest
+from lookout_backup.restore import RestoreRefused, read_manifest
+from lookout_backup.runner import Runner
+from lookout_backup.targets import open_target
+from lookout_common.apikeys import KeyCache
+from lookout_common.auth import Reader
+from lookout_common.backup_events import BackupCommand, BackupResult
 from lookout_common.db import create_pool, database_reachable
+from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import BackupWorkerSettings
+from lookout_common.topics import Topic, topic_name
 
 
 def _secret(value) -> str | None:
@@ -38,24 +52,130 @@ def target_writable(settings: BackupWorkerSettings) -> bool:
         return True
 
 
+class Run(BaseModel):
+    run_id: str
+    operation: str
+    status: str
+    backup_type: str | None
+    target_run_id: str | None
+    requested_by: str
+    collections: list[str]
+    rows: int
+    bytes: int
+    errors: list[str]
+    target: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class StoredArtifact(BaseModel):
+    collection: str
+    format: str
+    object_key: str
+    rows: int
+    bytes: int
+    sha256_plain: str
+    sha256_stored: str
+    compression: str
+    encrypted: bool
+
+
+class RunDetail(Run):
+    artifacts: list[StoredArtifact]
+
+
+def _run(row: Any) -> dict:
+    return {key: row[key] for key in Run.model_fields}
+
+
 def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     settings = settings or BackupWorkerSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings)
+        pool = await create_pool(settings)
+        broker = make_broker(settings, client_id="lookout-backup-worker")
+        results_topic = topic_name(Topic.BACKUP_RESULTS, settings.topic_prefix)
+
+        async def publish(result: BackupResult) -> None:
+            await broker.publish(
+                result.model_dump_json().encode(), results_topic, key=result.run_id.encode()
+            )
+
+        runner = Runner(settings, pool, open_target(settings), publish)
+        app.state.pool, app.state.runner = pool, runner
+        app.state.keys = KeyCache(pool, 30.0)
+        await runner.recover()
+
+        @broker.subscriber(
+            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
+            group_id="lookout-backup-worker",
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # the offset moves once the run is recorded
+            max_poll_interval_ms=6 * 60 * 60 * 1000,  # a run may take hours
+        )
+        async def on_command(body: dict, message: KafkaMessage) -> None:
+            try:
+                command = BackupCommand.model_validate(body)
+            except ValidationError:
+                return  # unreadable commands cannot be retried into validity
+            await runner.execute(command)
+
+        await start_with_retry(broker, settings)
         try:
             yield
         finally:
-            await app.state.pool.close()
+            await broker.stop()
+            await pool.close()
 
-    app = FastAPI(title="Lookout backup-worker", version="1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Lookout backup-worker",
+        version="1.0",
+        description="Backs up the product's tables and restores them after verifying them.",
+        lifespan=lifespan,
+    )
     add_probe_routes(
         app,
         "backup-worker",
         lambda: {
             "postgres": lambda: database_reachable(app.state.pool),
+            "kafka": lambda: broker_reachable(settings),
             "target": lambda: asyncio.to_thread(target_writable, settings),
         },
     )
+
+    @app.get("/api/v1/backups/runs", response_model=list[Run], tags=["backups"])
+    async def list_runs(request: Request, _: Reader, limit: int = 50) -> list[Run]:
+        rows = await store.runs(request.app.state.pool, min(max(limit, 1), 500))
+        return [Run.model_validate(_run(row)) for row in rows]
+
+    @app.get(
+        "/api/v1/backups/runs/{run_id}",
+        response_model=RunDetail,
+        responses={404: {"description": "No such run"}},
+        tags=["backups"],
+    )
+    async def show_run(request: Request, run_id: str, _: Reader) -> RunDetail:
+        row = await store.run(request.app.state.pool, run_id)
+        if row is None:
+            raise HTTPException(404, f"no run {run_id}")
+        artifacts = await store.artifacts(request.app.state.pool, run_id)
+        return RunDetail(
+            **_run(row),
+            artifacts=[StoredArtifact.model_validate(dict(a)) for a in artifacts],
+        )
+
+    @app.get(
+        "/api/v1/backups/runs/{run_id}/manifest",
+        response_model=Manifest,
+        responses={404: {"description": "No manifest (the run failed or is not a backup)"}},
+        tags=["backups"],
+    )
+    async def manifest(request: Request, run_id: str, _: Reader) -> Manifest:
+        try:
+            return await read_manifest(request.app.state.runner.target, run_id)
+        except RestoreRefused as error:
+            raise HTTPException(404, str(error)) from None
+
     return app

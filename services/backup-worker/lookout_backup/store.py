@@ -1,0 +1,150 @@
+"""The SQL the backup worker owns: runs (`backup_logs`) and artifacts (`backup_metadata`)."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from lookout_backup.manifest import Manifest
+
+
+async def queue_run(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    *,
+    run_id: str,
+    operation: str,
+    requested_by: str,
+    command_id: str | None,
+    collections: list[str],
+    backup_type: str | None = None,
+    target_run_id: str | None = None,
+) -> tuple[str, bool]:
+    """(run id, whether it is new): a command seen before returns its existing run."""
+    row = await connection.fetchrow(
+        """
+        INSERT INTO backup_logs
+            (run_id, operation, status, requested_by, command_id, collections, backup_type,
+             target_run_id)
+        VALUES ($1, $2, 'queued', $3, $4, $5::text::jsonb, $6, $7)
+        ON CONFLICT (command_id) DO NOTHING
+        RETURNING run_id
+        """,
+        run_id,
+        operation,
+        requested_by,
+        command_id,
+        json.dumps(collections),
+        backup_type,
+        target_run_id,
+    )
+    if row is not None:
+        return row["run_id"], True
+    existing = await connection.fetchval(
+        "SELECT run_id FROM backup_logs WHERE command_id = $1", command_id
+    )
+    return existing, False
+
+
+async def start_run(pool: asyncpg.Pool, run_id: str, worker: str, target: str) -> None:
+    await pool.execute(
+        """
+        UPDATE backup_logs SET status = 'running', started_at = now(), heartbeat_at = now(),
+            worker = $2, target = $3
+        WHERE run_id = $1
+        """,
+        run_id,
+        worker,
+        target,
+    )
+
+
+async def progress(pool: asyncpg.Pool, run_id: str, rows: int, size: int) -> None:
+    await pool.execute(
+        "UPDATE backup_logs SET rows = $2, bytes = $3, heartbeat_at = now() WHERE run_id = $1",
+        run_id,
+        rows,
+        size,
+    )
+
+
+async def finish_run(
+    pool: asyncpg.Pool,
+    run_id: str,
+    status: str,
+    errors: list[str],
+    manifest: Manifest | None = None,
+) -> None:
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            """
+            UPDATE backup_logs SET status = $2, errors = $3::text::jsonb, finished_at = now(),
+                rows = coalesce($4, rows), bytes = coalesce($5, bytes)
+            WHERE run_id = $1
+            """,
+            run_id,
+            status,
+            json.dumps(errors),
+            sum(c.rows for c in manifest.collections) if manifest else None,
+            sum(a.bytes for a in manifest.artifacts) if manifest else None,
+        )
+        if manifest is not None:
+            await connection.executemany(
+                """
+                INSERT INTO backup_metadata (run_id, collection, format, object_key, rows, bytes,
+                    sha256_plain, sha256_stored, compression, encrypted, key_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    (
+                        run_id,
+                        a.collection,
+                        a.format,
+                        a.key,
+                        a.rows,
+                        a.bytes,
+                        a.sha256_plain,
+                        a.sha256_stored,
+                        a.compression,
+                        a.encrypted,
+                        manifest.key_id,
+                    )
+                    for a in manifest.artifacts
+                ],
+            )
+
+
+async def fail_abandoned_runs(connection: asyncpg.Connection) -> list[str]:
+    """Runs a dead worker left `running`: call only while holding the source lock."""
+    rows = await connection.fetch(
+        """
+        UPDATE backup_logs SET status = 'failed', finished_at = now(),
+            errors = errors || '["worker died before the run finished"]'::jsonb
+        WHERE status = 'running' RETURNING run_id
+        """
+    )
+    return [row["run_id"] for row in rows]
+
+
+async def runs(connection: asyncpg.Connection | asyncpg.Pool, limit: int = 50) -> list:
+    return await connection.fetch(
+        "SELECT * FROM backup_logs ORDER BY queued_at DESC LIMIT $1", limit
+    )
+
+
+async def run(connection: asyncpg.Connection | asyncpg.Pool, run_id: str):
+    return await connection.fetchrow("SELECT * FROM backup_logs WHERE run_id = $1", run_id)
+
+
+async def artifacts(connection: asyncpg.Connection | asyncpg.Pool, run_id: str) -> list:
+    return await connection.fetch(
+        "SELECT * FROM backup_metadata WHERE run_id = $1 ORDER BY collection, format", run_id
+    )
+
+
+async def last_success(connection: asyncpg.Connection | asyncpg.Pool):
+    return await connection.fetchval(
+        "SELECT max(finished_at) FROM backup_logs"
+        " WHERE operation = 'backup' AND status = 'succeeded'"
+    )

@@ -1,0 +1,211 @@
+"""The backup worker as a process: commands over Kafka, records in Postgres, results on
+`backup.results.v1`, the CLI, and a worker killed in the middle of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from conftest import TABLES
+from support.kafka import read_topic
+from support.services import settings_env
+
+from lookout_common.apikeys import Role, create_key
+from lookout_common.backup_events import BackupCommand
+from lookout_common.topics import Topic, topic_name
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
+    return settings_env(
+        settings,
+        LOOKOUT_BACKUP_SOURCE_URL=marketplace,
+        LOOKOUT_BACKUP_DIR=str(tmp_path / "backups"),
+        LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
+        LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
+    )
+
+
+async def send(settings, command: BackupCommand) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
+            command.model_dump_json().encode(),
+        )
+    finally:
+        await producer.stop()
+
+
+def command(operation: str = "backup", **changes) -> BackupCommand:
+    return BackupCommand(
+        command_id=uuid.uuid4().hex,
+        operation=operation,
+        requested_by="sre",
+        requested_at=datetime.now(UTC),
+        **changes,
+    )
+
+
+async def runs(database_url: str) -> list:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch("SELECT * FROM backup_logs ORDER BY queued_at")
+    finally:
+        await connection.close()
+
+
+async def until(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (value := await predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.2)
+    return value
+
+
+async def test_backup_command_runs_once_and_reports_on_the_results_topic(
+    settings, service_factory, worker_env
+) -> None:
+    worker = service_factory("lookout_backup", worker_env)
+    request = command()
+    await send(settings, request)
+    await send(settings, request)  # redelivered: must not run twice
+
+    async def finished():
+        rows = await runs(settings.dsn())
+        return rows if rows and rows[0]["status"] == "succeeded" else None
+
+    [run] = await until(finished)
+    assert run["command_id"] == request.command_id
+    assert run["rows"] > 0
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        stored = await connection.fetch("SELECT collection FROM backup_metadata")
+    finally:
+        await connection.close()
+    assert sorted(row["collection"] for row in stored) == sorted(TABLES)
+
+    results = await read_topic(
+        settings.kafka_bootstrap, topic_name(Topic.BACKUP_RESULTS, settings.topic_prefix), expect=3
+    )
+    statuses = [r["status"] for r in results if r["run_id"] == run["run_id"]]
+    assert statuses[0] == "queued"
+    assert "running" in statuses
+    assert statuses[-1] == "succeeded"
+    assert results[-1]["collections_done"] == len(TABLES)
+
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        key = await create_key(connection, Role.VIEWER, "support")
+    finally:
+        await connection.close()
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as client:
+        listed = (await client.get(f"{worker.url}/api/v1/backups/runs")).json()
+        detail = (await client.get(f"{worker.url}/api/v1/backups/runs/{run['run_id']}")).json()
+        manifest = await client.get(f"{worker.url}/api/v1/backups/runs/{run['run_id']}/manifest")
+        metrics = (await client.get(f"{worker.url}/metrics")).text
+    assert [r["run_id"] for r in listed] == [run["run_id"]]
+    assert len(detail["artifacts"]) == len(TABLES)
+    assert manifest.json()["run_id"] == run["run_id"]
+    assert "lookout_backup_last_success_timestamp_seconds 1." in metrics
+
+
+def lookout(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lookout_common.cli", "backup", *arguments],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_runs_lists_verifies_and_restores(settings, worker_env, marketplace) -> None:
+    made = lookout(worker_env, "run")
+    assert made.returncode == 0, made.stderr
+    run_id = made.stdout.split(":")[0]
+    assert made.stdout.strip().endswith("succeeded")
+    assert "6/6" in made.stderr  # the progress bar
+    assert run_id in lookout(worker_env, "list").stdout
+    assert lookout(worker_env, "verify", run_id).returncode == 0
+
+    connection = await asyncpg.connect(marketplace)
+    try:
+        before = await connection.fetchval("SELECT count(*) FROM users")
+        await connection.execute("DELETE FROM messages")
+        await connection.execute("DELETE FROM chats")
+    finally:
+        await connection.close()
+    restored = lookout(worker_env, "restore", run_id, "chats", "messages")
+    assert restored.returncode == 0, restored.stderr
+    connection = await asyncpg.connect(marketplace)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM messages") > 0
+        assert await connection.fetchval("SELECT count(*) FROM users") == before
+    finally:
+        await connection.close()
+
+    backups = Path(worker_env["LOOKOUT_BACKUP_DIR"])
+    victim = next((backups / run_id).glob("users.*"))
+    victim.write_bytes(victim.read_bytes()[:-10])
+    refused = lookout(worker_env, "verify", run_id)
+    assert refused.returncode == 1
+    assert "users" in refused.stderr
+
+
+async def test_worker_killed_mid_run_leaves_a_failed_run_and_the_next_one_succeeds(
+    settings, service_factory, worker_env, marketplace
+) -> None:
+    connection = await asyncpg.connect(marketplace)
+    try:
+        await connection.execute(
+            "CREATE TABLE events_archive AS SELECT g AS id, md5(g::text) || repeat('x', 200)"
+            " AS payload FROM generate_series(1, 1000000) AS g"
+        )
+    finally:
+        await connection.close()
+    env = {**worker_env, "LOOKOUT_BACKUP_COLLECTIONS": '["events_archive"]'}
+    first = service_factory("lookout_backup", env)
+    await send(settings, command())
+
+    async def running():
+        rows = await runs(settings.dsn())
+        return rows if rows and rows[0]["status"] == "running" else None
+
+    await until(running)
+    await asyncio.sleep(0.5)
+    first.kill()
+    service_factory("lookout_backup", env)
+
+    async def failed():
+        rows = await runs(settings.dsn())
+        return rows if rows and rows[0]["status"] == "failed" else None
+
+    [dead] = await until(failed)
+    assert "worker died before the run finished" in dead["errors"]
+    backups = Path(env["LOOKOUT_BACKUP_DIR"])
+    assert not (backups / dead["run_id"] / "manifest.json").exists()
+
+    await send(settings, command(collections=["users"]))
+
+    async def second():
+        rows = await runs(settings.dsn())
+        return rows if len(rows) == 2 and rows[1]["status"] == "succeeded" else None
+
+    await until(second)
