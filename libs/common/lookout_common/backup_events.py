@@ -21,6 +21,16 @@ class RunStatus(StrEnum):
 Operation = Literal["backup", "restore", "verify", "prune"]
 
 
+class Retention(BaseModel):
+    """How many backups a prune keeps (restic-style; see the backup worker's README)."""
+
+    retention_days: int | None = Field(None, ge=1)
+    keep_last: int = Field(0, ge=0)
+    keep_daily: int = Field(0, ge=0)
+    keep_weekly: int = Field(0, ge=0)
+    keep_monthly: int = Field(0, ge=0)
+
+
 class BackupCommand(BaseModel):
     """Ask the backup worker to do something; `command_id` makes redelivery harmless."""
 
@@ -36,6 +46,7 @@ class BackupCommand(BaseModel):
         None, description="Name of an env var holding the restore target URL (never the URL)"
     )
     target_schema: str | None = None
+    retention: Retention | None = Field(None, description="For prune; default: the worker's")
 
 
 class BackupResult(BaseModel):

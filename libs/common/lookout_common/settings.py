@@ -144,6 +144,12 @@ class BackupWorkerSettings(LookoutSettings):
     backup_format: Literal["csv", "json", "both"] = "csv"
     backup_compression: Literal["zstd", "gzip", "none"] = "zstd"
     s3_prefix: str = Field("lookout", description="Key prefix of every backup in the bucket")
+    backup_retention_days: int | None = Field(None, ge=1, description="Prune: keep younger")
+    backup_keep_last: int = Field(0, ge=0, description="Prune: keep the N newest backups")
+    backup_keep_daily: int = Field(7, ge=0, description="Prune: newest of each of N days")
+    backup_keep_weekly: int = Field(4, ge=0, description="Prune: newest of each of N weeks")
+    backup_keep_monthly: int = Field(6, ge=0, description="Prune: newest of each of N months")
+    backup_schedule_poll_s: float = Field(30.0, gt=0, description="How often schedules are due")
     s3_storage_class: str | None = Field(None, description="e.g. STANDARD_IA, GLACIER_IR")
     s3_server_side_encryption: str | None = Field(None, description="AES256 or aws:kms")
 

@@ -4,31 +4,36 @@ per source, publishes `backup.results.v1`, and serves its runs over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import boto3
 from fastapi import FastAPI, HTTPException, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
-from lookout_backup import store
+from lookout_backup import schedules, store
 from lookout_backup.manifest import Manifest
 from lookout_backup.restore import RestoreRefused, read_manifest
 from lookout_backup.runner import Runner
 from lookout_backup.targets import open_target
 from lookout_common.apikeys import KeyCache
-from lookout_common.auth import Reader
+from lookout_common.auth import Admin, Reader
 from lookout_common.backup_events import BackupCommand, BackupResult
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import BackupWorkerSettings
 from lookout_common.topics import Topic, topic_name
+
+log = logging.getLogger("lookout.backup")
 
 
 def _secret(value) -> str | None:
@@ -122,12 +127,32 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
                 return  # unreadable commands cannot be retried into validity
             await runner.execute(command)
 
+        commands_topic = topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix)
+
+        async def send(command: BackupCommand) -> None:
+            # One key for every command: one partition, so a schedule's backup and its
+            # prune are consumed in order.
+            await broker.publish(command.model_dump_json().encode(), commands_topic, key=b"backup")
+
+        async def run_schedules(lease: LeaderLease) -> None:
+            while True:
+                await asyncio.sleep(settings.backup_schedule_poll_s)
+                if lease.is_leader:
+                    try:
+                        await schedules.enqueue_due(pool, send, datetime.now(UTC))
+                    except (OSError, asyncpg.PostgresError) as error:
+                        log.warning("schedules not checked", extra={"error": repr(error)})
+
         await start_with_retry(broker, settings)
-        try:
-            yield
-        finally:
-            await broker.stop()
-            await pool.close()
+        async with LeaderLease(settings, "backup-worker", retry_s=2.0) as lease:
+            scheduler = asyncio.create_task(run_schedules(lease), name="backup-schedules")
+            try:
+                yield
+            finally:
+                scheduler.cancel()
+                await asyncio.gather(scheduler, return_exceptions=True)
+                await broker.stop()
+                await pool.close()
 
     app = FastAPI(
         title="Lookout backup-worker",
@@ -177,5 +202,48 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
             return await read_manifest(request.app.state.runner.target, run_id)
         except RestoreRefused as error:
             raise HTTPException(404, str(error)) from None
+
+    @app.get("/api/v1/backups/schedules", response_model=list[schedules.Schedule], tags=["backups"])
+    async def list_schedules(request: Request, _: Reader) -> list[schedules.Schedule]:
+        return await schedules.list_schedules(request.app.state.pool)
+
+    @app.post(
+        "/api/v1/backups/schedules",
+        response_model=schedules.Schedule,
+        status_code=201,
+        responses={409: {"description": "A schedule with this name exists"}},
+        tags=["backups"],
+    )
+    async def create_schedule(
+        request: Request, body: schedules.ScheduleIn, _: Admin
+    ) -> schedules.Schedule:
+        try:
+            return await schedules.save_schedule(request.app.state.pool, body, None)
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, f"a schedule named {body.name!r} exists") from None
+
+    @app.put(
+        "/api/v1/backups/schedules/{schedule_id}",
+        response_model=schedules.Schedule,
+        responses={404: {"description": "No such schedule"}},
+        tags=["backups"],
+    )
+    async def update_schedule(
+        request: Request, schedule_id: int, body: schedules.ScheduleIn, _: Admin
+    ) -> schedules.Schedule:
+        saved = await schedules.save_schedule(request.app.state.pool, body, schedule_id)
+        if saved is None:
+            raise HTTPException(404, f"no schedule {schedule_id}")
+        return saved
+
+    @app.delete(
+        "/api/v1/backups/schedules/{schedule_id}",
+        status_code=204,
+        responses={404: {"description": "No such schedule"}},
+        tags=["backups"],
+    )
+    async def delete_schedule(request: Request, schedule_id: int, _: Admin) -> None:
+        if not await schedules.delete_schedule(request.app.state.pool, schedule_id):
+            raise HTTPException(404, f"no schedule {schedule_id}")
 
     return app

@@ -18,9 +18,11 @@ from prometheus_client import Counter, Gauge
 from lookout_backup import store
 from lookout_backup.crypto import Keyring, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
+from lookout_backup.prune import prune
 from lookout_backup.restore import RestoreRefused, restore, verify
+from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
-from lookout_common.backup_events import BackupCommand, BackupResult, RunStatus
+from lookout_common.backup_events import BackupCommand, BackupResult, Retention, RunStatus
 from lookout_common.leader import lock_id
 from lookout_common.settings import BackupWorkerSettings
 
@@ -221,7 +223,22 @@ class Runner:
                     schema=command.target_schema or "public",
                 )
                 return RunStatus.SUCCEEDED, [], None
-            return RunStatus.FAILED, [f"{command.operation} is not available in this version"], None
+            retention = command.retention or Retention(
+                retention_days=self.settings.backup_retention_days,
+                keep_last=self.settings.backup_keep_last,
+                keep_daily=self.settings.backup_keep_daily,
+                keep_weekly=self.settings.backup_keep_weekly,
+                keep_monthly=self.settings.backup_keep_monthly,
+            )
+            report = await prune(
+                self.pool,
+                self.target,
+                RetentionPolicy.model_validate(retention.model_dump()),
+                self.settings.zone,
+                datetime.now(UTC),
+            )
+            await store.record_pruned(self.pool, run_id, sorted(report.removed))
+            return RunStatus.SUCCEEDED, [], None
         except RestoreRefused as error:
             return RunStatus.FAILED, [str(error)], None
         except Exception as error:

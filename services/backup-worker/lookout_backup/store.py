@@ -148,3 +148,12 @@ async def last_success(connection: asyncpg.Connection | asyncpg.Pool):
         "SELECT max(finished_at) FROM backup_logs"
         " WHERE operation = 'backup' AND status = 'succeeded'"
     )
+
+
+async def record_pruned(pool: asyncpg.Pool, run_id: str, removed: list[str]) -> None:
+    """A prune run lists the runs it removed in its `collections`."""
+    await pool.execute(
+        "UPDATE backup_logs SET collections = $2::text::jsonb WHERE run_id = $1",
+        run_id,
+        json.dumps(removed),
+    )

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import os
+import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import boto3
 import pytest
+from aiokafka import AIOKafkaProducer
+from support.services import settings_env
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.targets import LocalTarget, S3Target
+from lookout_common.backup_events import BackupCommand
 from lookout_common.marketplace import TABLES, create_marketplace
+from lookout_common.topics import Topic, topic_name
 
 
 @pytest.fixture
@@ -75,4 +83,53 @@ def b64_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-__all__ = ["TABLES", "b64_key", "table_dump"]
+@pytest.fixture
+def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
+    return settings_env(
+        settings,
+        LOOKOUT_BACKUP_SOURCE_URL=marketplace,
+        LOOKOUT_BACKUP_DIR=str(tmp_path / "backups"),
+        LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
+        LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
+    )
+
+
+async def send(settings, command: BackupCommand) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
+            command.model_dump_json().encode(),
+        )
+    finally:
+        await producer.stop()
+
+
+def command(operation: str = "backup", **changes) -> BackupCommand:
+    return BackupCommand(
+        command_id=uuid.uuid4().hex,
+        operation=operation,
+        requested_by="sre",
+        requested_at=datetime.now(UTC),
+        **changes,
+    )
+
+
+async def runs(database_url: str) -> list:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch("SELECT * FROM backup_logs ORDER BY queued_at")
+    finally:
+        await connection.close()
+
+
+async def until(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (value := await predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.2)
+    return value
+
+
+__all__ = ["TABLES", "b64_key", "command", "runs", "send", "table_dump", "until"]

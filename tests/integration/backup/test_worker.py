@@ -4,78 +4,21 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import os
 import subprocess
 import sys
-import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from conftest import TABLES
+from conftest import TABLES, command, runs, send, until
 from support.kafka import read_topic
-from support.services import settings_env
 
 from lookout_common.apikeys import Role, create_key
-from lookout_common.backup_events import BackupCommand
 from lookout_common.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
-    return settings_env(
-        settings,
-        LOOKOUT_BACKUP_SOURCE_URL=marketplace,
-        LOOKOUT_BACKUP_DIR=str(tmp_path / "backups"),
-        LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
-        LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
-    )
-
-
-async def send(settings, command: BackupCommand) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
-            command.model_dump_json().encode(),
-        )
-    finally:
-        await producer.stop()
-
-
-def command(operation: str = "backup", **changes) -> BackupCommand:
-    return BackupCommand(
-        command_id=uuid.uuid4().hex,
-        operation=operation,
-        requested_by="sre",
-        requested_at=datetime.now(UTC),
-        **changes,
-    )
-
-
-async def runs(database_url: str) -> list:
-    connection = await asyncpg.connect(database_url)
-    try:
-        return await connection.fetch("SELECT * FROM backup_logs ORDER BY queued_at")
-    finally:
-        await connection.close()
-
-
-async def until(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.2)
-    return value
 
 
 async def test_backup_command_runs_once_and_reports_on_the_results_topic(

@@ -51,6 +51,7 @@ CREATE TABLE backup_schedules (
     format         text NOT NULL DEFAULT 'csv',
     compression    text NOT NULL DEFAULT 'zstd',
     retention_days integer,
+    retention_policy jsonb NOT NULL DEFAULT '{}',  -- keep-last/daily/weekly/monthly
     enabled        boolean NOT NULL DEFAULT true,
     next_run_at    timestamptz,
     last_run_id    text,

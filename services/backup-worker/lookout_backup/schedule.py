@@ -1,0 +1,75 @@
+"""The pure core of schedules: a schedule and a moment in, the next run time out.
+
+Times are wall-clock times in the schedule's zone. A time that does not exist on a
+spring-forward day runs at the first valid minute after the gap; a time that occurs
+twice on a fall-back day runs once (at its first occurrence). A monthly run on day 31
+runs on the last day of shorter months.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, model_validator
+
+Frequency = Literal["daily", "weekly", "monthly"]
+
+
+class ScheduleSpec(BaseModel):
+    frequency: Frequency
+    hour: int = Field(ge=0, le=23)
+    minute: int = Field(0, ge=0, le=59)
+    weekday: int | None = Field(None, ge=0, le=6, description="0 = Monday (weekly)")
+    day_of_month: int | None = Field(None, ge=1, le=31, description="monthly")
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScheduleSpec:
+        ZoneInfo(self.timezone)
+        if self.frequency == "weekly" and self.weekday is None:
+            raise ValueError("a weekly schedule needs weekday (0 = Monday)")
+        if self.frequency == "monthly" and self.day_of_month is None:
+            raise ValueError("a monthly schedule needs day_of_month")
+        return self
+
+
+def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock `at` on `day`, moved past a DST gap if needed."""
+    local = datetime.combine(day, at)
+    for shift in range(0, 24 * 60):
+        candidate = (local + timedelta(minutes=shift)).replace(tzinfo=zone, fold=0)
+        instant = candidate.astimezone(UTC)
+        if instant.astimezone(zone).replace(tzinfo=None) == candidate.replace(tzinfo=None):
+            return instant
+    raise ValueError(f"no valid local time after {local} in {zone}")
+
+
+def _days(spec: ScheduleSpec, start: date):
+    """Candidate days from `start` on, in order."""
+    day = start
+    while True:
+        if spec.frequency == "daily":
+            yield day
+        elif spec.frequency == "weekly":
+            if day.weekday() == spec.weekday:
+                yield day
+        else:
+            last = calendar.monthrange(day.year, day.month)[1]
+            if day.day == min(spec.day_of_month, last):
+                yield day
+        day += timedelta(days=1)
+
+
+def next_run(spec: ScheduleSpec, after: datetime) -> datetime:
+    """The first scheduled instant strictly after `after` (UTC)."""
+    zone = ZoneInfo(spec.timezone)
+    at = time(spec.hour, spec.minute)
+    start = after.astimezone(zone).date() - timedelta(days=1)
+    for day in _days(spec, start):
+        instant = _instant(day, at, zone)
+        if instant > after:
+            return instant
+    raise AssertionError("unreachable")
