@@ -141,13 +141,20 @@ async def _export_artifact(
 
     upload = asyncio.create_task(target.put_stream(key, chunks()))
 
+    async def put(data: bytes | None) -> None:
+        """Queue for the uploader; if the upload dies meanwhile, raise its error here."""
+        waiting = asyncio.ensure_future(queue.put(data))
+        await asyncio.wait({waiting, upload}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+            upload.result()  # raises the upload's error (or reports it ended early)
+            raise RuntimeError(f"upload of {key} ended before the data did")
+
     async def emit(data: bytes) -> None:
         if encryptor is not None:
             data = encryptor.update(data)
         if data:
-            if upload.done():  # the upload failed: stop COPY instead of filling the queue
-                upload.result()
-            await queue.put(data)
+            await put(data)
 
     async def sink(chunk: bytes) -> None:
         nonlocal plain_bytes
@@ -175,8 +182,8 @@ async def _export_artifact(
         if encryptor is not None:
             tail = encryptor.update(tail) + encryptor.finish()
         if tail:
-            await queue.put(tail)
-        await queue.put(None)
+            await put(tail)
+        await put(None)
         stored = await upload
     except BaseException:
         upload.cancel()
