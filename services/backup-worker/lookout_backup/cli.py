@@ -63,6 +63,7 @@ async def _main(args: argparse.Namespace) -> int:
             restore_mode=getattr(args, "mode", "replace"),
             target_schema=getattr(args, "schema", None),
             target_url_env=getattr(args, "target_url_env", None),
+            backup_type="incremental" if getattr(args, "incremental", False) else "full",
         )
         runner.progress_bar = _bar
         try:
@@ -84,6 +85,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = backup.add_subparsers(dest="backup_command", required=True)
     run = sub.add_parser("run", help="back up now (all configured collections, or those named)")
     run.add_argument("collections", nargs="*")
+    run.add_argument(
+        "--incremental", action="store_true", help="only what changed since the last backup"
+    )
     listing = sub.add_parser("list", help="recent runs")
     listing.add_argument("--limit", type=int, default=20)
     show = sub.add_parser("show", help="one run with its artifacts")

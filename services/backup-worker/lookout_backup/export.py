@@ -39,6 +39,7 @@ class BackupPlan:
     collections: list[str] = field(default_factory=list)  # empty: every table in `public`
     format: str = "csv"  # csv | json | both
     compression: Compression = "zstd"
+    base: Manifest | None = None  # set: an incremental run on top of this one
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,13 @@ async def _export_artifact(
     fmt: Format,
     data_key: bytes | None,
     rows: int,
+    select: str,
+    args: tuple = (),
+    kind: str = "rows",
 ) -> Artifact:
-    key = f"{plan.run_id}/{table}.{fmt}{SUFFIX[plan.compression]}{'.enc' if data_key else ''}"
+    """Stream `select` (a query over `table`) as one artifact of the run."""
+    name = f"{table}.keys" if kind == "keys" else table
+    key = f"{plan.run_id}/{name}.{fmt}{SUFFIX[plan.compression]}{'.enc' if data_key else ''}"
     compressor = Compressor(plan.compression)
     encryptor = Encryptor(data_key, key) if data_key else None
     unescape = _Unescape() if fmt == "json" else None
@@ -167,16 +173,10 @@ async def _export_artifact(
     try:
         if fmt == "csv":
             # A query rather than the table: partitioned tables cannot be copied directly.
-            await connection.copy_from_query(
-                f"SELECT * FROM {_qualified('public', table)}",
-                output=sink,
-                format="csv",
-                header=True,
-            )
+            await connection.copy_from_query(select, *args, output=sink, format="csv", header=True)
         else:
             await connection.copy_from_query(
-                f"SELECT row_to_json(t)::text FROM {_qualified('public', table)} AS t",
-                output=sink,
+                f"SELECT row_to_json(t)::text FROM ({select}) AS t", *args, output=sink
             )
         tail = compressor.finish()
         if encryptor is not None:
@@ -191,6 +191,7 @@ async def _export_artifact(
         raise
     return Artifact(
         collection=table,
+        kind=kind,
         format=fmt,
         key=key,
         rows=rows,
@@ -200,6 +201,71 @@ async def _export_artifact(
         sha256_stored=stored.sha256,
         compression=plan.compression,
         encrypted=data_key is not None,
+    )
+
+
+WATERMARK_COLUMN = "updated_at"
+
+
+async def _export_collection(
+    connection: asyncpg.Connection,
+    target: Target,
+    plan: BackupPlan,
+    table: str,
+    formats: list[Format],
+    data_key: bytes | None,
+    artifacts: list[Artifact],
+) -> CollectionOutcome:
+    """One collection: every row, or (incremental) the rows changed since the base run's
+    watermark plus every primary key, so that deletes are replayed too."""
+    ddl = await collection_ddl(connection, "public", table)
+    qualified = _qualified("public", table)
+    has_watermark = any(c.name == WATERMARK_COLUMN for c in ddl.columns)
+    watermark = (
+        await connection.fetchval(f'SELECT max("{WATERMARK_COLUMN}") FROM {qualified}')
+        if has_watermark
+        else None
+    )
+    base = plan.base.outcome(table) if plan.base is not None else None
+    incremental = (
+        base is not None and base.ok and base.watermark is not None and bool(ddl.primary_key)
+    )
+    if incremental:
+        select = f'SELECT * FROM {qualified} WHERE "{WATERMARK_COLUMN}" > $1'
+        args: tuple = (base.watermark,)
+        rows = await connection.fetchval(f"SELECT count(*) FROM ({select}) AS t", *args)
+    else:
+        select, args = f"SELECT * FROM {qualified}", ()
+        rows = await connection.fetchval(f"SELECT count(*) FROM {qualified}")
+    for fmt in formats:
+        artifacts.append(
+            await _export_artifact(
+                connection, target, plan, table, fmt, data_key, rows, select, args
+            )
+        )
+    if incremental:
+        keys = ", ".join(f'"{k}"' for k in ddl.primary_key)
+        total = await connection.fetchval(f"SELECT count(*) FROM {qualified}")
+        artifacts.append(
+            await _export_artifact(
+                connection,
+                target,
+                plan,
+                table,
+                "csv",
+                data_key,
+                total,
+                f"SELECT {keys} FROM {qualified}",
+                kind="keys",
+            )
+        )
+    return CollectionOutcome(
+        collection=table,
+        ok=True,
+        ddl=ddl,
+        rows=rows,
+        mode="changes" if incremental else "full",
+        watermark=watermark,
     )
 
 
@@ -230,21 +296,15 @@ async def run_backup(
             collections = plan.collections or await list_collections(connection)
             for done, table in enumerate(collections, start=1):
                 try:
+                    written: list[Artifact] = []
                     async with connection.transaction():  # a savepoint per collection
-                        ddl = await collection_ddl(connection, "public", table)
-                        rows = await connection.fetchval(
-                            f"SELECT count(*) FROM {_qualified('public', table)}"
+                        outcome = await _export_collection(
+                            connection, target, plan, table, formats, data_key, written
                         )
-                        for fmt in formats:
-                            artifact = await _export_artifact(
-                                connection, target, plan, table, fmt, data_key, rows
-                            )
-                            artifacts.append(artifact)
-                            total_bytes += artifact.bytes
-                    outcomes.append(
-                        CollectionOutcome(collection=table, ok=True, ddl=ddl, rows=rows)
-                    )
-                    total_rows += rows
+                    artifacts.extend(written)
+                    outcomes.append(outcome)
+                    total_rows += outcome.rows
+                    total_bytes = sum(a.bytes for a in artifacts)
                 except (LookupError, asyncpg.PostgresError) as error:
                     reason = str(error).splitlines()[0]
                     outcomes.append(CollectionOutcome(collection=table, ok=False, error=reason))
@@ -254,6 +314,8 @@ async def run_backup(
         await connection.close()
     manifest = Manifest(
         run_id=plan.run_id,
+        type="incremental" if plan.base is not None else "full",
+        base_run_id=plan.base.run_id if plan.base is not None else None,
         snapshot_time=snapshot_time,
         finished_at=datetime.now(UTC),
         lookout_version=version("lookout-backup-worker"),

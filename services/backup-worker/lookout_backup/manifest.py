@@ -36,6 +36,9 @@ class CollectionDDL(BaseModel):
 
 class Artifact(BaseModel):
     collection: str
+    kind: Literal["rows", "keys"] = Field(
+        "rows", description="keys: every primary key at the snapshot (incremental deletes)"
+    )
     format: Format
     key: str = Field(description="Object key relative to the target's prefix")
     rows: int
@@ -53,6 +56,10 @@ class CollectionOutcome(BaseModel):
     error: str | None = None
     ddl: CollectionDDL | None = None
     rows: int = 0
+    mode: Literal["full", "changes"] = Field(
+        "full", description="changes: rows updated since the base run, plus every key"
+    )
+    watermark: datetime | None = Field(None, description="max(updated_at) in the snapshot")
 
 
 class Manifest(BaseModel):
@@ -73,8 +80,11 @@ class Manifest(BaseModel):
     def status(self) -> Literal["succeeded", "partial"]:
         return "succeeded" if all(c.ok for c in self.collections) else "partial"
 
-    def artifact(self, collection: str, preferred: Format = "csv") -> Artifact | None:
-        found = [a for a in self.artifacts if a.collection == collection]
+    def outcome(self, collection: str) -> CollectionOutcome | None:
+        return next((c for c in self.collections if c.collection == collection), None)
+
+    def artifact(self, collection: str, preferred: Format = "csv", kind: str = "rows"):
+        found = [a for a in self.artifacts if a.collection == collection and a.kind == kind]
         for artifact in found:
             if artifact.format == preferred:
                 return artifact

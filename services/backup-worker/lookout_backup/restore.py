@@ -19,7 +19,7 @@ import zstandard
 
 from lookout_backup.compression import Decompressor
 from lookout_backup.crypto import Corrupt, Decryptor, Keyring, WrongKey
-from lookout_backup.manifest import MANIFEST, Artifact, Manifest
+from lookout_backup.manifest import MANIFEST, Artifact, CollectionOutcome, Manifest
 from lookout_backup.targets import Target
 
 Mode = Literal["replace", "merge"]
@@ -127,61 +127,119 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _load(
-    connection: asyncpg.Connection,
-    verified: VerifiedArtifact,
-    manifest: Manifest,
-    schema: str,
-    mode: Mode,
-) -> int:
-    artifact = verified.artifact
-    table = artifact.collection
-    outcome = next(c for c in manifest.collections if c.collection == table)
-    ddl = outcome.ddl
-    qualified = f"{_q(schema)}.{_q(table)}"
-    columns = [c.name for c in ddl.columns]
-    await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
-    await connection.execute(ddl.create_statement(qualified))
-    stage = f"lookout_restore_{table}"[:63]
-    await connection.execute(
-        f"CREATE TEMP TABLE {_q(stage)} (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
-    )
-    if artifact.format == "csv":
+@dataclass
+class Step:
+    """One run's contribution to a collection: all rows, or changes plus every key."""
+
+    manifest: Manifest
+    outcome: CollectionOutcome
+    rows: VerifiedArtifact
+    keys: VerifiedArtifact | None = None
+
+
+async def chain_of(target: Target, manifest: Manifest) -> list[Manifest]:
+    """The run and every base it stands on, oldest (the full run) first."""
+    chain = [manifest]
+    while chain[0].base_run_id is not None:
+        chain.insert(0, await read_manifest(target, chain[0].base_run_id))
+    return chain
+
+
+def _steps(chain: list[Manifest], collection: str) -> list[tuple[Manifest, CollectionOutcome]]:
+    steps: list[tuple[Manifest, CollectionOutcome]] = []
+    for manifest in reversed(chain):
+        outcome = manifest.outcome(collection)
+        if outcome is None or not outcome.ok:
+            raise RestoreRefused(f"run {manifest.run_id} has no usable backup of {collection}")
+        steps.insert(0, (manifest, outcome))
+        if outcome.mode == "full":
+            return steps
+    raise RestoreRefused(f"the chain of {chain[-1].run_id} has no full backup of {collection}")
+
+
+async def _stage_file(
+    connection: asyncpg.Connection, stage: str, like: str, verified: VerifiedArtifact, columns
+) -> None:
+    """Load one verified plaintext file into the temporary table `stage`."""
+    if verified.artifact.format == "csv":
         await connection.copy_to_table(
             stage, source=verified.plaintext, format="csv", header=True, columns=columns
         )
-    else:
-        await connection.execute(
-            f"CREATE TEMP TABLE {_q(stage + '_json')} (doc text) ON COMMIT DROP"
-        )
+        return
+    documents_table = f"{stage}_json"
+    await connection.execute(f"CREATE TEMP TABLE {_q(documents_table)} (doc text) ON COMMIT DROP")
 
-        async def documents() -> AsyncIterator[tuple[str]]:
-            with verified.plaintext.open("rb") as handle:
-                for line in handle:
-                    yield (line.rstrip(b"\n").decode(),)
+    async def documents() -> AsyncIterator[tuple[str]]:
+        with verified.plaintext.open("rb") as handle:
+            for line in handle:
+                yield (line.rstrip(b"\n").decode(),)
 
-        await connection.copy_records_to_table(stage + "_json", records=documents())
-        await connection.execute(
-            f"INSERT INTO {_q(stage)} SELECT (json_populate_record(NULL::{qualified}, doc::json)).*"
-            f" FROM {_q(stage + '_json')}"
-        )
+    await connection.copy_records_to_table(documents_table, records=documents())
+    await connection.execute(
+        f"INSERT INTO {_q(stage)} SELECT (json_populate_record(NULL::{like}, doc::json)).*"
+        f" FROM {_q(documents_table)}"
+    )
+
+
+async def _load(connection: asyncpg.Connection, steps: list[Step], schema: str, mode: Mode) -> int:
+    """Rebuild the collection's state in a staging table (full run, then each
+    incremental's changes and deletes), then replace or merge it into the target."""
+    latest = steps[-1].outcome
+    table, ddl = latest.collection, latest.ddl
+    qualified = f"{_q(schema)}.{_q(table)}"
+    columns = [c.name for c in ddl.columns]
     column_list = ", ".join(_q(c) for c in columns)
+    keys = ", ".join(_q(k) for k in ddl.primary_key)
+    await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
+    await connection.execute(ddl.create_statement(qualified))
+    state = f"lookout_restore_{table}"[:50]
+    await connection.execute(
+        f"CREATE TEMP TABLE {_q(state)} (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    if ddl.primary_key:
+        await connection.execute(f"ALTER TABLE {_q(state)} ADD PRIMARY KEY ({keys})")
+    upsert = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns if c not in ddl.primary_key)
+    conflict = f"ON CONFLICT ({keys}) " + (f"DO UPDATE SET {upsert}" if upsert else "DO NOTHING")
+    for number, step in enumerate(steps):
+        if step.outcome.mode == "full":
+            await _stage_file(connection, state, qualified, step.rows, columns)
+            continue
+        changes, present = f"{state}_c{number}", f"{state}_k{number}"
+        await connection.execute(
+            f"CREATE TEMP TABLE {_q(changes)} (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        await _stage_file(connection, changes, qualified, step.rows, columns)
+        await connection.execute(
+            f"INSERT INTO {_q(state)} ({column_list}) SELECT {column_list} FROM {_q(changes)} "
+            + conflict
+        )
+        await connection.execute(
+            f"CREATE TEMP TABLE {_q(present)} ON COMMIT DROP AS"
+            f" SELECT {keys} FROM {_q(state)} WITH NO DATA"
+        )
+        await connection.copy_to_table(
+            present,
+            source=step.keys.plaintext,
+            format="csv",
+            header=True,
+            columns=list(ddl.primary_key),
+        )
+        matches = " AND ".join(f"k.{_q(k)} = s.{_q(k)}" for k in ddl.primary_key)
+        await connection.execute(  # rows deleted at the source since the previous run
+            f"DELETE FROM {_q(state)} AS s WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {_q(present)} AS k WHERE {matches})"
+        )
     if mode == "replace":
         await connection.execute(f"DELETE FROM {qualified}")
         inserted = await connection.execute(
-            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(stage)}"
+            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(state)}"
         )
     else:
         if not ddl.primary_key:
             raise RestoreRefused(f"{table} has no primary key: merge needs one; use replace")
-        keys = ", ".join(_q(k) for k in ddl.primary_key)
-        updates = ", ".join(
-            f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns if c not in ddl.primary_key
-        )
-        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
         inserted = await connection.execute(
-            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(stage)}"
-            f" ON CONFLICT ({keys}) {action}"
+            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(state)} "
+            + conflict
         )
     return int(inserted.rsplit(" ", 1)[1])
 
@@ -196,30 +254,40 @@ async def restore(
     mode: Mode = "replace",
     schema: str = "public",
 ) -> RestoreReport:
-    """Restore all (or the named) collections of a verified run into `dest_dsn`."""
+    """Restore all (or the named) collections of a verified run (an incremental one is
+    replayed on top of its chain) into `dest_dsn`."""
     manifest = await read_manifest(target, run_id)
     available = {c.collection for c in manifest.collections if c.ok}
     wanted = collections or sorted(available)
     if missing := [c for c in wanted if c not in available]:
         raise RestoreRefused(f"run {run_id} has no usable backup of: {', '.join(missing)}")
-    data_key = data_key_of(manifest, keyring)
+    chain = await chain_of(target, manifest)
+    keys = {m.run_id: data_key_of(m, keyring) for m in chain}
     report = RestoreReport(run_id)
     with tempfile.TemporaryDirectory(prefix="lookout-restore-") as scratch:
-        verified = []
+        plans: list[list[Step]] = []
         for collection in wanted:  # every checksum first, before any table is touched
-            artifact = manifest.artifact(collection, "csv")
-            path = Path(scratch) / f"{collection}.{artifact.format}"
-            await verify_artifact(target, artifact, data_key, path)
-            verified.append(VerifiedArtifact(artifact, path))
+            steps = []
+            for run, outcome in _steps(chain, collection):
+                fetched = []
+                for kind in ("rows", "keys") if outcome.mode == "changes" else ("rows",):
+                    artifact = run.artifact(collection, "csv", kind)
+                    if artifact is None:
+                        raise RestoreRefused(f"run {run.run_id} lists no {kind} of {collection}")
+                    path = Path(scratch) / f"{run.run_id}.{collection}.{kind}.{artifact.format}"
+                    await verify_artifact(target, artifact, keys[run.run_id], path)
+                    fetched.append(VerifiedArtifact(artifact, path))
+                steps.append(Step(run, outcome, *fetched))
+            plans.append(steps)
         connection = await asyncpg.connect(dest_dsn)
         try:
-            for item in verified:
+            for steps in plans:
                 # One transaction per collection. Foreign keys are not checked while
                 # loading (replication role), so collections load in any order.
                 async with connection.transaction():
                     await _relax_foreign_keys(connection)
-                    rows = await _load(connection, item, manifest, schema, mode)
-                report.restored[item.artifact.collection] = rows
+                    rows = await _load(connection, steps, schema, mode)
+                report.restored[steps[-1].outcome.collection] = rows
         finally:
             await connection.close()
     return report

@@ -18,8 +18,9 @@ from prometheus_client import Counter, Gauge
 from lookout_backup import store
 from lookout_backup.crypto import Keyring, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
+from lookout_backup.manifest import Manifest
 from lookout_backup.prune import prune
-from lookout_backup.restore import RestoreRefused, restore, verify
+from lookout_backup.restore import RestoreRefused, read_manifest, restore, verify
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
 from lookout_common.backup_events import BackupCommand, BackupResult, Retention, RunStatus
@@ -164,6 +165,15 @@ class Runner:
         log.info("run finished", extra={"run": run_id, "status": status.value, "errors": errors})
         return result
 
+    async def _base(self) -> Manifest | None:
+        """The newest usable backup to build an incremental on (None: run a full one)."""
+        for row in await store.usable_backups(self.pool):
+            try:
+                return await read_manifest(self.target, row["run_id"])
+            except RestoreRefused:
+                continue
+        return None
+
     async def _work(self, command: BackupCommand, run_id: str, base: dict, started: datetime):
         last_beat = time.monotonic()
 
@@ -197,7 +207,10 @@ class Runner:
                     collections=command.collections or self.settings.backup_collections,
                     format=self.settings.backup_format,
                     compression=self.settings.backup_compression,
+                    base=await self._base() if command.backup_type == "incremental" else None,
                 )
+                if plan.base is not None:
+                    await store.set_base(self.pool, run_id, plan.base.run_id)
                 manifest = await run_backup(
                     self.source, self.target, plan, self.keyring, on_progress
                 )

@@ -157,3 +157,19 @@ async def record_pruned(pool: asyncpg.Pool, run_id: str, removed: list[str]) -> 
         run_id,
         json.dumps(removed),
     )
+
+
+async def usable_backups(pool: asyncpg.Pool) -> list:
+    """Finished backups that may serve as a base, newest first."""
+    return await pool.fetch(
+        "SELECT run_id FROM backup_logs WHERE operation = 'backup'"
+        " AND status IN ('succeeded', 'partial') ORDER BY finished_at DESC LIMIT 5"
+    )
+
+
+async def set_base(pool: asyncpg.Pool, run_id: str, base_run_id: str) -> None:
+    await pool.execute(
+        "UPDATE backup_logs SET backup_type = 'incremental', base_run_id = $2 WHERE run_id = $1",
+        run_id,
+        base_run_id,
+    )

@@ -185,3 +185,74 @@ async def test_run_without_manifest_is_refused(marketplace, local_target, keyrin
     (local_target.root / manifest.run_id / "manifest.json").unlink()
     with pytest.raises(RestoreRefused, match="no manifest"):
         await restore(local_target, manifest.run_id, marketplace, keyring=keyring)
+
+
+def delete_user(user_id: int) -> list[str]:
+    """Delete a user and what references them (messages, chats, bookings)."""
+    return [
+        f"DELETE FROM messages WHERE chat_id IN (SELECT id FROM chats WHERE user_id = {user_id})",
+        f"DELETE FROM chats WHERE user_id = {user_id}",
+        f"DELETE FROM bookings WHERE user_id = {user_id}",
+        f"DELETE FROM users WHERE id = {user_id}",
+    ]
+
+
+async def _change(database_url: str, statements: list[str]) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def test_incremental_chain_replays_inserts_updates_and_deletes_exactly(
+    marketplace, local_target, keyring
+) -> None:
+    tables = ["users", "places"]
+    full = await run_backup(marketplace, local_target, plan(collections=tables), keyring)
+    users_before = len(await table_dump(marketplace, "users"))
+    await _change(
+        marketplace,
+        [
+            "INSERT INTO users (email, full_name) VALUES ('new1@example.com', 'Zoë Neu')",
+            "UPDATE users SET full_name = 'Renamed', updated_at = now() WHERE id IN (3, 4)",
+            *delete_user(20),
+            *delete_user(21),
+        ],
+    )
+    first = await run_backup(
+        marketplace, local_target, plan(collections=tables, base=full), keyring
+    )
+    assert first.type == "incremental"
+    assert first.base_run_id == full.run_id
+    users = first.outcome("users")
+    assert users.mode == "changes"
+    assert users.rows == 3  # one insert, two updates; deletes travel as the key set
+    assert users.watermark is not None
+    assert first.artifact("users", kind="keys") is not None
+    await _change(
+        marketplace,
+        [
+            "INSERT INTO users (email) VALUES ('new2@example.com')",
+            "UPDATE users SET locale = 'de-DE', updated_at = now()"
+            " WHERE email = 'new1@example.com'",
+            *delete_user(22),
+        ],
+    )
+    second = await run_backup(
+        marketplace, local_target, plan(collections=tables, base=first), keyring
+    )
+    expected = {table: await table_dump(marketplace, table) for table in tables}
+    assert len(expected["users"]) == users_before + 2 - 3  # two inserted, three deleted
+
+    report = await restore(
+        local_target, second.run_id, marketplace, keyring=keyring, schema="replayed"
+    )
+    assert set(report.restored) == set(tables)
+    for table in tables:
+        assert await table_dump(marketplace, table, "replayed") == expected[table], table
+
+    (local_target.root / first.artifact("users", kind="keys").key).write_bytes(b"tampered")
+    with pytest.raises(RestoreRefused, match=r"users\.keys"):
+        await restore(local_target, second.run_id, marketplace, keyring=keyring, schema="again")
