@@ -26,12 +26,16 @@ class CollectionDDL(BaseModel):
     columns: list[Column]
     primary_key: list[str]
 
-    def create_statement(self, qualified_name: str) -> str:
+    def create_statement(self, qualified_name: str, *, with_key: bool = True) -> str:
         columns = [f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in self.columns]
-        if self.primary_key:
+        if self.primary_key and with_key:
             keys = ", ".join(f'"{k}"' for k in self.primary_key)
             columns.append(f"PRIMARY KEY ({keys})")
         return f"CREATE TABLE IF NOT EXISTS {qualified_name} ({', '.join(columns)})"
+
+    def key_statement(self, qualified_name: str) -> str:
+        keys = ", ".join(f'"{k}"' for k in self.primary_key)
+        return f"ALTER TABLE {qualified_name} ADD PRIMARY KEY ({keys})"
 
 
 class Artifact(BaseModel):
