@@ -47,6 +47,9 @@ class BackupCommand(BaseModel):
     )
     target_schema: str | None = None
     retention: Retention | None = Field(None, description="For prune; default: the worker's")
+    trial_restore: bool = Field(
+        False, description="verify: also restore into a scratch schema and compare contents"
+    )
 
 
 class BackupResult(BaseModel):

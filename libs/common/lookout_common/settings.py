@@ -149,6 +149,9 @@ class BackupWorkerSettings(LookoutSettings):
     backup_keep_daily: int = Field(7, ge=0, description="Prune: newest of each of N days")
     backup_keep_weekly: int = Field(4, ge=0, description="Prune: newest of each of N weeks")
     backup_keep_monthly: int = Field(6, ge=0, description="Prune: newest of each of N months")
+    backup_scratch_url: SecretStr | None = Field(
+        None, description="Database for trial restores (default: the source, in a scratch schema)"
+    )
     backup_schedule_poll_s: float = Field(30.0, gt=0, description="How often schedules are due")
     s3_storage_class: str | None = Field(None, description="e.g. STANDARD_IA, GLACIER_IR")
     s3_server_side_encryption: str | None = Field(None, description="AES256 or aws:kms")

@@ -64,6 +64,7 @@ async def _main(args: argparse.Namespace) -> int:
             target_schema=getattr(args, "schema", None),
             target_url_env=getattr(args, "target_url_env", None),
             backup_type="incremental" if getattr(args, "incremental", False) else "full",
+            trial_restore=getattr(args, "trial_restore", False),
         )
         runner.progress_bar = _bar
         try:
@@ -94,6 +95,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     show.add_argument("run_id")
     check = sub.add_parser("verify", help="re-download and check every artifact of a run")
     check.add_argument("run_id")
+    check.add_argument(
+        "--trial-restore",
+        action="store_true",
+        help="also restore into a scratch schema and compare row counts and contents",
+    )
     back = sub.add_parser("restore", help="restore a verified run (all or named collections)")
     back.add_argument("run_id")
     back.add_argument("collections", nargs="*")

@@ -207,6 +207,16 @@ async def _export_artifact(
 WATERMARK_COLUMN = "updated_at"
 
 
+async def table_fingerprint(connection: asyncpg.Connection, qualified: str) -> tuple[int, str]:
+    """(rows, order-independent hash of every row's text): equal after a faithful restore."""
+    row = await connection.fetchrow(
+        "SELECT count(*) AS rows,"
+        " coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash"
+        f" FROM {qualified} AS t"
+    )
+    return row["rows"], row["hash"]
+
+
 async def _export_collection(
     connection: asyncpg.Connection,
     target: Target,
@@ -230,13 +240,14 @@ async def _export_collection(
     incremental = (
         base is not None and base.ok and base.watermark is not None and bool(ddl.primary_key)
     )
+    total, content_hash = await table_fingerprint(connection, qualified)
     if incremental:
         select = f'SELECT * FROM {qualified} WHERE "{WATERMARK_COLUMN}" > $1'
         args: tuple = (base.watermark,)
         rows = await connection.fetchval(f"SELECT count(*) FROM ({select}) AS t", *args)
     else:
         select, args = f"SELECT * FROM {qualified}", ()
-        rows = await connection.fetchval(f"SELECT count(*) FROM {qualified}")
+        rows = total
     for fmt in formats:
         artifacts.append(
             await _export_artifact(
@@ -245,7 +256,6 @@ async def _export_collection(
         )
     if incremental:
         keys = ", ".join(f'"{k}"' for k in ddl.primary_key)
-        total = await connection.fetchval(f"SELECT count(*) FROM {qualified}")
         artifacts.append(
             await _export_artifact(
                 connection,
@@ -266,6 +276,7 @@ async def _export_collection(
         rows=rows,
         mode="changes" if incremental else "full",
         watermark=watermark,
+        content_hash=content_hash,
     )
 
 

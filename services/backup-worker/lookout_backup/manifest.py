@@ -64,6 +64,9 @@ class CollectionOutcome(BaseModel):
         "full", description="changes: rows updated since the base run, plus every key"
     )
     watermark: datetime | None = Field(None, description="max(updated_at) in the snapshot")
+    content_hash: str | None = Field(
+        None, description="Order-independent hash of every row in the snapshot (test restores)"
+    )
 
 
 class Manifest(BaseModel):

@@ -20,7 +20,13 @@ from lookout_backup.crypto import Keyring, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
 from lookout_backup.manifest import Manifest
 from lookout_backup.prune import prune
-from lookout_backup.restore import RestoreRefused, read_manifest, restore, verify
+from lookout_backup.restore import (
+    RestoreRefused,
+    read_manifest,
+    restore,
+    trial_restore,
+    verify,
+)
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
 from lookout_common.backup_events import BackupCommand, BackupResult, Retention, RunStatus
@@ -165,6 +171,10 @@ class Runner:
         log.info("run finished", extra={"run": run_id, "status": status.value, "errors": errors})
         return result
 
+    async def _latest_run_id(self) -> str | None:
+        rows = await store.usable_backups(self.pool)
+        return rows[0]["run_id"] if rows else None
+
     async def _base(self) -> Manifest | None:
         """The newest usable backup to build an incremental on (None: run a full one)."""
         for row in await store.usable_backups(self.pool):
@@ -218,8 +228,23 @@ class Runner:
                 errors = [f"{c.collection}: {c.error}" for c in manifest.collections if not c.ok]
                 return RunStatus(manifest.status), errors, manifest
             if command.operation == "verify":
-                await verify(self.target, command.run_id or "", self.keyring)
-                return RunStatus.SUCCEEDED, [], None
+                checked = command.run_id or await self._latest_run_id()
+                if checked is None:
+                    return RunStatus.FAILED, ["there is no backup to verify"], None
+                command = command.model_copy(update={"run_id": checked})
+                await store.set_target_run(self.pool, run_id, checked)
+                await verify(self.target, checked, self.keyring)
+                if not command.trial_restore:
+                    return RunStatus.SUCCEEDED, [], None
+                scratch = self.settings.backup_scratch_url
+                trial = await trial_restore(
+                    self.target,
+                    command.run_id or "",
+                    scratch.get_secret_value() if scratch else self.source,
+                    keyring=self.keyring,
+                )
+                problems = [f"{name}: {why}" for name, why in sorted(trial.mismatches.items())]
+                return (RunStatus.FAILED if problems else RunStatus.SUCCEEDED), problems, None
             if command.operation == "restore":
                 destination = self.source
                 if command.target_url_env:

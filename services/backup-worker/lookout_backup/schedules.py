@@ -20,7 +20,7 @@ log = logging.getLogger("lookout.backup")
 
 COLUMNS = (
     "name, frequency, hour, minute, weekday, day_of_month, timezone, collections, "
-    "retention_days, enabled"
+    "retention_days, enabled, trial_restore"
 )
 
 
@@ -28,6 +28,9 @@ class ScheduleIn(ScheduleSpec):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
     collections: list[str] = Field(default_factory=list, description="Empty: every collection")
     retention: Retention = Field(default_factory=Retention)
+    trial_restore: bool = Field(
+        False, description="After each backup, restore it into a scratch schema and compare"
+    )
     enabled: bool = True
 
 
@@ -57,6 +60,7 @@ def _row(row: asyncpg.Record) -> Schedule:
         if isinstance(row["collections"], str)
         else row["collections"],
         retention=Retention.model_validate(retention),
+        trial_restore=row["trial_restore"],
         enabled=row["enabled"],
         next_run_at=row["next_run_at"],
     )
@@ -85,6 +89,7 @@ async def save_schedule(
         json.dumps(schedule.collections),
         schedule.retention.retention_days,
         schedule.enabled,
+        schedule.trial_restore,
         schedule.retention.model_dump_json(),
         due,
     )
@@ -92,7 +97,8 @@ async def save_schedule(
         row = await pool.fetchrow(
             f"""
             INSERT INTO backup_schedules ({COLUMNS}, retention_policy, next_run_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11::text::jsonb, $12)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11,
+                    $12::text::jsonb, $13)
             RETURNING *, retention_policy AS retention
             """,
             *values,
@@ -102,9 +108,9 @@ async def save_schedule(
             """
             UPDATE backup_schedules SET name = $1, frequency = $2, hour = $3, minute = $4,
                 weekday = $5, day_of_month = $6, timezone = $7, collections = $8::text::jsonb,
-                retention_days = $9, enabled = $10, retention_policy = $11::text::jsonb,
-                next_run_at = $12, updated_at = now()
-            WHERE id = $13 RETURNING *, retention_policy AS retention
+                retention_days = $9, enabled = $10, trial_restore = $11,
+                retention_policy = $12::text::jsonb, next_run_at = $13, updated_at = now()
+            WHERE id = $14 RETURNING *, retention_policy AS retention
             """,
             *values,
             schedule_id,
@@ -143,6 +149,15 @@ async def enqueue_due(
                     **base,
                 )
             )
+            if schedule.trial_restore:  # verify the newest backup (the one just made)
+                await send(
+                    BackupCommand(
+                        command_id=f"schedule-{schedule.id}-{stamp}-trial",
+                        operation="verify",
+                        trial_restore=True,
+                        **base,
+                    )
+                )
             await send(
                 BackupCommand(
                     command_id=f"schedule-{schedule.id}-{stamp}-prune",

@@ -173,3 +173,9 @@ async def set_base(pool: asyncpg.Pool, run_id: str, base_run_id: str) -> None:
         run_id,
         base_run_id,
     )
+
+
+async def set_target_run(pool: asyncpg.Pool, run_id: str, target_run_id: str) -> None:
+    await pool.execute(
+        "UPDATE backup_logs SET target_run_id = $2 WHERE run_id = $1", run_id, target_run_id
+    )

@@ -13,7 +13,7 @@ from conftest import TABLES, table_dump
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.export import BackupPlan, run_backup
-from lookout_backup.restore import RestoreRefused, restore, verify
+from lookout_backup.restore import RestoreRefused, restore, trial_restore, verify
 
 pytestmark = pytest.mark.integration
 
@@ -256,3 +256,26 @@ async def test_incremental_chain_replays_inserts_updates_and_deletes_exactly(
     (local_target.root / first.artifact("users", kind="keys").key).write_bytes(b"tampered")
     with pytest.raises(RestoreRefused, match=r"users\.keys"):
         await restore(local_target, second.run_id, marketplace, keyring=keyring, schema="again")
+
+
+async def test_trial_restore_compares_counts_and_contents_and_cleans_up(
+    marketplace, local_target, keyring
+) -> None:
+    manifest = await run_backup(marketplace, local_target, plan(collections=list(TABLES)), keyring)
+    report = await trial_restore(local_target, manifest.run_id, marketplace, keyring=keyring)
+    assert sorted(report.checked) == sorted(TABLES)
+    assert report.mismatches == {}
+    connection = await asyncpg.connect(marketplace)
+    try:
+        assert await connection.fetchval("SELECT to_regnamespace($1)", report.schema) is None
+    finally:
+        await connection.close()
+
+    # A snapshot that does not match what comes back is reported, table by table.
+    path = local_target.root / manifest.run_id / "manifest.json"
+    edited = manifest.model_copy(deep=True)
+    edited.outcome("users").content_hash = "12345"
+    path.write_text(edited.model_dump_json())
+    report = await trial_restore(local_target, manifest.run_id, marketplace, keyring=keyring)
+    assert list(report.mismatches) == ["users"]
+    assert "expected 12345" in report.mismatches["users"]

@@ -43,6 +43,7 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
         "timezone": "Europe/Berlin",
         "collections": ["users", "places"],
         "retention": {"keep_last": 5},
+        "trial_restore": True,
     }
     async with httpx.AsyncClient(base_url=worker.url) as client:
         refused = await client.post(
@@ -73,13 +74,15 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
     async def both_ran():
         rows = await runs(settings.dsn())
         done = [r for r in rows if r["status"] == "succeeded"]
-        return rows if len(done) == 2 else None
+        return rows if len(done) == 3 else None
 
     rows = await until(both_ran)
     assert [(r["operation"], r["requested_by"]) for r in rows] == [
         ("backup", "schedule:nightly"),
+        ("verify", "schedule:nightly"),  # the trial restore of the new backup
         ("prune", "schedule:nightly"),
     ]
+    assert rows[1]["target_run_id"] == rows[0]["run_id"]
     connection = await asyncpg.connect(settings.dsn())
     try:
         moved = await connection.fetchval("SELECT next_run_at FROM backup_schedules")
@@ -89,7 +92,7 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
     assert moved > datetime.now(UTC)
     assert sorted(a["collection"] for a in artifacts) == ["places", "users"]
     await asyncio.sleep(1.0)  # the poller sees nothing due any more
-    assert len(await runs(settings.dsn())) == 2
+    assert len(await runs(settings.dsn())) == 3
 
 
 async def test_prune_keeps_the_newest_and_removes_expired_failed_and_orphans(

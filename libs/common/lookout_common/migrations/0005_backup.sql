@@ -52,6 +52,7 @@ CREATE TABLE backup_schedules (
     compression    text NOT NULL DEFAULT 'zstd',
     retention_days integer,
     retention_policy jsonb NOT NULL DEFAULT '{}',  -- keep-last/daily/weekly/monthly
+    trial_restore  boolean NOT NULL DEFAULT false, -- verify by restoring after each run
     enabled        boolean NOT NULL DEFAULT true,
     next_run_at    timestamptz,
     last_run_id    text,
