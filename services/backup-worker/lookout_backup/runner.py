@@ -143,14 +143,18 @@ class Runner:
         if row["status"] != "queued":
             return BackupResult(**base, status=RunStatus(row["status"]), at=datetime.now(UTC))
         await self._report(BackupResult(**base, status=RunStatus.QUEUED, at=datetime.now(UTC)))
-        async with self.source_lock(wait):
-            started = datetime.now(UTC)
-            await store.start_run(self.pool, run_id, self.worker, self.target.name)
-            await self._report(
-                BackupResult(**base, status=RunStatus.RUNNING, started_at=started, at=started)
-            )
-            status, errors, manifest = await self._work(command, run_id, base, started)
-            await store.finish_run(self.pool, run_id, status.value, errors, manifest)
+        try:
+            async with self.source_lock(wait):
+                started = datetime.now(UTC)
+                await store.start_run(self.pool, run_id, self.worker, self.target.name)
+                await self._report(
+                    BackupResult(**base, status=RunStatus.RUNNING, started_at=started, at=started)
+                )
+                status, errors, manifest = await self._work(command, run_id, base, started)
+                await store.finish_run(self.pool, run_id, status.value, errors, manifest)
+        except Busy as error:  # only raised before the run starts
+            await store.finish_run(self.pool, run_id, RunStatus.FAILED.value, [str(error)])
+            raise
         RUNS.labels(command.operation, status.value).inc()
         finished = datetime.now(UTC)
         if command.operation == "backup" and status is RunStatus.SUCCEEDED:

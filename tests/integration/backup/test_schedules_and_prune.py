@@ -15,7 +15,7 @@ from conftest import command, runs, until
 
 from lookout_backup.prune import prune
 from lookout_backup.retention import RetentionPolicy
-from lookout_backup.runner import Runner
+from lookout_backup.runner import Busy, Runner
 from lookout_backup.targets import LocalTarget
 from lookout_common.apikeys import Role, create_key
 from lookout_common.db import create_pool
@@ -129,3 +129,27 @@ async def test_prune_keeps_the_newest_and_removes_expired_failed_and_orphans(
     remaining = [r["run_id"] for r in await runs(settings.dsn())]
     assert made[0] not in remaining
     assert set(made[1:]) <= set(remaining)
+
+
+async def test_second_backup_of_the_same_source_waits_or_is_refused(
+    worker_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in worker_env.items():
+        monkeypatch.setenv(name, value)
+    runner_settings = BackupWorkerSettings()
+    pool = await create_pool(runner_settings)
+    try:
+        first = Runner(runner_settings, pool, LocalTarget(runner_settings.backup_dir))
+        second = Runner(runner_settings, pool, LocalTarget(runner_settings.backup_dir))
+        async with first.source_lock(wait=False):
+            with pytest.raises(Busy, match="another backup run of this source is in progress"):
+                await second.execute(command(collections=["users"]), wait=False)
+            refused = [r for r in await runs(runner_settings.dsn()) if r["status"] == "failed"]
+            assert "in progress" in str(refused[0]["errors"])
+            waiting = asyncio.create_task(second.execute(command(collections=["users"])))
+            await asyncio.sleep(1.5)
+            assert not waiting.done()  # it waits for the lock
+        result = await asyncio.wait_for(waiting, 30)
+        assert result.status.value == "succeeded"
+    finally:
+        await pool.close()
