@@ -163,3 +163,9 @@ class DashboardSettings(LookoutSettings):
         default_factory=list, description="Origins allowed to call the API from a browser"
     )
     active_window_s: int = Field(300, ge=60, description="'Active users' look-back window")
+    health_monitor_url: str = Field(
+        "http://127.0.0.1:8003", description="health-monitor's API (the health tab reads it)"
+    )
+    backup_worker_url: str = Field(
+        "http://127.0.0.1:8004", description="backup-worker's API (the backups tab reads it)"
+    )

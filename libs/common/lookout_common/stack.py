@@ -196,6 +196,9 @@ class Stack:
             service.port = pick_port(service.preferred_port, self.host)
         urls = {s.name: s.url for s in self.services if s.name != "health-monitor"}
         self.env["LOOKOUT_HEALTH_SERVICE_URLS"] = json.dumps(urls)
+        by_name = {s.name: s.url for s in self.services}
+        self.env["LOOKOUT_HEALTH_MONITOR_URL"] = by_name["health-monitor"]
+        self.env["LOOKOUT_BACKUP_WORKER_URL"] = by_name["backup-worker"]
         for service in self.services:
             self._spawn(service)
         deadline = time.monotonic() + READY_TIMEOUT_S

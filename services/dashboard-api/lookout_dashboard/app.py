@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from lookout_common.apikeys import ApiKey, KeyCache
-from lookout_common.auth import READ_ROLES, require
+from lookout_common.auth import READ_ROLES, Admin, require
 from lookout_common.db import create_pool, database_reachable
+from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
+from lookout_dashboard import audit, backups_api, health_api
+from lookout_dashboard.audit import AuditEntry
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 
 ERRORS = {
@@ -26,11 +30,17 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
         app.state.pool = await create_pool(settings)
         app.state.keys = KeyCache(app.state.pool, ttl=5.0)
+        app.state.http = httpx.AsyncClient()
+        app.state.broker = make_broker(settings, client_id="lookout-dashboard")
+        await start_with_retry(app.state.broker, settings)
         try:
             yield
         finally:
+            await app.state.broker.stop()
+            await app.state.http.aclose()
             await app.state.pool.close()
 
     app = FastAPI(
@@ -50,8 +60,25 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             allow_credentials=False,
         )
     add_probe_routes(
-        app, "dashboard-api", lambda: {"postgres": lambda: database_reachable(app.state.pool)}
+        app,
+        "dashboard-api",
+        lambda: {
+            "postgres": lambda: database_reachable(app.state.pool),
+            "kafka": lambda: broker_reachable(settings),
+        },
     )
+    app.include_router(health_api.router)
+    app.include_router(backups_api.router)
+
+    @app.get(
+        "/api/v1/audit",
+        response_model=list[AuditEntry],
+        responses=ERRORS,
+        tags=["audit"],
+        summary="Every admin action: who, what, when, outcome (newest first)",
+    )
+    async def audit_log(request: Request, _: Admin, limit: int = 100) -> list[AuditEntry]:
+        return await audit.entries(request.app.state.pool, min(max(limit, 1), 1000))
 
     @app.get(
         "/api/v1/dashboard/metrics",

@@ -1,0 +1,156 @@
+"""The backups tab's endpoints: runs, manifests and schedules read through the backup
+worker's API; actions (back up, verify, restore, prune) are sent to the worker as
+commands on `backup.commands.v1` — dashboard-api never does the work itself."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from lookout_common.auth import Admin, Reader
+from lookout_common.backup_events import BackupCommand, Retention
+from lookout_common.topics import Topic, topic_name
+from lookout_dashboard import audit
+from lookout_dashboard.health_api import ERRORS
+from lookout_dashboard.upstream import forward
+
+router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
+
+
+class BackupAction(BaseModel):
+    """What an admin asks for; the worker does it and reports on the live stream."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    operation: Literal["backup", "verify", "restore", "prune"]
+    collections: list[str] | None = Field(None, description="None: every collection")
+    run_id: str | None = Field(None, description="The backup to verify or restore")
+    backup_type: Literal["full", "incremental"] = "full"
+    restore_mode: Literal["replace", "merge"] = "replace"
+    target_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    trial_restore: bool = False
+    retention: Retention | None = None
+    confirm: bool = Field(False, description="Must be true for a restore")
+
+
+class Accepted(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    command_id: str
+    operation: str
+
+
+def _worker(request: Request) -> str:
+    return request.app.state.settings.backup_worker_url
+
+
+async def _read(request: Request, path: str) -> Response:
+    return await forward(request, _worker(request), path, service="backup-worker")
+
+
+@router.get("/runs", summary="Backup, restore, verify and prune runs, newest first")
+async def runs(request: Request, _: Reader) -> Response:
+    return await _read(request, "/api/v1/backups/runs")
+
+
+@router.get("/runs/{run_id}", summary="One run with its artifacts")
+async def run(request: Request, run_id: str, _: Reader) -> Response:
+    return await _read(request, f"/api/v1/backups/runs/{run_id}")
+
+
+@router.get("/runs/{run_id}/manifest", summary="A backup's manifest")
+async def manifest(request: Request, run_id: str, _: Reader) -> Response:
+    return await _read(request, f"/api/v1/backups/runs/{run_id}/manifest")
+
+
+@router.get("/schedules", summary="Backup schedules")
+async def schedules(request: Request, _: Reader) -> Response:
+    return await _read(request, "/api/v1/backups/schedules")
+
+
+async def _change_schedule(
+    request: Request, key, action: str, path: str, method: str, target: str | None
+) -> Response:
+    body = await request.json() if method != "DELETE" else None
+    answer = await forward(
+        request, _worker(request), path, method=method, json=body, service="backup-worker"
+    )
+    await audit.record(
+        request.app.state.pool,
+        actor=key.name,
+        action=action,
+        target=target,
+        outcome="ok" if answer.status_code < 400 else f"refused ({answer.status_code})",
+        detail={"request": body},
+    )
+    return answer
+
+
+@router.post("/schedules", status_code=201, summary="Create a schedule")
+async def create_schedule(request: Request, key: Admin) -> Response:
+    return await _change_schedule(
+        request, key, "backup.schedule.create", "/api/v1/backups/schedules", "POST", None
+    )
+
+
+@router.put("/schedules/{schedule_id}", summary="Replace a schedule")
+async def update_schedule(request: Request, schedule_id: int, key: Admin) -> Response:
+    path = f"/api/v1/backups/schedules/{schedule_id}"
+    return await _change_schedule(
+        request, key, "backup.schedule.update", path, "PUT", str(schedule_id)
+    )
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204, summary="Delete a schedule")
+async def delete_schedule(request: Request, schedule_id: int, key: Admin) -> Response:
+    path = f"/api/v1/backups/schedules/{schedule_id}"
+    return await _change_schedule(
+        request, key, "backup.schedule.delete", path, "DELETE", str(schedule_id)
+    )
+
+
+@router.post(
+    "/actions",
+    status_code=202,
+    response_model=Accepted,
+    responses={422: {"description": "Invalid action (a restore needs confirm: true)"}},
+    summary="Ask the backup worker to back up, verify, restore or prune",
+)
+async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
+    if action.operation == "restore" and not (action.confirm and action.run_id):
+        raise HTTPException(422, "a restore needs runId and confirm: true")
+    command = BackupCommand(
+        command_id=f"dashboard-{uuid.uuid4().hex}",
+        operation=action.operation,
+        requested_by=key.name,
+        requested_at=datetime.now(UTC),
+        collections=action.collections,
+        run_id=action.run_id,
+        backup_type=action.backup_type,
+        restore_mode=action.restore_mode,
+        target_schema=action.target_schema,
+        trial_restore=action.trial_restore,
+        retention=action.retention,
+    )
+    settings = request.app.state.settings
+    # Key "backup": every command on one partition, consumed in the order sent.
+    await request.app.state.broker.publish(
+        command.model_dump_json().encode(),
+        topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
+        key=b"backup",
+    )
+    await audit.record(
+        request.app.state.pool,
+        actor=key.name,
+        action=f"backup.{action.operation}",
+        target=action.run_id,
+        outcome="sent",
+        detail={"command_id": command.command_id, **action.model_dump(exclude_none=True)},
+    )
+    return Accepted(command_id=command.command_id, operation=action.operation)

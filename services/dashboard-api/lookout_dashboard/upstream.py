@@ -1,0 +1,51 @@
+"""Calling the worker services' APIs on the caller's behalf: the caller's own key is
+forwarded (so the worker enforces the same roles), with timeouts, and a worker that
+is down becomes a clear 502 / 504 rather than a crash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+UPSTREAM_ERRORS = {
+    502: {"description": "The worker service did not answer"},
+    504: {"description": "The worker service answered too slowly"},
+}
+
+
+async def forward(
+    request: Request,
+    base_url: str,
+    path: str,
+    *,
+    method: str = "GET",
+    json: Any = None,
+    timeout: float = 30.0,
+    service: str = "upstream",
+) -> Response:
+    """The upstream's answer (status and JSON body) to the same request."""
+    client: httpx.AsyncClient = request.app.state.http
+    headers = {"Authorization": request.headers.get("authorization", "")}
+    try:
+        answer = await client.request(
+            method,
+            f"{base_url.rstrip('/')}{path}",
+            params=dict(request.query_params),
+            json=json,
+            headers=headers,
+            timeout=timeout,
+        )
+    except httpx.TimeoutException:
+        raise HTTPException(504, f"{service} did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as error:
+        raise HTTPException(502, f"{service} is unreachable: {type(error).__name__}") from None
+    if answer.status_code == 204 or not answer.content:
+        return Response(status_code=answer.status_code)
+    try:
+        body = answer.json()
+    except ValueError:
+        raise HTTPException(502, f"{service} answered something that is not JSON") from None
+    return JSONResponse(body, status_code=answer.status_code)

@@ -1,0 +1,135 @@
+"""dashboard-api in front of the real health monitor and backup worker: reads go
+through their APIs with the caller's key, actions go to the workers (backups as Kafka
+commands) and every admin action lands in the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from support.services import settings_env
+
+from lookout_common.apikeys import Role, create_key
+from lookout_common.marketplace import create_marketplace
+
+pytestmark = pytest.mark.integration
+
+
+async def until(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (value := await predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.3)
+    return value
+
+
+@pytest.fixture
+async def stack(settings, service_factory, tmp_path: Path):
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        await create_marketplace(connection, users=50)
+        admin = await create_key(connection, Role.ADMIN, "sre on call")
+        viewer = await create_key(connection, Role.VIEWER, "support")
+    finally:
+        await connection.close()
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        f'checks:\n  - {{name: lookout-db, kind: postgres, dsn: "{settings.dsn()}",'
+        " interval_s: 3600}\n"
+    )
+    common = settings_env(settings)
+    monitor = service_factory("lookout_health", {**common, "LOOKOUT_HEALTH_CONFIG": str(checks)})
+    worker = service_factory(
+        "lookout_backup",
+        {
+            **common,
+            "LOOKOUT_BACKUP_DIR": str(tmp_path / "backups"),
+            "LOOKOUT_BACKUP_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "LOOKOUT_BACKUP_COLLECTIONS": json.dumps(["users", "places"]),
+        },
+    )
+    dashboard = service_factory(
+        "lookout_dashboard",
+        {
+            **common,
+            "LOOKOUT_HEALTH_MONITOR_URL": monitor.url,
+            "LOOKOUT_BACKUP_WORKER_URL": worker.url,
+        },
+    )
+    return dashboard, admin, viewer, worker
+
+
+def client(dashboard, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=dashboard.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
+
+
+async def test_health_reads_and_run_now_go_through_the_monitor(stack) -> None:
+    dashboard, admin, viewer, _ = stack
+    async with client(dashboard, viewer) as as_viewer:
+        refused = await as_viewer.post("/api/v1/health/checks/run")
+        assert refused.status_code == 403
+    async with client(dashboard, admin) as as_admin:
+        ran = await as_admin.post("/api/v1/health/checks/run", json={"check": "lookout-db"})
+        assert ran.status_code == 200
+        [result] = ran.json()
+        assert result["service"] == "lookout-db"
+        assert result["status"] == "healthy"
+        status = (await as_admin.get("/api/v1/health/status")).json()
+        assert status["status"] == "operational"
+        checks = (await as_admin.get("/api/v1/health/checks")).json()
+        assert [c["name"] for c in checks] == ["lookout-db"]
+        missing = await as_admin.get("/api/v1/health/checks/nope/history")
+        assert missing.status_code == 404
+        audit = (await as_admin.get("/api/v1/audit")).json()
+    assert audit[0]["actor"] == "sre on call"
+    assert audit[0]["action"] == "health.run_checks"
+    assert audit[0]["target"] == "lookout-db"
+    assert audit[0]["outcome"] == "ok"
+    async with client(dashboard, viewer) as as_viewer:
+        assert (await as_viewer.get("/api/v1/audit")).status_code == 403
+
+
+async def test_backup_action_is_a_command_the_worker_runs_and_reports(stack) -> None:
+    dashboard, admin, viewer, _ = stack
+    async with client(dashboard, viewer) as as_viewer:
+        assert (
+            await as_viewer.post("/api/v1/backups/actions", json={"operation": "backup"})
+        ).status_code == 403
+    async with client(dashboard, admin) as as_admin:
+        sent = await as_admin.post("/api/v1/backups/actions", json={"operation": "backup"})
+        assert sent.status_code == 202
+        command_id = sent.json()["commandId"]
+
+        async def finished():
+            runs = (await as_admin.get("/api/v1/backups/runs")).json()
+            return runs if runs and runs[0]["status"] == "succeeded" else None
+
+        [run] = await until(finished)
+        detail = (await as_admin.get(f"/api/v1/backups/runs/{run['run_id']}")).json()
+        assert sorted(a["collection"] for a in detail["artifacts"]) == ["places", "users"]
+        assert detail["requested_by"] == "sre on call"
+        unconfirmed = await as_admin.post(
+            "/api/v1/backups/actions", json={"operation": "restore", "runId": run["run_id"]}
+        )
+        assert unconfirmed.status_code == 422
+        audit = (await as_admin.get("/api/v1/audit")).json()
+    assert audit[0]["action"] == "backup.backup"
+    assert audit[0]["detail"]["command_id"] == command_id
+
+
+async def test_worker_down_is_a_clear_502(stack) -> None:
+    dashboard, admin, _, worker = stack
+    worker.stop()
+    async with client(dashboard, admin) as as_admin:
+        answer = await as_admin.get("/api/v1/backups/runs")
+    assert answer.status_code == 502
+    assert "backup-worker is unreachable" in answer.json()["detail"]
