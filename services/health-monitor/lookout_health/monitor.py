@@ -24,6 +24,7 @@ from lookout_health import store
 from lookout_health.checks import PROBES
 from lookout_health.checks.base import describe
 from lookout_health.config import CheckConfig, HealthConfig
+from lookout_health.feed import KafkaFeed
 from lookout_health.incidents import CheckState, Transition, observe, restored_state
 
 log = logging.getLogger("lookout.health")
@@ -73,7 +74,7 @@ class Monitor:
         is_leader=lambda: True,
     ) -> None:
         self.pool = pool
-        self.broker = broker
+        self.feed = KafkaFeed(broker) if broker is not None else None
         self.is_leader = is_leader
         self.checks: dict[str, CheckConfig] = {}
         self.states: dict[str, CheckState] = {}
@@ -109,6 +110,8 @@ class Monitor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.feed is not None:
+            await self.feed.stop()
 
     async def _schedule(self, check: CheckConfig) -> None:
         # Runs are due at start + k * interval: a slow run does not shift later ones, and
@@ -120,8 +123,10 @@ class Monitor:
         due = time.monotonic()
         while True:
             if not self.is_leader():
-                # A standby replica: ask again soon, and restore state once it leads.
+                # A standby replica: ask again soon, and restore state from Postgres once it
+                # leads (the leader meanwhile may have opened or resolved this incident).
                 self._restored = False
+                self.states.pop(check.name, None)
                 await asyncio.sleep(min(check.interval_s, 1.0))
                 due = time.monotonic()
                 continue
@@ -175,7 +180,8 @@ class Monitor:
         RESULTS.labels(name, result.status.value).inc()
         STATUS.labels(name, str(check.critical).lower()).set(STATUS_VALUE[result.status.value])
         SECONDS.labels(name).observe(elapsed_ms / 1000)
-        await self._publish(self._checks_topic, result.model_dump_json(by_alias=True), name)
+        if self.feed is not None:
+            self.feed.result(self._checks_topic, name, result.model_dump_json(by_alias=True))
         return result
 
     async def _incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
@@ -226,17 +232,8 @@ class Monitor:
             f"incident {change.value}",
             extra={"check": check.name, "incident": row["id"], "reason": result.message},
         )
-        await self._publish(self._incidents_topic, event.model_dump_json(), check.name)
-
-    async def _publish(self, topic: str, body: str, key: str) -> None:
-        if self.broker is None:
-            return
-        try:
-            await asyncio.wait_for(
-                self.broker.publish(body.encode(), topic, key=key.encode()), 10.0
-            )
-        except Exception as error:  # noqa: BLE001 - Postgres has the record; Kafka catches up
-            log.warning("not published", extra={"topic": topic, "error": repr(error)})
+        if self.feed is not None:
+            self.feed.incident(self._incidents_topic, check.name, event.model_dump_json())
 
     async def run_now(self, name: str | None = None) -> list[CheckResult]:
         """`performHealthCheck`: every check (or one) now, concurrently."""

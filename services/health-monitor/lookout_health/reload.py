@@ -40,7 +40,9 @@ class ConfigWatcher:
         self.path = path
         self._apply = apply
         self._poll_s = poll_s
-        self._digest: str | None = None
+        # "never read" differs from "unreadable" (None), so a missing file at start-up is
+        # reported rather than mistaken for an unchanged one.
+        self._digest: str | None = "never read"
         self.state = ConfigState(path=str(path))
 
     def load(self) -> None:

@@ -1,0 +1,166 @@
+"""The health monitor's SQL against a real Postgres: time-weighted uptime, response-time
+percentiles, one open incident per check and maintenance windows, on known rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from lookout_common.db import connect
+from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.settings import LookoutSettings
+from lookout_health import store
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+HEALTHY, DEGRADED, UNHEALTHY = CheckStatus.HEALTHY, CheckStatus.DEGRADED, CheckStatus.UNHEALTHY
+
+
+@pytest.fixture
+async def db(database_url: str):
+    """A connection to a fresh migrated database with the service's JSON codecs."""
+    connection = await connect(LookoutSettings(database_url=database_url))
+    yield connection
+    await connection.close()
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+async def record(
+    db: asyncpg.Connection,
+    check: str,
+    runs: list[tuple[float, CheckStatus]],
+    *,
+    critical: bool = True,
+    response_time_ms: float = 5.0,
+) -> None:
+    """Insert one result per (minutes ago, status)."""
+    for ago, status in runs:
+        await store.insert_result(
+            db,
+            CheckResult(
+                service=check,
+                status=status,
+                response_time_ms=response_time_ms,
+                message=status.value,
+                timestamp=minutes_ago(ago),
+                kind="http",
+                critical=critical,
+            ),
+        )
+
+
+async def test_uptime_is_weighted_by_how_long_each_status_lasted(db) -> None:
+    # healthy for 4 min, unhealthy for 2 min, healthy for the last 4 min: 80 %.
+    await record(db, "auth", [(10, HEALTHY), (6, UNHEALTHY), (4, HEALTHY)])
+    # degraded counts as up: only `unhealthy` is downtime.
+    await record(db, "search", [(10, DEGRADED), (5, HEALTHY)])
+    uptime = await store.uptime_by_check(db, ["auth", "search"], minutes_ago(10), NOW)
+    assert uptime == {"auth": 80.0, "search": 100.0}
+
+
+async def test_uptime_counts_only_known_time_when_results_stop(db) -> None:
+    # One unhealthy result, then nothing for 40 min (the monitor was down): it stands for
+    # at most MAX_RESULT_SPAN (10 min); then 20 min healthy until now.
+    assert timedelta(minutes=10) == store.MAX_RESULT_SPAN
+    await record(db, "ledger", [(60, UNHEALTHY), (20, HEALTHY), (10, HEALTHY)])
+    uptime = await store.uptime_by_check(db, ["ledger"], minutes_ago(120), NOW)
+    assert uptime == {"ledger": pytest.approx(66.667, abs=0.001)}
+
+
+async def test_uptime_ignores_results_outside_the_window_and_unknown_checks(db) -> None:
+    await record(db, "auth", [(90, UNHEALTHY), (30, HEALTHY)])
+    await record(db, "retired", [(5, UNHEALTHY)])
+    uptime = await store.uptime_by_check(db, ["auth", "never-ran"], minutes_ago(60), NOW)
+    assert uptime == {"auth": 100.0}
+
+
+async def test_overall_uptime_is_down_while_any_critical_check_is_unhealthy(db) -> None:
+    # auth is down 6..4 min ago and db 5..3 min ago: the union is 3 of 10 minutes.
+    await record(db, "auth", [(10, HEALTHY), (6, UNHEALTHY), (4, HEALTHY)])
+    await record(db, "db", [(10, HEALTHY), (5, UNHEALTHY), (3, HEALTHY)])
+    # A non-critical check that is down all the time does not count.
+    await record(db, "recommendations", [(10, UNHEALTHY)], critical=False)
+    checks = ["auth", "db", "recommendations"]
+    assert await store.overall_uptime(db, checks, minutes_ago(10), NOW) == 70.0
+    assert await store.overall_uptime(db, ["recommendations"], minutes_ago(10), NOW) is None
+
+
+async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -> None:
+    for ago, ms in [(9, 10.0), (8, 20.0), (7, 30.0), (6, 40.0)]:
+        await record(db, "auth", [(ago, HEALTHY)], response_time_ms=ms)
+    await record(db, "auth", [(2, UNHEALTHY)], response_time_ms=500.0)
+    await record(db, "other", [(2, HEALTHY)], response_time_ms=1.0)
+    rows = await store.response_time_history(db, "auth", minutes_ago(10), timedelta(minutes=5))
+    buckets = [(row["bucket"], row["runs"], row["healthy"], row["p50"], row["p95"]) for row in rows]
+    assert buckets == [
+        (minutes_ago(10), 4, 4, 25.0, pytest.approx(38.5)),
+        (minutes_ago(5), 1, 0, 500.0, 500.0),
+    ]
+
+
+async def test_latest_results_give_the_newest_run_of_each_named_check(db) -> None:
+    await record(db, "auth", [(3, UNHEALTHY), (1, HEALTHY)])
+    await record(db, "db", [(2, DEGRADED)])
+    latest = await store.latest_results(db, ["db", "auth", "never-ran"])
+    assert [(r.service, r.status, r.timestamp) for r in latest] == [
+        ("auth", HEALTHY, minutes_ago(1)),
+        ("db", DEGRADED, minutes_ago(2)),
+    ]
+
+
+async def test_only_one_incident_per_check_is_open_and_a_new_one_may_follow_resolution(
+    db,
+) -> None:
+    row, opened = await store.open_incident(
+        db, "auth", critical=True, status=UNHEALTHY, message="HTTP 500", at=minutes_ago(5)
+    )
+    assert opened
+    again, opened_again = await store.open_incident(
+        db, "auth", critical=True, status=UNHEALTHY, message="HTTP 502", at=minutes_ago(4)
+    )
+    assert (opened_again, again["id"]) == (False, row["id"])
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.execute(
+            "INSERT INTO incidents (check_name, critical, status, message, opened_at,"
+            " updated_at) VALUES ('auth', true, 'unhealthy', 'x', now(), now())"
+        )
+
+    updated = await store.update_incident(
+        db, "auth", status=DEGRADED, message="recovering", at=minutes_ago(2)
+    )
+    assert updated["resolved_at"] is None
+    resolved = await store.update_incident(
+        db, "auth", status=HEALTHY, message="HTTP 200", at=minutes_ago(1), resolve=True
+    )
+    assert resolved["resolved_at"] == minutes_ago(1)
+    assert [u["message"] for u in resolved["updates"]] == ["HTTP 500", "recovering", "HTTP 200"]
+    assert await store.open_incident_checks(db) == set()
+    assert await store.update_incident(db, "auth", status=HEALTHY, message="", at=NOW) is None
+
+    _, reopened = await store.open_incident(
+        db, "auth", critical=True, status=UNHEALTHY, message="HTTP 500", at=NOW
+    )
+    assert reopened
+    assert await store.open_incident_checks(db) == {"auth"}
+    assert [r["id"] for r in await store.incidents(db, state="resolved", limit=10)] == [row["id"]]
+    assert len(await store.incidents(db, state=None, limit=10)) == 2
+
+
+async def test_a_maintenance_window_is_active_from_its_start_until_just_before_its_end(
+    db,
+) -> None:
+    window = await store.add_maintenance(db, minutes_ago(10), NOW, "db upgrade", "sre")
+    assert (await store.active_maintenance(db, minutes_ago(10)))["id"] == window["id"]
+    assert (await store.active_maintenance(db, minutes_ago(0.01)))["reason"] == "db upgrade"
+    assert await store.active_maintenance(db, NOW) is None
+    assert await store.active_maintenance(db, minutes_ago(11)) is None
+    assert [w["id"] for w in await store.maintenance_windows(db, minutes_ago(5))] == [window["id"]]
+    assert await store.maintenance_windows(db, NOW + timedelta(seconds=1)) == []
+    assert await store.delete_maintenance(db, window["id"])
+    assert not await store.delete_maintenance(db, window["id"])
