@@ -8,9 +8,11 @@ declare -A PROVIDES=(
   [python3-venv]=/usr/lib/python3/dist-packages/venv
   [prometheus]=/usr/bin/promtool
   [prometheus-alertmanager]=/usr/bin/prometheus-alertmanager
+  [chromium]=/usr/bin/chromium
 )
-# promtool checks the alert rules; a real Alertmanager receives health alerts.
-DEFAULT=(prometheus prometheus-alertmanager)
+# promtool checks the alert rules; a real Alertmanager receives health alerts; headless
+# Chromium runs the dashboard's browser tests.
+DEFAULT=(prometheus prometheus-alertmanager chromium)
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${DEFAULT[@]}")

@@ -6,12 +6,14 @@ they never appear in logs or reprs.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class LookoutSettings(BaseSettings):
@@ -69,6 +71,66 @@ class IngestSettings(LookoutSettings):
     max_clock_skew_s: float = Field(
         86_400.0, gt=0, description="Client timestamps further than this in the future are clamped"
     )
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client IP from X-Forwarded-For (its last entry); only behind a "
+        "proxy that appends the address it saw",
+    )
+    pii_deny_keys: Annotated[list[str], NoDecode] = Field(
+        # Secrets and identifiers that have no place in analytics.
+        default_factory=lambda: [
+            "password",
+            "passwd",
+            "secret",
+            "token",
+            "access_token",
+            "refresh_token",
+            "api_key",
+            "ssn",
+            "card_number",
+            "cvv",
+            "cvc",
+            "iban",
+            "email",
+        ],
+        description="Keys whose value is always replaced by [redacted] (comma separated or a "
+        "JSON list; case, _ and - are ignored when matching)",
+    )
+    dedupe_cache_size: int = Field(
+        100_000, ge=0, description="Recent (write key, messageId) pairs remembered; 0 disables"
+    )
+    key_rate_per_s: float = Field(
+        1000.0, ge=0, description="Events per second each write key may send; 0 disables"
+    )
+    key_burst: int = Field(2000, ge=1, description="Events a write key may send at once")
+    ip_rate_per_s: float = Field(
+        200.0, ge=0, description="Requests per second each client IP may send; 0 disables"
+    )
+    ip_burst: int = Field(400, ge=1, description="Requests a client IP may send at once")
+    bot_extra_patterns: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More user agent regexes (case-insensitive) whose events are dropped as bots "
+        "(comma separated or a JSON list)",
+    )
+
+    @field_validator("pii_deny_keys", "bot_extra_patterns", mode="before")
+    @classmethod
+    def _list_or_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("bot_extra_patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"bot pattern {pattern!r} is not a regex: {error}") from error
+        return value
 
 
 class AggregatorSettings(LookoutSettings):
@@ -168,4 +230,7 @@ class DashboardSettings(LookoutSettings):
     )
     backup_worker_url: str = Field(
         "http://127.0.0.1:8004", description="backup-worker's API (the backups tab reads it)"
+    )
+    stream_tick_s: float = Field(
+        5.0, gt=0, le=60, description="How often the live stream sends fresh overview metrics"
     )

@@ -152,6 +152,7 @@ class Runner:
                 )
                 status, errors, manifest = await self._work(command, run_id, base, started)
                 await store.finish_run(self.pool, run_id, status.value, errors, manifest)
+                row = await store.run(self.pool, run_id)
         except Busy as error:  # only raised before the run starts
             await store.finish_run(self.pool, run_id, RunStatus.FAILED.value, [str(error)])
             raise
@@ -166,7 +167,7 @@ class Runner:
             started_at=started,
             finished_at=finished,
             at=finished,
-            rows=sum(c.rows for c in manifest.collections) if manifest else 0,
+            rows=sum(c.rows for c in manifest.collections) if manifest else row["rows"],
             bytes=sum(a.bytes for a in manifest.artifacts) if manifest else 0,
             collections_done=len(manifest.collections) if manifest else 0,
             collections_total=len(manifest.collections) if manifest else 0,
@@ -255,7 +256,7 @@ class Runner:
                     destination = os.environ.get(command.target_url_env, "")
                     if not destination:
                         return RunStatus.FAILED, [f"{command.target_url_env} is not set"], None
-                await restore(
+                report = await restore(
                     self.target,
                     command.run_id or "",
                     destination,
@@ -264,6 +265,8 @@ class Runner:
                     mode=command.restore_mode,
                     schema=command.target_schema or "public",
                 )
+                # The run's record says how many rows each restore loaded.
+                await store.progress(self.pool, run_id, sum(report.restored.values()), 0)
                 return RunStatus.SUCCEEDED, [], None
             retention = command.retention or Retention(
                 retention_days=self.settings.backup_retention_days,

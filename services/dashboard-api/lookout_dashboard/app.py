@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 import httpx
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from lookout_common.apikeys import ApiKey, KeyCache
 from lookout_common.auth import READ_ROLES, Admin, require
@@ -15,7 +18,7 @@ from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
-from lookout_dashboard import audit, backups_api, health_api
+from lookout_dashboard import analytics, audit, backups_api, health_api, spa, stream
 from lookout_dashboard.audit import AuditEntry
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 
@@ -23,6 +26,11 @@ ERRORS = {
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key's role may not use this endpoint"},
 }
+
+
+class Me(BaseModel):
+    name: str
+    role: str
 
 
 def create_app(settings: DashboardSettings | None = None) -> FastAPI:
@@ -36,9 +44,17 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         app.state.http = httpx.AsyncClient()
         app.state.broker = make_broker(settings, client_id="lookout-dashboard")
         await start_with_retry(app.state.broker, settings)
+
+        async def tick() -> str:
+            found = await dashboard_metrics(app.state.pool, settings.zone, settings.active_window_s)
+            return found.model_dump_json(by_alias=True)
+
+        app.state.relay = stream.Relay(settings, tick, tick_s=settings.stream_tick_s)
+        await app.state.relay.start()
         try:
             yield
         finally:
+            await app.state.relay.stop()
             await app.state.broker.stop()
             await app.state.http.aclose()
             await app.state.pool.close()
@@ -67,8 +83,54 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             "kafka": lambda: broker_reachable(settings),
         },
     )
+    app.include_router(analytics.router)
     app.include_router(health_api.router)
     app.include_router(backups_api.router)
+    spa.mount(app)
+
+    @app.get(
+        "/api/v1/me",
+        response_model=Me,
+        responses=ERRORS,
+        tags=["auth"],
+        summary="The caller's key: its name and role (the page shows admin actions by it)",
+    )
+    async def me(key: ApiKey = Depends(require(READ_ROLES))) -> Me:  # noqa: B008
+        return Me(name=key.name, role=key.role.value)
+
+    @app.get(
+        "/api/v1/stream",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-Sent Events: `hello`, then `metrics` (every tick), "
+                "`check` (a check result), `incident` (an incident transition), `backup` "
+                "(a backup run's progress or outcome) and `missed` (messages dropped for a "
+                "slow client); `: keep-alive` comments in between. Each `data:` is one "
+                "JSON object.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **ERRORS,
+        },
+        tags=["live"],
+        summary="The live stream of check results, incidents, backup progress and metrics",
+    )
+    async def live(
+        request: Request,
+        _key: ApiKey = Depends(require(READ_ROLES)),  # noqa: B008
+        limit: Annotated[
+            int | None, Query(ge=1, le=100_000, description="Close after this many messages")
+        ] = None,
+    ) -> StreamingResponse:
+        relay: stream.Relay = request.app.state.relay
+        body = stream.events(
+            relay, relay.subscribe(), is_disconnected=request.is_disconnected, limit=limit
+        )
+        return StreamingResponse(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get(
         "/api/v1/audit",

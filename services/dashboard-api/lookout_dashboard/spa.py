@@ -1,0 +1,88 @@
+"""The single-page app: `/` and its assets, served by dashboard-api itself.
+
+The page's own code lives in `static/`. The charting library is Plotly's JavaScript
+bundle as the `plotly` Python package installs it — no third-party code is kept in this
+repository. Assets are gzipped once, in memory, and sent compressed to browsers that
+accept it, with an ETag so a reload costs a 304.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import Response
+
+STATIC = resources.files("lookout_dashboard") / "static"
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# What the page may load: itself only (no CDN, no inline script).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    media_type: str
+    etag: str
+
+
+def _asset(data: bytes, media_type: str) -> Asset:
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return Asset(data, gzip.compress(data, 6, mtime=0), media_type, f'"{digest}"')
+
+
+def plotly_path() -> Path:
+    """plotly.min.js from the installed `plotly` package."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+@cache
+def load(name: str) -> Asset:
+    if name == "plotly.min.js":
+        return _asset(plotly_path().read_bytes(), TYPES[".js"])
+    resource = STATIC / name
+    suffix = Path(name).suffix
+    if "/" in name or suffix not in TYPES or not resource.is_file():
+        raise FileNotFoundError(name)
+    return _asset(resource.read_bytes(), TYPES[suffix])
+
+
+def send(request: Request, asset: Asset, cache_control: str) -> Response:
+    headers = {"ETag": asset.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    headers.update(SECURITY_HEADERS)
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+def mount(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> Response:
+        return send(request, load("index.html"), "no-cache")
+
+    @app.get("/assets/{name}", include_in_schema=False)
+    async def asset(request: Request, name: str) -> Response:
+        try:
+            found = load(name)
+        except FileNotFoundError:
+            raise HTTPException(404, f"no asset {name!r}") from None
+        return send(request, found, "no-cache")

@@ -1,0 +1,182 @@
+"""The live stream: check results, incidents and backup progress from their Kafka topics,
+plus a metrics tick, relayed to every connected dashboard as Server-Sent Events.
+
+One Kafka consumer per dashboard-api process (no consumer group: every replica sees every
+message, from the newest on) fans out to one bounded queue per connected client. A client
+that does not keep up loses its oldest messages, never the others' and never the
+process's memory; it is told how many it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import Counter, Gauge
+
+from lookout_common.settings import LookoutSettings
+from lookout_common.topics import Topic, topic_name
+
+log = logging.getLogger("lookout.dashboard.stream")
+
+# Topic -> the SSE event name the page listens for.
+STREAMED = {
+    Topic.HEALTH_CHECKS: "check",
+    Topic.HEALTH_INCIDENTS: "incident",
+    Topic.BACKUP_RESULTS: "backup",
+}
+
+CLIENTS = Gauge("lookout_dashboard_stream_clients", "Dashboards connected to the live stream")
+DROPPED = Counter(
+    "lookout_dashboard_stream_dropped_total",
+    "Stream messages dropped because a client did not keep up",
+)
+RELAYED = Counter("lookout_dashboard_stream_relayed_total", "Messages relayed, by kind", ["kind"])
+
+
+@dataclass(eq=False)  # identity: two clients are never the same one
+class Subscriber:
+    queue: asyncio.Queue[tuple[str, str]]
+    missed: int = 0
+
+
+@dataclass(eq=False)
+class Relay:
+    """Fans Kafka messages and metric ticks out to the connected clients."""
+
+    settings: LookoutSettings
+    metrics: Callable[[], Awaitable[str]]
+    tick_s: float = 5.0
+    queue_size: int = 1000
+    subscribers: set[Subscriber] = field(default_factory=set)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _latest_metrics: str | None = None
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="stream-kafka"),
+            asyncio.create_task(self._tick(), name="stream-metrics"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def subscribe(self) -> Subscriber:
+        subscriber = Subscriber(asyncio.Queue(self.queue_size))
+        self.subscribers.add(subscriber)
+        CLIENTS.set(len(self.subscribers))
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        CLIENTS.set(len(self.subscribers))
+
+    @property
+    def latest_metrics(self) -> str | None:
+        return self._latest_metrics
+
+    def broadcast(self, kind: str, data: str) -> None:
+        RELAYED.labels(kind).inc()
+        for subscriber in self.subscribers:
+            if subscriber.queue.full():
+                subscriber.queue.get_nowait()
+                subscriber.missed += 1
+                DROPPED.inc()
+            subscriber.queue.put_nowait((kind, data))
+
+    async def _consume(self) -> None:
+        prefix = self.settings.topic_prefix
+        kinds = {topic_name(topic, prefix): kind for topic, kind in STREAMED.items()}
+        delay = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                *kinds,
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                client_id="lookout-dashboard-stream",
+                group_id=None,
+                auto_offset_reset="latest",
+                enable_auto_commit=False,
+            )
+            try:
+                await consumer.start()
+                self.connected.set()
+                delay = 0.5
+                async for record in consumer:
+                    data = _one_line(record.value)
+                    if data is not None:
+                        self.broadcast(kinds[record.topic], data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the stream resumes when Kafka does
+                log.warning("live stream lost Kafka; retrying", extra={"error": repr(error)})
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _tick(self) -> None:
+        while True:
+            try:
+                self._latest_metrics = await self.metrics()
+                self.broadcast("metrics", self._latest_metrics)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the next tick tries again
+                log.warning("metrics tick failed", extra={"error": repr(error)})
+            await asyncio.sleep(self.tick_s)
+
+
+def _one_line(value: bytes | None) -> str | None:
+    """The message as single-line JSON (an SSE data line), or None if it is not JSON."""
+    try:
+        return json.dumps(json.loads(value or b""), separators=(",", ":"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def sse(kind: str, data: str, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {data}\n\n"
+
+
+async def events(
+    relay: Relay,
+    subscriber: Subscriber,
+    *,
+    is_disconnected: Callable[[], Awaitable[bool]],
+    limit: int | None = None,
+    keepalive_s: float = 15.0,
+) -> AsyncIterator[str]:
+    """The SSE body for one client: a hello, the latest metrics, then everything relayed."""
+    sent = 0
+    try:
+        hello = {"at": datetime.now(UTC).isoformat(), "kafka": relay.connected.is_set()}
+        yield "retry: 3000\n\n" + sse("hello", json.dumps(hello))
+        if relay.latest_metrics is not None:
+            yield sse("metrics", relay.latest_metrics)
+        while limit is None or sent < limit:
+            try:
+                kind, data = await asyncio.wait_for(subscriber.queue.get(), keepalive_s)
+            except TimeoutError:
+                if await is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            if subscriber.missed:
+                yield sse("missed", json.dumps({"messages": subscriber.missed}))
+                subscriber.missed = 0
+            sent += 1
+            yield sse(kind, data, sent)
+    finally:
+        relay.unsubscribe(subscriber)

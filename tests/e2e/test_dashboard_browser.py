@@ -1,0 +1,396 @@
+"""The dashboard in headless Chromium (Debian's `chromium`, driven by Playwright) against
+the real stack (`lookout up` on the suite's Postgres and Kafka) with marketplace traffic:
+an admin sees each tab's numbers match the API, runs a health check and a backup and sees
+the results arrive live, a viewer is refused actions, a lost API shows a banner.
+
+Every test saves screenshots under tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from support.resolve import Resolved, scratch_dir
+
+from lookout_common.apikeys import Role, create_key
+from lookout_common.demo import drive
+from lookout_common.migrate import migrate
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+class Stack:
+    def __init__(self, info: dict, process: subprocess.Popen, log: Path) -> None:
+        self.info = info
+        self.process = process
+        self.log = log
+        self.url = info["dashboard_url"]
+        self.admin_key = info["admin_key"]
+        self.viewer_key = ""
+
+    def api(self, path: str, key: str | None = None, **params) -> object:
+        answer = httpx.get(
+            f"{self.url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {key or self.admin_key}"},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+
+async def _database(server_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"{server_url.rpartition('/')[0]}/{name}"
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    return url
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(what)
+
+
+def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(data_dir / "data")],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
+    """`lookout up` (no built-in demo) on the suite's servers, then a few seconds of the
+    demo's marketplace traffic, drained into Postgres."""
+    database_url = await _database(postgres.url)
+    data_dir = scratch_dir("lookout-test-browser-")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOOKOUT_")}
+    env.update(
+        LOOKOUT_DATABASE_URL=database_url,
+        LOOKOUT_KAFKA_BOOTSTRAP=kafka.url,
+        LOOKOUT_TOPIC_PREFIX=f"b{uuid.uuid4().hex[:8]}.",
+        LOOKOUT_STREAM_TICK_S="2",
+    )
+    log = data_dir / "up.log"
+    process = _launch(data_dir, env, log)
+    try:
+
+        def started() -> dict | None:
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                return json.loads((data_dir / "data" / "stack.json").read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                return None
+
+        info = _wait(started, 150, "lookout up did not start")
+        running = Stack(info, process, log)
+        connection = await asyncpg.connect(database_url)
+        try:
+            running.viewer_key = await create_key(connection, Role.VIEWER, "browser viewer")
+        finally:
+            await connection.close()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=lambda: asyncio.run(drive(info["ingest_url"], info["write_key"], stop, 6.0))
+        )
+        thread.start()
+        await asyncio.sleep(5)
+        stop.set()
+        await asyncio.to_thread(thread.join, 30)
+        aggregator = info["services"]["analytics-aggregator"]
+        await asyncio.to_thread(
+            _wait,
+            lambda: httpx.get(f"{aggregator}/lag", timeout=5).json().get("lag") == 0,
+            60,
+            "aggregator did not drain",
+        )
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    ARTIFACTS.mkdir(exist_ok=True)
+    await opened.screenshot(path=ARTIFACTS / f"{request.node.name}-last.png", full_page=True)
+    await context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+async def sign_in(page: Page, stack: Stack, key: str) -> None:
+    await page.goto(stack.url)
+    await page.fill("#login-key", key)
+    await page.click("#login-submit")
+    await expect(page.locator("#app")).to_be_visible()
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"dashboard-{name}.png", full_page=True)
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", "").replace("\u202f", "").strip())
+
+
+async def test_admin_sees_each_tab_show_the_apis_numbers(page: Page, stack: Stack) -> None:
+    await sign_in(page, stack, stack.admin_key)
+    await expect(page.locator("#whoami")).to_contain_text("admin")
+
+    # Overview: the cards are the metrics endpoint's numbers (traffic has stopped).
+    metrics = stack.api("/api/v1/dashboard/metrics")
+    assert metrics["todayBookings"] > 0
+    assert metrics["activeUsers"] > 0
+    await expect(page.locator("#ov-active")).to_have_text(f"{metrics['activeUsers']:,}")
+    await expect(page.locator("#ov-bookings")).to_have_text(f"{metrics['todayBookings']:,}")
+    await expect(page.locator("#ov-chats")).to_have_text(f"{metrics['chatSessions']:,}")
+    await expect(page.locator("#ov-errors")).to_have_text(f"{metrics['errorRate']:.2f} %")
+    pages_shown = await page.locator("#ov-pages tbody tr td:first-child").all_inner_texts()
+    assert pages_shown == [row["page"] for row in metrics["topPages"]]
+    status = stack.api("/api/v1/health/status")
+    await expect(page.locator("#ov-status")).to_have_text(status["status"])
+    await shot(page, "overview")
+
+    # Analytics: bookings and conversion over the last hour, and the top pages.
+    await page.click("#tab-analytics")
+    now = datetime.now(UTC)
+    bookings = stack.api(
+        "/api/v1/analytics/bookings",
+        **{"from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat()},
+        granularity="minute",
+    )
+    assert bookings["attempts"] > 0
+    await expect(page.locator("#an-attempts")).to_have_text(f"{bookings['attempts']:,}")
+    await expect(page.locator("#an-completions")).to_have_text(f"{bookings['completions']:,}")
+    await expect(page.locator("#an-conversion")).to_have_text(f"{bookings['conversionRate']:.2f} %")
+    await expect(page.locator("#chart-events .main-svg").first).to_be_visible()
+    traces = await page.evaluate(
+        "() => document.getElementById('chart-events').data.map((t) => t.name)"
+    )
+    assert "booking_completed" in traces
+    assert "page_view" in traces
+    await shot(page, "analytics")
+
+    # Health: one row per check, each with the API's latest status.
+    await page.click("#tab-health")
+    checks = stack.api("/api/v1/health/checks")
+    rows = page.locator("#hl-checks tbody tr")
+    await expect(rows).to_have_count(len(checks))
+    for check in checks:
+        row = page.locator(f'#hl-checks tr[data-check="{check["name"]}"]')
+        expected = check["latest"]["status"] if check["latest"] else "not run yet"
+        await expect(row.locator("td").nth(2)).to_have_text(expected)
+    await expect(page.locator("#chart-uptime .main-svg").first).to_be_visible()
+    await shot(page, "health")
+
+    # Backups: the history is the worker's run list.
+    await page.click("#tab-backups")
+    runs = stack.api("/api/v1/backups/runs")
+    expected_rows = len(runs) or 1  # one "No backup has run yet." row when empty
+    await expect(page.locator("#bk-runs tbody tr")).to_have_count(expected_rows)
+    await shot(page, "backups")
+
+
+async def test_run_health_check_and_backup_results_arrive_live(page: Page, stack: Stack) -> None:
+    await sign_in(page, stack, stack.admin_key)
+    await expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    # A marker on the window: it survives only if the page never reloads.
+    await page.evaluate("() => { window.__noReload = true; }")
+
+    await page.click("#tab-health")
+    checks = stack.api("/api/v1/health/checks")
+    await page.click("#hl-run")
+    await expect(page.locator("#hl-run-status")).to_contain_text(
+        f"{len(checks)} checks ran", timeout=60_000
+    )
+    await shot(page, "health-run")
+
+    await page.click("#tab-backups")
+    before = {run["run_id"] for run in stack.api("/api/v1/backups/runs")}
+    await page.click("#bk-run")
+    await expect(page.locator("#bk-run-status")).to_contain_text("backup requested")
+    # Progress comes over the stream: the run's own card reaches "succeeded".
+    await expect(page.locator("#bk-progress .badge", has_text="succeeded")).to_be_visible(
+        timeout=90_000
+    )
+    runs = stack.api("/api/v1/backups/runs")
+    new = [run for run in runs if run["run_id"] not in before and run["operation"] == "backup"]
+    assert [run["status"] for run in new] == ["succeeded"], runs
+    row = page.locator(f'#bk-runs tr[data-run="{new[0]["run_id"]}"]')
+    await expect(row.locator("td").nth(2)).to_have_text("succeeded", timeout=15_000)
+    await shot(page, "backups-run")
+
+    # Restore one collection of that backup: pick it, cancel once, then confirm.
+    await page.select_option("#bk-restore-run", new[0]["run_id"])
+    boxes = page.locator("#bk-collections input[type=checkbox]")
+    await expect(boxes.first).to_be_visible()
+    offered = set(await boxes.evaluate_all("(nodes) => nodes.map((n) => n.value)"))
+    manifest = stack.api(f"/api/v1/backups/runs/{new[0]['run_id']}")
+    assert offered == {artifact["collection"] for artifact in manifest["artifacts"]}
+    assert "rollup_page_views" in offered
+    await page.check('#bk-collections input[value="rollup_page_views"]')
+    await page.click("#bk-restore-submit")
+    await expect(page.locator("#bk-confirm")).to_be_visible()
+    await expect(page.locator("#bk-confirm-text")).to_contain_text("rollup_page_views")
+    await page.click("#bk-confirm-cancel")
+    await expect(page.locator("#bk-run-status")).not_to_contain_text("restore requested")
+    await page.click("#bk-restore-submit")
+    await page.click("#bk-confirm-ok")
+    await expect(page.locator("#bk-run-status")).to_contain_text("restore requested")
+    card = page.locator("#bk-progress .progress", has_text="restore")
+    await expect(card.locator(".badge")).to_have_text("succeeded", timeout=90_000)
+    restores = [
+        run
+        for run in stack.api("/api/v1/backups/runs")
+        if run["operation"] == "restore" and run["target_run_id"] == new[0]["run_id"]
+    ]
+    assert [(run["status"], run["collections"]) for run in restores] == [
+        ("succeeded", ["rollup_page_views"])
+    ]
+    assert restores[0]["rows"] > 0  # the run records the rows it loaded
+    assert await page.evaluate("() => window.__noReload === true")
+    await shot(page, "backups-restore")
+
+    # The audit log has both actions, by this key.
+    audit = stack.api("/api/v1/audit")
+    actions = {entry["action"] for entry in audit if entry["actor"].startswith("lookout up")}
+    assert {"health.run_checks", "backup.backup", "backup.restore"} <= actions
+
+
+async def test_live_metrics_tick_updates_the_overview(page: Page, stack: Stack) -> None:
+    await sign_in(page, stack, stack.admin_key)
+    stamp = page.locator("#updated")
+    await expect(stamp).not_to_have_text("never")
+    first = await stamp.get_attribute("datetime")
+    # The stream's metrics tick (every 2 s here) refreshes "last updated" without a request.
+    await expect(stamp).not_to_have_attribute("datetime", first or "", timeout=10_000)
+
+
+async def test_a_viewer_reads_but_cannot_act(page: Page, stack: Stack) -> None:
+    await sign_in(page, stack, stack.viewer_key)
+    await expect(page.locator("#whoami")).to_contain_text("viewer")
+    await page.click("#tab-health")
+    await expect(page.locator("#hl-checks tbody tr").first).to_be_visible()
+    await expect(page.locator("#hl-run")).to_be_hidden()
+    await page.click("#tab-backups")
+    await expect(page.locator("#bk-run")).to_be_hidden()
+    # The API itself refuses the viewer, whatever the page shows.
+    refused = await page.evaluate(
+        """async (key) => {
+            const answer = await fetch('/api/v1/backups/actions', {
+              method: 'POST',
+              headers: {Authorization: `Bearer ${key}`, 'Content-Type': 'application/json'},
+              body: JSON.stringify({operation: 'backup'})});
+            return [answer.status, (await answer.json()).detail];
+        }""",
+        stack.viewer_key,
+    )
+    assert refused[0] == 403
+    assert "viewer" in refused[1]
+    await shot(page, "viewer")
+
+
+async def test_an_unknown_key_is_refused_at_sign_in(page: Page, stack: Stack) -> None:
+    await page.goto(stack.url)
+    await page.fill("#login-key", "lk_admin_not-a-real-key")
+    await page.click("#login-submit")
+    await expect(page.locator("#login-error")).to_have_text("That key is unknown or was revoked.")
+    await expect(page.locator("#app")).to_be_hidden()
+    await shot(page, "refused")
+
+
+async def test_an_unreachable_api_shows_a_banner_until_it_answers_again(
+    page: Page, stack: Stack
+) -> None:
+    await sign_in(page, stack, stack.admin_key)
+    await page.route("**/api/**", lambda route: route.abort("connectionrefused"))
+    await page.click("#tab-analytics")
+    banner = page.locator("#banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("unreachable")
+    await shot(page, "unreachable")
+    await page.unroute("**/api/**")
+    await page.click("#tab-overview")
+    await expect(banner).to_be_hidden(timeout=20_000)
+
+
+async def test_phone_width_and_keyboard(browser: Browser, stack: Stack) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = await context.new_page()
+    try:
+        await sign_in(page, stack, stack.admin_key)
+        await page.click("#tab-health")
+        await expect(page.locator("#hl-checks tbody tr").first).to_be_visible()
+        # Nothing but the wide table's own scroller overflows the phone's width.
+        overflow = await page.evaluate(
+            "() => document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0
+        await shot(page, "phone-health")
+        # Tabs by keyboard: focus one, arrow to the next.
+        await page.focus("#tab-health")
+        await page.keyboard.press("ArrowRight")
+        await expect(page.locator("#tab-backups")).to_have_attribute("aria-selected", "true")
+        await expect(page.locator("#tab-backups")).to_be_focused()
+        await expect(page.locator("#panel-backups")).to_be_visible()
+        timing = await page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
+        print(f"dashboard load event at {timing['loadEventEnd']:.0f} ms after navigation start")
+    finally:
+        await context.close()
