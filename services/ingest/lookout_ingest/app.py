@@ -21,6 +21,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 from pydantic import BaseModel, Field
 
 from lookout_common.apikeys import ApiKey, KeyCache, Role
@@ -29,10 +30,19 @@ from lookout_common.events import AnalyticsEvent, FieldError
 from lookout_common.kafka import broker_reachable, start_producer
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import IngestSettings
+from lookout_ingest.limits import RateLimiter
 from lookout_ingest.messages import Rejected, to_event
+from lookout_ingest.privacy import client_ip
 from lookout_ingest.publisher import REQUEST_EVENTS, EventPublisher, PublishFailed
+from lookout_ingest.screening import Origin, Screen
 
 log = logging.getLogger("lookout.ingest")
+
+RATE_LIMITED = Counter(
+    "lookout_ingest_rate_limited_requests_total",
+    "Requests refused with 429, by the limit they exceeded (ip, write_key)",
+    ["limit"],
+)
 
 
 class Accepted(BaseModel):
@@ -116,6 +126,14 @@ def write_key_from(request: Request, data: dict[str, Any]) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def _too_many_requests(retry_after: int, limit: str, label: str) -> JSONResponse:
+    RATE_LIMITED.labels(label).inc()
+    reason = f"rate limit of this {limit} exceeded; nothing was stored, retry after {retry_after} s"
+    return _error(
+        429, [FieldError(field="", reason=reason)], headers={"Retry-After": str(retry_after)}
+    )
+
+
 class Ingest:
     """Request handling shared by the four endpoints."""
 
@@ -123,6 +141,18 @@ class Ingest:
         self.settings = settings
         self.keys = keys
         self.publisher = publisher
+        self.screen = Screen(settings)
+        # Each write key's bucket counts events (a batch spends its size): the key's
+        # whole product shares it. Each IP's bucket counts requests: a browser batching
+        # events is one visitor, and it is checked before the body is even read.
+        self.key_limit = RateLimiter(settings.key_rate_per_s, settings.key_burst)
+        self.ip_limit = RateLimiter(settings.ip_rate_per_s, settings.ip_burst)
+
+    def origin(self, request: Request) -> Origin:
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.get("x-forwarded-for")
+        ip = client_ip(peer, forwarded, self.settings.trust_forwarded_for)
+        return Origin(ip=ip, user_agent=request.headers.get("user-agent"))
 
     async def authenticate(self, request: Request, data: dict[str, Any]) -> ApiKey:
         key = write_key_from(request, data)
@@ -146,6 +176,9 @@ class Ingest:
     async def handle(self, request: Request, kind: str | None) -> JSONResponse:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         received_at = datetime.now(UTC)
+        origin = self.origin(request)
+        if wait := self.ip_limit.retry_after(origin.ip or ""):
+            return _too_many_requests(wait, "client IP", "ip")
         try:
             body = await read_body(request, self.settings.max_request_bytes)
             data = parse_json(body)
@@ -166,7 +199,11 @@ class Ingest:
                 reason = f"event exceeds {self.settings.max_event_bytes} bytes"
                 return _error(413, [FieldError(field="", reason=reason)])
             items, defaults = [data], {}
-        return await self._accept(items, kind, defaults, source, request_id, received_at, len(body))
+        if wait := self.key_limit.retry_after(source.id, len(items)):
+            return _too_many_requests(wait, "write key", "write_key")
+        return await self._accept(
+            items, kind, defaults, source, origin, request_id, received_at, len(body)
+        )
 
     async def _accept(
         self,
@@ -174,6 +211,7 @@ class Ingest:
         kind: str | None,
         defaults: dict[str, Any],
         source: ApiKey,
+        origin: Origin,
         request_id: str,
         received_at: datetime,
         body_size: int,
@@ -203,18 +241,25 @@ class Ingest:
                 )
             except Rejected as error:
                 rejected.append((item, error.errors))
+        screened = self.screen.screen(accepted, origin)
         try:
-            await self.publisher.publish(accepted)
+            await self.publisher.publish(screened.publish)
         except PublishFailed:
             retry = {"Retry-After": str(self.settings.retry_after_s)}
             reason = "event broker unavailable; nothing from this request was stored, retry later"
             return _error(503, [FieldError(field="", reason=reason)], headers=retry)
+        self.screen.published(screened.publish)
+        screened.count()
         if not rejected:
             return JSONResponse(Accepted().model_dump())
         for item, errors in rejected:
             reason = "too_large" if errors[0].reason.startswith("event exceeds") else "invalid"
             await self.publisher.dead_letter(
-                item, errors, reason=reason, source=source.name, request_id=request_id
+                self.screen.dead_letter_payload(item, defaults, origin),
+                errors,
+                reason=reason,
+                source=source.name,
+                request_id=request_id,
             )
         log.info(
             "events rejected",
@@ -273,6 +318,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         400: {"model": ErrorBody, "description": "Malformed JSON or invalid events"},
         401: {"model": ErrorBody, "description": "Missing or unknown write key"},
         413: {"model": ErrorBody, "description": "Event or request too large"},
+        429: {
+            "model": ErrorBody,
+            "description": "Rate limit of the write key or the client IP exceeded; nothing "
+            "was stored, retry after Retry-After",
+        },
         503: {"model": ErrorBody, "description": "Broker unavailable; retry after Retry-After"},
     }
 

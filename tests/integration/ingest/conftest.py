@@ -29,12 +29,23 @@ class IngestUnderTest:
 
 
 @pytest.fixture
-async def ingest(settings: LookoutSettings, service_factory) -> IngestUnderTest:
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        write_key = await create_key(connection, Role.INGEST, "integration front end")
-        admin_key = await create_key(connection, Role.ADMIN, "integration admin")
-    finally:
-        await connection.close()
-    service = service_factory("lookout_ingest", settings_env(settings))
-    return IngestUnderTest(service, write_key, admin_key, settings)
+def ingest_with(settings: LookoutSettings, service_factory):
+    """Start a real ingest process (`python -m lookout_ingest`) with extra LOOKOUT_* settings."""
+
+    async def start(**extra_env: str) -> IngestUnderTest:
+        connection = await asyncpg.connect(settings.dsn())
+        try:
+            write_key = await create_key(connection, Role.INGEST, "integration front end")
+            admin_key = await create_key(connection, Role.ADMIN, "integration admin")
+        finally:
+            await connection.close()
+        service = service_factory("lookout_ingest", settings_env(settings, **extra_env))
+        return IngestUnderTest(service, write_key, admin_key, settings)
+
+    return start
+
+
+@pytest.fixture
+async def ingest(ingest_with) -> IngestUnderTest:
+    """A real ingest process with its default settings."""
+    return await ingest_with()
