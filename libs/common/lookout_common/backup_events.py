@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class RunStatus(StrEnum):
@@ -20,15 +20,24 @@ class RunStatus(StrEnum):
 
 Operation = Literal["backup", "restore", "verify", "prune"]
 
+# A table, optionally schema-qualified: what a collection name may be.
+CollectionName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$"),
+]
+
 
 class Retention(BaseModel):
     """How many backups a prune keeps (restic-style; see the backup worker's README)."""
 
-    retention_days: int | None = Field(None, ge=1)
-    keep_last: int = Field(0, ge=0)
-    keep_daily: int = Field(0, ge=0)
-    keep_weekly: int = Field(0, ge=0)
-    keep_monthly: int = Field(0, ge=0)
+    # Strict: a count is a JSON integer, never "3" or 3.0.
+    model_config = ConfigDict(strict=True)
+
+    retention_days: int | None = Field(None, ge=1, le=36_500)
+    keep_last: int = Field(0, ge=0, le=100_000)
+    keep_daily: int = Field(0, ge=0, le=100_000)
+    keep_weekly: int = Field(0, ge=0, le=100_000)
+    keep_monthly: int = Field(0, ge=0, le=100_000)
 
 
 class BackupCommand(BaseModel):
@@ -38,7 +47,9 @@ class BackupCommand(BaseModel):
     operation: Operation
     requested_by: str = Field(description="API key name or 'cli' or 'schedule'")
     requested_at: datetime
-    collections: list[str] | None = Field(None, description="None means every configured one")
+    collections: list[CollectionName] | None = Field(
+        None, description="None means every configured one"
+    )
     run_id: str | None = Field(None, description="The backup run to restore or verify")
     backup_type: Literal["full", "incremental"] = "full"
     restore_mode: Literal["replace", "merge"] = "replace"

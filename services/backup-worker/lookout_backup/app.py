@@ -16,7 +16,7 @@ import boto3
 from fastapi import FastAPI, HTTPException, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lookout_backup import schedules, store
 from lookout_backup.manifest import Manifest
@@ -25,6 +25,7 @@ from lookout_backup.runner import Runner
 from lookout_backup.targets import open_target
 from lookout_common.apikeys import KeyCache
 from lookout_common.auth import Admin, Reader
+from lookout_common.backup_api import Run, RunDetail, StoredArtifact
 from lookout_common.backup_events import BackupCommand, BackupResult
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
@@ -32,6 +33,7 @@ from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import BackupWorkerSettings
 from lookout_common.topics import Topic, topic_name
+from lookout_common.validation import RowId
 
 log = logging.getLogger("lookout.backup")
 
@@ -55,39 +57,6 @@ def target_writable(settings: BackupWorkerSettings) -> bool:
     settings.backup_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=settings.backup_dir, prefix=".probe-"):
         return True
-
-
-class Run(BaseModel):
-    run_id: str
-    operation: str
-    status: str
-    backup_type: str | None
-    target_run_id: str | None
-    requested_by: str
-    collections: list[str]
-    rows: int
-    bytes: int
-    errors: list[str]
-    target: str | None
-    queued_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class StoredArtifact(BaseModel):
-    collection: str
-    format: str
-    object_key: str
-    rows: int
-    bytes: int
-    sha256_plain: str
-    sha256_stored: str
-    compression: str
-    encrypted: bool
-
-
-class RunDetail(Run):
-    artifacts: list[StoredArtifact]
 
 
 def _run(row: Any) -> dict:
@@ -225,13 +194,19 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     @app.put(
         "/api/v1/backups/schedules/{schedule_id}",
         response_model=schedules.Schedule,
-        responses={404: {"description": "No such schedule"}},
+        responses={
+            404: {"description": "No such schedule"},
+            409: {"description": "Another schedule has that name"},
+        },
         tags=["backups"],
     )
     async def update_schedule(
-        request: Request, schedule_id: int, body: schedules.ScheduleIn, _: Admin
+        request: Request, schedule_id: RowId, body: schedules.ScheduleIn, _: Admin
     ) -> schedules.Schedule:
-        saved = await schedules.save_schedule(request.app.state.pool, body, schedule_id)
+        try:
+            saved = await schedules.save_schedule(request.app.state.pool, body, schedule_id)
+        except asyncpg.UniqueViolationError:
+            raise HTTPException(409, f"another schedule is named {body.name!r}") from None
         if saved is None:
             raise HTTPException(404, f"no schedule {schedule_id}")
         return saved
@@ -242,7 +217,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
         responses={404: {"description": "No such schedule"}},
         tags=["backups"],
     )
-    async def delete_schedule(request: Request, schedule_id: int, _: Admin) -> None:
+    async def delete_schedule(request: Request, schedule_id: RowId, _: Admin) -> None:
         if not await schedules.delete_schedule(request.app.state.pool, schedule_id):
             raise HTTPException(404, f"no schedule {schedule_id}")
 

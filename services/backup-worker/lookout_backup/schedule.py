@@ -10,30 +10,9 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
-
-Frequency = Literal["daily", "weekly", "monthly"]
-
-
-class ScheduleSpec(BaseModel):
-    frequency: Frequency
-    hour: int = Field(ge=0, le=23)
-    minute: int = Field(0, ge=0, le=59)
-    weekday: int | None = Field(None, ge=0, le=6, description="0 = Monday (weekly)")
-    day_of_month: int | None = Field(None, ge=1, le=31, description="monthly")
-    timezone: str = "UTC"
-
-    @model_validator(mode="after")
-    def _complete(self) -> ScheduleSpec:
-        ZoneInfo(self.timezone)
-        if self.frequency == "weekly" and self.weekday is None:
-            raise ValueError("a weekly schedule needs weekday (0 = Monday)")
-        if self.frequency == "monthly" and self.day_of_month is None:
-            raise ValueError("a monthly schedule needs day_of_month")
-        return self
+from lookout_common.backup_api import ScheduleSpec
 
 
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -8,12 +8,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal
 
 import asyncpg
-from pydantic import Field
 
-from lookout_backup.schedule import ScheduleSpec, next_run
+from lookout_backup.schedule import next_run
+from lookout_common.backup_api import Schedule, ScheduleIn
 from lookout_common.backup_events import BackupCommand, Retention
 
 log = logging.getLogger("lookout.backup")
@@ -22,22 +21,6 @@ COLUMNS = (
     "name, frequency, hour, minute, weekday, day_of_month, timezone, collections, "
     "retention_days, enabled, trial_restore"
 )
-
-
-class ScheduleIn(ScheduleSpec):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
-    collections: list[str] = Field(default_factory=list, description="Empty: every collection")
-    retention: Retention = Field(default_factory=Retention)
-    trial_restore: bool = Field(
-        False, description="After each backup, restore it into a scratch schema and compare"
-    )
-    enabled: bool = True
-
-
-class Schedule(ScheduleIn):
-    id: int
-    next_run_at: datetime | None
-    backup_type: Literal["full", "incremental"] = "full"
 
 
 def _json(value):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from lookout_common.auth import Reader
+from lookout_common.validation import IsoDatetime
 
 
 class Granularity(StrEnum):
@@ -77,8 +78,12 @@ ERRORS = {
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 
-From = Annotated[datetime | None, Query(alias="from", description="Start (default: to - 24 h)")]
-To = Annotated[datetime | None, Query(description="End, exclusive (default: now)")]
+
+Instant = IsoDatetime
+From = Annotated[
+    Instant | None, Query(alias="from", description="Start, ISO 8601 (default: to - 24 h)")
+]
+To = Annotated[Instant | None, Query(alias="to", description="End, exclusive (default: now)")]
 Gran = Annotated[Granularity, Query(description="Bucket size")]
 
 

@@ -19,6 +19,7 @@ from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
 from lookout_dashboard import analytics, audit, backups_api, health_api, spa, stream
+from lookout_dashboard.allow import AllowHeader
 from lookout_dashboard.audit import AuditEntry
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 
@@ -66,6 +67,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
     )
+    app.add_middleware(AllowHeader)
     if settings.cors_origins:
         # Keys travel in a header, never in cookies: no credentials, so no CSRF surface.
         app.add_middleware(

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
+from lookout_common.apikeys import ApiKey
 from lookout_common.auth import Admin, Reader
-from lookout_common.backup_events import BackupCommand, Retention
+from lookout_common.backup_api import Run, RunDetail, Schedule, ScheduleIn
+from lookout_common.backup_events import BackupCommand, CollectionName, Retention
 from lookout_common.topics import Topic, topic_name
+from lookout_common.validation import RowId
 from lookout_dashboard import audit
 from lookout_dashboard.health_api import ERRORS
 from lookout_dashboard.upstream import forward
@@ -26,17 +30,19 @@ router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 class BackupAction(BaseModel):
     """What an admin asks for; the worker does it and reports on the live stream."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, strict=True)
 
     operation: Literal["backup", "verify", "restore", "prune"]
-    collections: list[str] | None = Field(None, description="None: every collection")
-    run_id: str | None = Field(None, description="The backup to verify or restore")
+    collections: list[CollectionName] | None = Field(None, description="None: every collection")
+    run_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$", description="The backup to verify or restore"
+    )
     backup_type: Literal["full", "incremental"] = "full"
     restore_mode: Literal["replace", "merge"] = "replace"
     target_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    trial_restore: bool = False
+    trial_restore: StrictBool = False
     retention: Retention | None = None
-    confirm: bool = Field(False, description="Must be true for a restore")
+    confirm: StrictBool = Field(False, description="Must be true for a restore")
 
 
 class Accepted(BaseModel):
@@ -50,36 +56,63 @@ def _worker(request: Request) -> str:
     return request.app.state.settings.backup_worker_url
 
 
-async def _read(request: Request, path: str) -> Response:
-    return await forward(request, _worker(request), path, service="backup-worker")
+NOT_FOUND = {404: {"description": "No such run or schedule (the reason names it)"}}
 
 
-@router.get("/runs", summary="Backup, restore, verify and prune runs, newest first")
+async def _read(request: Request, path: str, model: Any) -> Response:
+    return await forward(request, _worker(request), path, service="backup-worker", model=model)
+
+
+@router.get("/runs", response_model=list[Run], summary="Runs of every kind, newest first")
 async def runs(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/backups/runs")
+    return await _read(request, "/api/v1/backups/runs", list[Run])
 
 
-@router.get("/runs/{run_id}", summary="One run with its artifacts")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunDetail,
+    responses=NOT_FOUND,
+    summary="One run with its artifacts",
+)
 async def run(request: Request, run_id: str, _: Reader) -> Response:
-    return await _read(request, f"/api/v1/backups/runs/{run_id}")
+    return await _read(request, f"/api/v1/backups/runs/{quote(run_id, safe='')}", RunDetail)
 
 
-@router.get("/runs/{run_id}/manifest", summary="A backup's manifest")
+@router.get(
+    "/runs/{run_id}/manifest",
+    response_model=dict[str, Any],
+    responses=NOT_FOUND,
+    summary="A backup's manifest, as the worker wrote it next to its artifacts",
+)
 async def manifest(request: Request, run_id: str, _: Reader) -> Response:
-    return await _read(request, f"/api/v1/backups/runs/{run_id}/manifest")
+    return await _read(
+        request, f"/api/v1/backups/runs/{quote(run_id, safe='')}/manifest", dict[str, Any]
+    )
 
 
-@router.get("/schedules", summary="Backup schedules")
+@router.get("/schedules", response_model=list[Schedule], summary="Backup schedules")
 async def schedules(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/backups/schedules")
+    return await _read(request, "/api/v1/backups/schedules", list[Schedule])
 
 
 async def _change_schedule(
-    request: Request, key, action: str, path: str, method: str, target: str | None
+    request: Request,
+    key: ApiKey,
+    action: str,
+    path: str,
+    method: str,
+    target: str | None,
+    body: ScheduleIn | None = None,
 ) -> Response:
-    body = await request.json() if method != "DELETE" else None
+    payload = body.model_dump(mode="json") if body is not None else None
     answer = await forward(
-        request, _worker(request), path, method=method, json=body, service="backup-worker"
+        request,
+        _worker(request),
+        path,
+        method=method,
+        json=payload,
+        service="backup-worker",
+        model=Schedule if body is not None else None,
     )
     await audit.record(
         request.app.state.pool,
@@ -87,28 +120,46 @@ async def _change_schedule(
         action=action,
         target=target,
         outcome="ok" if answer.status_code < 400 else f"refused ({answer.status_code})",
-        detail={"request": body},
+        detail={"request": payload},
     )
     return answer
 
 
-@router.post("/schedules", status_code=201, summary="Create a schedule")
-async def create_schedule(request: Request, key: Admin) -> Response:
+@router.post(
+    "/schedules",
+    status_code=201,
+    response_model=Schedule,
+    responses={409: {"description": "A schedule of that name exists"}},
+    summary="Create a schedule",
+)
+async def create_schedule(request: Request, key: Admin, body: ScheduleIn) -> Response:
     return await _change_schedule(
-        request, key, "backup.schedule.create", "/api/v1/backups/schedules", "POST", None
+        request, key, "backup.schedule.create", "/api/v1/backups/schedules", "POST", None, body
     )
 
 
-@router.put("/schedules/{schedule_id}", summary="Replace a schedule")
-async def update_schedule(request: Request, schedule_id: int, key: Admin) -> Response:
+@router.put(
+    "/schedules/{schedule_id}",
+    response_model=Schedule,
+    responses={**NOT_FOUND, 409: {"description": "Another schedule has that name"}},
+    summary="Replace a schedule",
+)
+async def update_schedule(
+    request: Request, schedule_id: RowId, key: Admin, body: ScheduleIn
+) -> Response:
     path = f"/api/v1/backups/schedules/{schedule_id}"
     return await _change_schedule(
-        request, key, "backup.schedule.update", path, "PUT", str(schedule_id)
+        request, key, "backup.schedule.update", path, "PUT", str(schedule_id), body
     )
 
 
-@router.delete("/schedules/{schedule_id}", status_code=204, summary="Delete a schedule")
-async def delete_schedule(request: Request, schedule_id: int, key: Admin) -> Response:
+@router.delete(
+    "/schedules/{schedule_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    summary="Delete a schedule",
+)
+async def delete_schedule(request: Request, schedule_id: RowId, key: Admin) -> Response:
     path = f"/api/v1/backups/schedules/{schedule_id}"
     return await _change_schedule(
         request, key, "backup.schedule.delete", path, "DELETE", str(schedule_id)

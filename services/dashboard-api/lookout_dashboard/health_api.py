@@ -1,12 +1,28 @@
 """The health tab's endpoints: read through the health monitor's API; actions (run a
-check, maintenance windows) are the monitor's work and are recorded in the audit log."""
+check, maintenance windows) are the monitor's work and are recorded in the audit log.
+Bodies and answers are the monitor's own contract (`lookout_common.health_api`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
+from lookout_common.apikeys import ApiKey
 from lookout_common.auth import Admin, Reader
+from lookout_common.health_api import (
+    CheckSummary,
+    HistoryPoint,
+    Incident,
+    MaintenanceRequest,
+    MaintenanceWindow,
+    RunRequest,
+    SystemStatus,
+)
+from lookout_common.health_events import CheckResult
+from lookout_common.validation import RowId
 from lookout_dashboard import audit
 from lookout_dashboard.upstream import UPSTREAM_ERRORS, forward
 
@@ -15,6 +31,7 @@ ERRORS = {
     403: {"description": "The key's role may not use this endpoint"},
     **UPSTREAM_ERRORS,
 }
+NOT_FOUND = {404: {"description": "No such item (the reason names it)"}}
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"], responses=ERRORS)
 
@@ -23,37 +40,76 @@ def _monitor(request: Request) -> str:
     return request.app.state.settings.health_monitor_url
 
 
-async def _read(request: Request, path: str) -> Response:
-    return await forward(request, _monitor(request), path, service="health-monitor")
+async def _read(request: Request, path: str, model: Any) -> Response:
+    return await forward(request, _monitor(request), path, service="health-monitor", model=model)
 
 
-@router.get("/status", summary="System status, uptime, critical issues, active incidents")
+@router.get(
+    "/status",
+    response_model=SystemStatus,
+    summary="System status, uptime, critical issues, active incidents",
+)
 async def status(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/status")
+    return await _read(request, "/api/v1/health/status", SystemStatus)
 
 
-@router.get("/checks", summary="Every check with its latest result and uptime")
+@router.get(
+    "/checks",
+    response_model=list[CheckSummary],
+    summary="Every check with its latest result and uptime",
+)
 async def checks(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/checks")
+    return await _read(request, "/api/v1/health/checks", list[CheckSummary])
 
 
-@router.get("/checks/{name}/history", summary="Response-time p50/p95 and runs over time")
-async def history(request: Request, name: str, _: Reader) -> Response:
-    return await _read(request, f"/api/v1/health/checks/{name}/history")
+@router.get(
+    "/checks/{name}/history",
+    response_model=list[HistoryPoint],
+    responses=NOT_FOUND,
+    summary="Response-time p50/p95 and runs over time",
+)
+async def history(
+    request: Request,
+    name: str,
+    _: Reader,
+    hours: Annotated[int, Query(ge=1, le=24 * 30, description="How far back")] = 24,
+) -> Response:
+    return await _read(
+        request, f"/api/v1/health/checks/{quote(name, safe='')}/history", list[HistoryPoint]
+    )
 
 
-@router.get("/incidents", summary="Incidents, open or resolved, with their updates")
+@router.get(
+    "/incidents",
+    response_model=list[Incident],
+    summary="Incidents, open or resolved, with their updates",
+)
 async def incidents(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/incidents")
+    return await _read(request, "/api/v1/health/incidents", list[Incident])
 
 
-@router.get("/maintenance", summary="Current and future maintenance windows")
+@router.get(
+    "/maintenance",
+    response_model=list[MaintenanceWindow],
+    summary="Current and future maintenance windows",
+)
 async def maintenance(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/maintenance")
+    return await _read(request, "/api/v1/health/maintenance", list[MaintenanceWindow])
 
 
-async def _act(request: Request, key, action: str, target: str | None, path: str, **kw) -> Response:
-    answer = await forward(request, _monitor(request), path, service="health-monitor", **kw)
+async def _act(
+    request: Request,
+    key: ApiKey,
+    action: str,
+    target: str | None,
+    path: str,
+    *,
+    model: Any = None,
+    **kw: Any,
+) -> Response:
+    answer = await forward(
+        request, _monitor(request), path, service="health-monitor", model=model, **kw
+    )
     outcome = "ok" if answer.status_code < 400 else f"refused ({answer.status_code})"
     await audit.record(
         request.app.state.pool,
@@ -66,38 +122,55 @@ async def _act(request: Request, key, action: str, target: str | None, path: str
     return answer
 
 
-@router.post("/checks/run", summary="Run every check (or the one named) now")
-async def run_checks(request: Request, key: Admin) -> Response:
-    body = await request.json() if await request.body() else None
-    target = (body or {}).get("check") if isinstance(body, dict) else None
+@router.post(
+    "/checks/run",
+    response_model=list[CheckResult],
+    responses=NOT_FOUND,
+    summary="Run every check (or the one named) now and return the results",
+)
+async def run_checks(
+    request: Request, key: Admin, body: Annotated[RunRequest | None, Body()] = None
+) -> Response:
+    payload = body.model_dump(by_alias=True, exclude_none=True) if body else None
     return await _act(
         request,
         key,
         "health.run_checks",
-        target,
+        body.check if body else None,
         "/api/v1/health/checks/run",
+        model=list[CheckResult],
         method="POST",
-        json=body,
+        json=payload,
         timeout=60,
     )
 
 
-@router.post("/maintenance", status_code=201, summary="Declare a maintenance window")
-async def add_maintenance(request: Request, key: Admin) -> Response:
-    body = await request.json()
+@router.post(
+    "/maintenance",
+    status_code=201,
+    response_model=MaintenanceWindow,
+    summary="Declare a maintenance window (alerts are held back during it)",
+)
+async def add_maintenance(request: Request, key: Admin, body: MaintenanceRequest) -> Response:
     return await _act(
         request,
         key,
         "health.maintenance.add",
         None,
         "/api/v1/health/maintenance",
+        model=MaintenanceWindow,
         method="POST",
-        json=body,
+        json=body.model_dump(mode="json", by_alias=True),
     )
 
 
-@router.delete("/maintenance/{window_id}", status_code=204, summary="End a maintenance window")
-async def delete_maintenance(request: Request, window_id: int, key: Admin) -> Response:
+@router.delete(
+    "/maintenance/{window_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    summary="End a maintenance window",
+)
+async def delete_maintenance(request: Request, window_id: RowId, key: Admin) -> Response:
     return await _act(
         request,
         key,

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter, ValidationError
 
 UPSTREAM_ERRORS = {
+    400: {"description": "The request body is not valid JSON"},
     502: {"description": "The worker service did not answer"},
     504: {"description": "The worker service answered too slowly"},
 }
@@ -25,8 +27,11 @@ async def forward(
     json: Any = None,
     timeout: float = 30.0,
     service: str = "upstream",
+    model: Any = None,
 ) -> Response:
-    """The upstream's answer (status and JSON body) to the same request."""
+    """The upstream's answer (status and JSON body) to the same request. A success is
+    checked against `model` (the documented answer), so what is relayed is what the
+    OpenAPI document promises; anything else is a 502 naming the mismatch."""
     client: httpx.AsyncClient = request.app.state.http
     headers = {"Authorization": request.headers.get("authorization", "")}
     try:
@@ -48,4 +53,13 @@ async def forward(
         body = answer.json()
     except ValueError:
         raise HTTPException(502, f"{service} answered something that is not JSON") from None
+    if model is not None and answer.is_success:
+        adapter = TypeAdapter(model)
+        try:
+            checked = adapter.validate_json(answer.content)
+            body = adapter.dump_python(checked, mode="json", by_alias=True)
+        except ValidationError as error:
+            raise HTTPException(
+                502, f"{service} answered an unexpected shape: {error.errors()[0]['msg']}"
+            ) from None
     return JSONResponse(body, status_code=answer.status_code)

@@ -4,82 +4,29 @@ now (behind API keys), and the unauthenticated IETF `/api/health` for load balan
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
 
 from lookout_common.auth import Admin, Reader
+from lookout_common.health_api import (
+    CheckSummary,
+    HistoryPoint,
+    Incident,
+    MaintenanceRequest,
+    MaintenanceWindow,
+    RunRequest,
+    SystemStatus,
+    Uptime,
+)
 from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.validation import RowId
 from lookout_health import store
 from lookout_health.monitor import Monitor
 from lookout_health.reload import ConfigState
-from lookout_health.status import SystemStatus, critical_issues, ietf_response, system_state
+from lookout_health.status import critical_issues, ietf_response, system_state
 
 VERSION = "1.0.0"
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class RunRequest(Camel):
-    check: str | None = Field(None, description="One check by name; all when omitted")
-
-
-class Uptime(Camel):
-    last_24h: float | None = Field(None, alias="24h")
-    last_7d: float | None = Field(None, alias="7d")
-    last_30d: float | None = Field(None, alias="30d")
-
-
-class CheckSummary(Camel):
-    name: str
-    kind: str
-    critical: bool
-    interval_s: float
-    latest: CheckResult | None
-    uptime: Uptime
-
-
-class HistoryPoint(Camel):
-    bucket: datetime
-    runs: int
-    healthy: int
-    p50: float = Field(description="Median response time, ms")
-    p95: float
-
-
-class Incident(Camel):
-    id: int
-    check: str
-    critical: bool
-    status: CheckStatus
-    message: str
-    opened_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    duration_s: float | None
-    updates: list[dict[str, Any]]
-
-
-class MaintenanceRequest(Camel):
-    starts_at: datetime
-    ends_at: datetime
-    reason: str = Field(min_length=1, max_length=500)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> MaintenanceRequest:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("endsAt must be after startsAt")
-        return self
-
-
-class MaintenanceWindow(MaintenanceRequest):
-    id: int
-    created_by: str
 
 
 def _incident(row) -> Incident:
@@ -251,7 +198,7 @@ def build_router() -> APIRouter:
         responses={**errors, 404: {"description": "No such window"}},
         tags=["health"],
     )
-    async def delete_maintenance(request: Request, window_id: int, _: Admin) -> None:
+    async def delete_maintenance(request: Request, window_id: RowId, _: Admin) -> None:
         if not await store.delete_maintenance(request.app.state.pool, window_id):
             raise HTTPException(404, f"no maintenance window {window_id}")
 

@@ -3,36 +3,8 @@ the IETF health response (draft-inadarei-api-health-check) built from the same."
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
-
+from lookout_common.health_api import CriticalIssue, SystemState
 from lookout_common.health_events import CheckResult, CheckStatus
-
-SystemState = Literal["operational", "degraded", "outage", "maintenance"]
-
-
-class CriticalIssue(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    service: str
-    status: CheckStatus
-    message: str
-    since: datetime
-
-
-class SystemStatus(BaseModel):
-    """The spec's system status card."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    status: SystemState
-    uptime: float | None = Field(description="% of the last 30 days without a critical outage")
-    last_check: datetime | None
-    critical_issues: list[CriticalIssue]
-    active_incidents: int
 
 
 def system_state(latest: list[CheckResult], in_maintenance: bool) -> SystemState:

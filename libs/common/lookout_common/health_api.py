@@ -1,0 +1,101 @@
+"""The health monitor's HTTP contract: what its API (and dashboard-api, which relays it)
+accepts and answers. Shared so both document and validate the same shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.validation import IsoDatetime
+
+SystemState = Literal["operational", "degraded", "outage", "maintenance"]
+
+
+class CriticalIssue(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    service: str
+    status: CheckStatus
+    message: str
+    since: datetime
+
+
+class SystemStatus(BaseModel):
+    """The spec's system status card."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    status: SystemState
+    uptime: float | None = Field(description="% of the last 30 days without a critical outage")
+    last_check: datetime | None
+    critical_issues: list[CriticalIssue]
+    active_incidents: int
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RunRequest(Camel):
+    check: str | None = Field(
+        None,
+        pattern=r"^[^\x00-\x1f]{1,200}$",
+        description="One check by name; all when omitted",
+    )
+
+
+class Uptime(Camel):
+    last_24h: float | None = Field(None, alias="24h")
+    last_7d: float | None = Field(None, alias="7d")
+    last_30d: float | None = Field(None, alias="30d")
+
+
+class CheckSummary(Camel):
+    name: str
+    kind: str
+    critical: bool
+    interval_s: float
+    latest: CheckResult | None
+    uptime: Uptime
+
+
+class HistoryPoint(Camel):
+    bucket: datetime
+    runs: int
+    healthy: int
+    p50: float = Field(description="Median response time, ms")
+    p95: float
+
+
+class Incident(Camel):
+    id: int
+    check: str
+    critical: bool
+    status: CheckStatus
+    message: str
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    duration_s: float | None
+    updates: list[dict[str, Any]]
+
+
+class MaintenanceRequest(Camel):
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceRequest:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("endsAt must be after startsAt")
+        return self
+
+
+class MaintenanceWindow(MaintenanceRequest):
+    id: int
+    created_by: str
