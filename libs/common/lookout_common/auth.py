@@ -14,6 +14,12 @@ from lookout_common.apikeys import ApiKey, KeyCache, Role
 bearer = HTTPBearer(auto_error=False, description="An admin or viewer API key")
 
 READ_ROLES = frozenset({Role.ADMIN, Role.VIEWER})
+
+# The answers `require` may give, for an endpoint's OpenAPI `responses`.
+AUTH_ERRORS = {
+    401: {"description": "Missing, unknown or revoked API key"},
+    403: {"description": "The key's role may not use this endpoint"},
+}
 ADMIN_ROLES = frozenset({Role.ADMIN})
 
 

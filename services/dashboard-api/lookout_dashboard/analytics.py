@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from lookout_common.auth import Reader
+from lookout_common.auth import AUTH_ERRORS, Reader
 from lookout_common.validation import IsoDatetime
 
 
@@ -71,8 +71,7 @@ class EventSeries(Camel):
 
 
 ERRORS = {
-    401: {"description": "Missing, unknown or revoked API key"},
-    403: {"description": "The key's role may not use this endpoint"},
+    **AUTH_ERRORS,
     422: {"description": "Invalid range or granularity (the reason names the field)"},
 }
 
@@ -114,6 +113,19 @@ def _pool(request: Request) -> asyncpg.Pool:
 LOCAL_BUCKET = "(date_trunc($3, bucket AT TIME ZONE $4) AT TIME ZONE $4)"
 
 
+async def _local_series(
+    request: Request,
+    query: str,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    *more: object,
+) -> list[asyncpg.Record]:
+    """Runs `query` with $1 = start, $2 = end, $3 = granularity, $4 = the zone, then `more`."""
+    zone = _zone(request)
+    return await _pool(request).fetch(query, start, end, granularity.value, zone, *more)
+
+
 @router.get("/events", response_model=EventSeries, summary="Events per bucket, by event name")
 async def events(
     request: Request,
@@ -124,7 +136,8 @@ async def events(
     event: Annotated[list[str] | None, Query(description="Only these event names")] = None,
 ) -> EventSeries:
     start, end = resolve_range(start, end, granularity)
-    rows = await _pool(request).fetch(
+    rows = await _local_series(
+        request,
         f"""
         SELECT {LOCAL_BUCKET} AS bucket, event, sum(events)::bigint AS events
         FROM rollup_event_counts
@@ -133,8 +146,7 @@ async def events(
         """,
         start,
         end,
-        granularity.value,
-        _zone(request),
+        granularity,
         event,
     )
     return EventSeries(
@@ -152,7 +164,8 @@ async def bookings(
     granularity: Gran = Granularity.HOUR,
 ) -> Bookings:
     start, end = resolve_range(start, end, granularity)
-    rows = await _pool(request).fetch(
+    rows = await _local_series(
+        request,
         f"""
         SELECT {LOCAL_BUCKET} AS bucket,
                coalesce(sum(events) FILTER (WHERE event = 'booking_attempt'), 0)::bigint
@@ -166,8 +179,7 @@ async def bookings(
         """,
         start,
         end,
-        granularity.value,
-        _zone(request),
+        granularity,
     )
     series = [BookingPoint(**dict(row)) for row in rows]
     attempts = sum(point.attempts for point in series)

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import httpx
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from lookout_common.apikeys import ApiKey, KeyCache
-from lookout_common.auth import READ_ROLES, Admin, require
+from lookout_common.apikeys import KeyCache
+from lookout_common.auth import AUTH_ERRORS, Admin, Reader
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
@@ -22,11 +22,6 @@ from lookout_dashboard import analytics, audit, backups_api, health_api, spa, st
 from lookout_dashboard.allow import AllowHeader
 from lookout_dashboard.audit import AuditEntry
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
-
-ERRORS = {
-    401: {"description": "Missing, unknown or revoked API key"},
-    403: {"description": "The key's role may not use this endpoint"},
-}
 
 
 class Me(BaseModel):
@@ -93,11 +88,11 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     @app.get(
         "/api/v1/me",
         response_model=Me,
-        responses=ERRORS,
+        responses=AUTH_ERRORS,
         tags=["auth"],
         summary="The caller's key: its name and role (the page shows admin actions by it)",
     )
-    async def me(key: ApiKey = Depends(require(READ_ROLES))) -> Me:  # noqa: B008
+    async def me(key: Reader) -> Me:
         return Me(name=key.name, role=key.role.value)
 
     @app.get(
@@ -112,14 +107,14 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
                 "JSON object.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            **ERRORS,
+            **AUTH_ERRORS,
         },
         tags=["live"],
         summary="The live stream of check results, incidents, backup progress and metrics",
     )
     async def live(
         request: Request,
-        _key: ApiKey = Depends(require(READ_ROLES)),  # noqa: B008
+        _: Reader,
         limit: Annotated[
             int | None, Query(ge=1, le=100_000, description="Close after this many messages")
         ] = None,
@@ -137,7 +132,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     @app.get(
         "/api/v1/audit",
         response_model=list[AuditEntry],
-        responses=ERRORS,
+        responses=AUTH_ERRORS,
         tags=["audit"],
         summary="Every admin action: who, what, when, outcome (newest first)",
     )
@@ -147,14 +142,11 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     @app.get(
         "/api/v1/dashboard/metrics",
         response_model=DashboardMetrics,
-        responses=ERRORS,
+        responses=AUTH_ERRORS,
         tags=["analytics"],
         summary="Overview: active users, today's bookings, chats, error rate, top pages",
     )
-    async def metrics(
-        request: Request,
-        key: ApiKey = Depends(require(READ_ROLES)),  # noqa: B008
-    ) -> DashboardMetrics:
+    async def metrics(request: Request, _: Reader) -> DashboardMetrics:
         return await dashboard_metrics(
             request.app.state.pool, settings.zone, settings.active_window_s
         )

@@ -22,7 +22,7 @@ from lookout_common.topics import Topic, topic_name
 from lookout_common.validation import RowId
 from lookout_dashboard import audit
 from lookout_dashboard.health_api import ERRORS
-from lookout_dashboard.upstream import forward
+from lookout_dashboard.upstream import forward, forward_action
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 
@@ -96,33 +96,18 @@ async def schedules(request: Request, _: Reader) -> Response:
 
 
 async def _change_schedule(
-    request: Request,
-    key: ApiKey,
-    action: str,
-    path: str,
-    method: str,
-    target: str | None,
-    body: ScheduleIn | None = None,
+    request: Request, key: ApiKey, path: str, body: ScheduleIn | None = None, **kw: Any
 ) -> Response:
-    payload = body.model_dump(mode="json") if body is not None else None
-    answer = await forward(
+    return await forward_action(
         request,
+        key,
         _worker(request),
         path,
-        method=method,
-        json=payload,
-        service="backup-worker",
+        json=body.model_dump(mode="json") if body is not None else None,
         model=Schedule if body is not None else None,
+        service="backup-worker",
+        **kw,
     )
-    await audit.record(
-        request.app.state.pool,
-        actor=key.name,
-        action=action,
-        target=target,
-        outcome="ok" if answer.status_code < 400 else f"refused ({answer.status_code})",
-        detail={"request": payload},
-    )
-    return answer
 
 
 @router.post(
@@ -134,7 +119,13 @@ async def _change_schedule(
 )
 async def create_schedule(request: Request, key: Admin, body: ScheduleIn) -> Response:
     return await _change_schedule(
-        request, key, "backup.schedule.create", "/api/v1/backups/schedules", "POST", None, body
+        request,
+        key,
+        "/api/v1/backups/schedules",
+        body,
+        action="backup.schedule.create",
+        target=None,
+        method="POST",
     )
 
 
@@ -147,9 +138,14 @@ async def create_schedule(request: Request, key: Admin, body: ScheduleIn) -> Res
 async def update_schedule(
     request: Request, schedule_id: RowId, key: Admin, body: ScheduleIn
 ) -> Response:
-    path = f"/api/v1/backups/schedules/{schedule_id}"
     return await _change_schedule(
-        request, key, "backup.schedule.update", path, "PUT", str(schedule_id), body
+        request,
+        key,
+        f"/api/v1/backups/schedules/{schedule_id}",
+        body,
+        action="backup.schedule.update",
+        target=str(schedule_id),
+        method="PUT",
     )
 
 
@@ -160,9 +156,13 @@ async def update_schedule(
     summary="Delete a schedule",
 )
 async def delete_schedule(request: Request, schedule_id: RowId, key: Admin) -> Response:
-    path = f"/api/v1/backups/schedules/{schedule_id}"
     return await _change_schedule(
-        request, key, "backup.schedule.delete", path, "DELETE", str(schedule_id)
+        request,
+        key,
+        f"/api/v1/backups/schedules/{schedule_id}",
+        action="backup.schedule.delete",
+        target=str(schedule_id),
+        method="DELETE",
     )
 
 

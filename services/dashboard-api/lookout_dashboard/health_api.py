@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from lookout_common.apikeys import ApiKey
-from lookout_common.auth import Admin, Reader
+from lookout_common.auth import AUTH_ERRORS, Admin, Reader
 from lookout_common.health_api import (
     CheckSummary,
     HistoryPoint,
@@ -23,14 +23,9 @@ from lookout_common.health_api import (
 )
 from lookout_common.health_events import CheckResult
 from lookout_common.validation import RowId
-from lookout_dashboard import audit
-from lookout_dashboard.upstream import UPSTREAM_ERRORS, forward
+from lookout_dashboard.upstream import UPSTREAM_ERRORS, forward, forward_action
 
-ERRORS = {
-    401: {"description": "Missing, unknown or revoked API key"},
-    403: {"description": "The key's role may not use this endpoint"},
-    **UPSTREAM_ERRORS,
-}
+ERRORS = {**AUTH_ERRORS, **UPSTREAM_ERRORS}
 NOT_FOUND = {404: {"description": "No such item (the reason names it)"}}
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"], responses=ERRORS)
@@ -97,29 +92,10 @@ async def maintenance(request: Request, _: Reader) -> Response:
     return await _read(request, "/api/v1/health/maintenance", list[MaintenanceWindow])
 
 
-async def _act(
-    request: Request,
-    key: ApiKey,
-    action: str,
-    target: str | None,
-    path: str,
-    *,
-    model: Any = None,
-    **kw: Any,
-) -> Response:
-    answer = await forward(
-        request, _monitor(request), path, service="health-monitor", model=model, **kw
+async def _act(request: Request, key: ApiKey, path: str, **kw: Any) -> Response:
+    return await forward_action(
+        request, key, _monitor(request), path, service="health-monitor", **kw
     )
-    outcome = "ok" if answer.status_code < 400 else f"refused ({answer.status_code})"
-    await audit.record(
-        request.app.state.pool,
-        actor=key.name,
-        action=action,
-        target=target,
-        outcome=outcome,
-        detail={"request": kw.get("json")},
-    )
-    return answer
 
 
 @router.post(
@@ -135,9 +111,9 @@ async def run_checks(
     return await _act(
         request,
         key,
-        "health.run_checks",
-        body.check if body else None,
         "/api/v1/health/checks/run",
+        action="health.run_checks",
+        target=body.check if body else None,
         model=list[CheckResult],
         method="POST",
         json=payload,
@@ -155,9 +131,9 @@ async def add_maintenance(request: Request, key: Admin, body: MaintenanceRequest
     return await _act(
         request,
         key,
-        "health.maintenance.add",
-        None,
         "/api/v1/health/maintenance",
+        action="health.maintenance.add",
+        target=None,
         model=MaintenanceWindow,
         method="POST",
         json=body.model_dump(mode="json", by_alias=True),
@@ -174,8 +150,8 @@ async def delete_maintenance(request: Request, window_id: RowId, key: Admin) -> 
     return await _act(
         request,
         key,
-        "health.maintenance.delete",
-        str(window_id),
         f"/api/v1/health/maintenance/{window_id}",
+        action="health.maintenance.delete",
+        target=str(window_id),
         method="DELETE",
     )

@@ -56,8 +56,8 @@ class Relay:
     queue_size: int = 1000
     subscribers: set[Subscriber] = field(default_factory=set)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    latest_metrics: str | None = None  # sent first to a client that connects
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _latest_metrics: str | None = None
 
     async def start(self) -> None:
         self._tasks = [
@@ -79,10 +79,6 @@ class Relay:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
         CLIENTS.set(len(self.subscribers))
-
-    @property
-    def latest_metrics(self) -> str | None:
-        return self._latest_metrics
 
     def broadcast(self, kind: str, data: str) -> None:
         RELAYED.labels(kind).inc()
@@ -128,8 +124,12 @@ class Relay:
     async def _tick(self) -> None:
         while True:
             try:
-                self._latest_metrics = await self.metrics()
-                self.broadcast("metrics", self._latest_metrics)
+                if self.subscribers:
+                    self.latest_metrics = await self.metrics()
+                    self.broadcast("metrics", self.latest_metrics)
+                else:
+                    # Nobody watching: no query, and no stale numbers for the next client.
+                    self.latest_metrics = None
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - the next tick tries again

@@ -4,12 +4,16 @@ is down becomes a clear 502 / 504 rather than a crash."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import httpx
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
+
+from lookout_common.apikeys import ApiKey
+from lookout_dashboard import audit
 
 UPSTREAM_ERRORS = {
     400: {"description": "The request body is not valid JSON"},
@@ -49,17 +53,60 @@ async def forward(
         raise HTTPException(502, f"{service} is unreachable: {type(error).__name__}") from None
     if answer.status_code == 204 or not answer.content:
         return Response(status_code=answer.status_code)
-    try:
-        body = answer.json()
-    except ValueError:
-        raise HTTPException(502, f"{service} answered something that is not JSON") from None
     if model is not None and answer.is_success:
-        adapter = TypeAdapter(model)
+        adapter = _adapter(model)
         try:
             checked = adapter.validate_json(answer.content)
-            body = adapter.dump_python(checked, mode="json", by_alias=True)
         except ValidationError as error:
             raise HTTPException(
                 502, f"{service} answered an unexpected shape: {error.errors()[0]['msg']}"
             ) from None
+        body = adapter.dump_python(checked, mode="json", by_alias=True)
+        return JSONResponse(body, status_code=answer.status_code)
+    try:
+        body = answer.json()
+    except ValueError:
+        raise HTTPException(502, f"{service} answered something that is not JSON") from None
     return JSONResponse(body, status_code=answer.status_code)
+
+
+@cache
+def _adapter(model: Any) -> TypeAdapter:
+    return TypeAdapter(model)
+
+
+async def forward_action(
+    request: Request,
+    key: ApiKey,
+    base_url: str,
+    path: str,
+    *,
+    action: str,
+    target: str | None,
+    method: str,
+    json: Any = None,
+    service: str,
+    model: Any = None,
+    timeout: float = 30.0,
+) -> Response:
+    """An admin action done by a worker: forwarded like a read, then written to the
+    audit log with its outcome (the worker's refusal included)."""
+    answer = await forward(
+        request,
+        base_url,
+        path,
+        method=method,
+        json=json,
+        timeout=timeout,
+        service=service,
+        model=model,
+    )
+    await audit.record(
+        request.app.state.pool,
+        actor=key.name,
+        action=action,
+        target=target,
+        outcome="ok" if answer.status_code < 400 else f"refused ({answer.status_code})",
+        detail={"request": json},
+    )
+    return answer

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from lookout_common.auth import Admin, Reader
+from lookout_common.auth import AUTH_ERRORS, Admin, Reader
 from lookout_common.health_api import (
     CheckSummary,
     HistoryPoint,
@@ -57,7 +57,7 @@ def _window(row) -> MaintenanceWindow:
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    errors = {401: {"description": "No valid API key"}, 403: {"description": "Role not allowed"}}
+    errors = AUTH_ERRORS
 
     def monitor(request: Request) -> Monitor:
         return request.app.state.monitor
