@@ -8,11 +8,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from support.db import fresh_database
 from support.resolve import Resolved, S3Endpoint, kafka_broker, postgres_server, s3_endpoint
 from support.services import ServiceProcess
 
 from lookout_common.kafka import ensure_topics
-from lookout_common.migrate import migrate
 from lookout_common.settings import LookoutSettings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -52,27 +52,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"real service used: {name}: {origin}")
 
 
-async def _fresh_database(server_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, _ = server_url.rpartition("/")
-    return f"{base}/{name}"
-
-
 @pytest.fixture
 async def database_url(postgres: Resolved) -> str:
     """A new, fully migrated database for this test alone (the server is thrown away)."""
-    url = await _fresh_database(postgres.url)
-    connection = await asyncpg.connect(url)
-    try:
-        await migrate(connection)
-    finally:
-        await connection.close()
-    return url
+    return await fresh_database(postgres.url)
 
 
 @pytest.fixture
@@ -110,3 +93,11 @@ def service_factory(
     yield start
     for service in reversed(started):
         service.stop()
+
+
+@pytest.fixture
+def empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Custom health checks registered by a test (`add_custom_check`) do not outlive it."""
+    from lookout_health.checks import custom
+
+    monkeypatch.setattr(custom, "_REGISTERED", {})

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
+from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.settings import LookoutSettings
 
 
@@ -25,12 +25,9 @@ class Pipeline:
 @pytest.fixture
 async def pipeline(settings: LookoutSettings, service_factory) -> Pipeline:
     """Starts real ingest, analytics-aggregator and dashboard-api processes for this test."""
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        write_key = await create_key(connection, Role.INGEST, "e2e front end")
-        admin_key = await create_key(connection, Role.ADMIN, "e2e admin")
-    finally:
-        await connection.close()
+    write_key, admin_key = await create_keys(
+        settings.dsn(), (Role.INGEST, "e2e front end"), (Role.ADMIN, "e2e admin")
+    )
     env = settings_env(settings)
     aggregator = service_factory("lookout_aggregator", env)
     dashboard = service_factory("lookout_dashboard", env)

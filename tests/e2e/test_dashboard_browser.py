@@ -16,21 +16,20 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from support.db import create_keys, fresh_database
 from support.resolve import Resolved, scratch_dir
+from support.wait import eventually
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.demo import drive
-from lookout_common.migrate import migrate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -58,32 +57,6 @@ class Stack:
         return answer.json()
 
 
-async def _database(server_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{server_url.rpartition('/')[0]}/{name}"
-    connection = await asyncpg.connect(url)
-    try:
-        await migrate(connection)
-    finally:
-        await connection.close()
-    return url
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise TimeoutError(what)
-
-
 def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(data_dir / "data")],
@@ -98,7 +71,7 @@ def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
 async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
     """`lookout up` (no built-in demo) on the suite's servers, then a few seconds of the
     demo's marketplace traffic, drained into Postgres."""
-    database_url = await _database(postgres.url)
+    database_url = await fresh_database(postgres.url)
     data_dir = scratch_dir("lookout-test-browser-")
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOOKOUT_")}
     env.update(
@@ -118,28 +91,21 @@ async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
             except (FileNotFoundError, json.JSONDecodeError):
                 return None
 
-        info = _wait(started, 150, "lookout up did not start")
+        info = await eventually(lambda: asyncio.to_thread(started), 150, 0.5)
         running = Stack(info, process, log)
-        connection = await asyncpg.connect(database_url)
-        try:
-            running.viewer_key = await create_key(connection, Role.VIEWER, "browser viewer")
-        finally:
-            await connection.close()
+        [running.viewer_key] = await create_keys(database_url, (Role.VIEWER, "browser viewer"))
         stop = threading.Event()
-        thread = threading.Thread(
-            target=lambda: asyncio.run(drive(info["ingest_url"], info["write_key"], stop, 6.0))
-        )
-        thread.start()
+        traffic = asyncio.create_task(drive(info["ingest_url"], info["write_key"], stop, 6.0))
         await asyncio.sleep(5)
         stop.set()
-        await asyncio.to_thread(thread.join, 30)
-        aggregator = info["services"]["analytics-aggregator"]
-        await asyncio.to_thread(
-            _wait,
-            lambda: httpx.get(f"{aggregator}/lag", timeout=5).json().get("lag") == 0,
-            60,
-            "aggregator did not drain",
-        )
+        await traffic
+        lag_url = f"{info['services']['analytics-aggregator']}/lag"
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def drained() -> bool:
+                return (await http.get(lag_url)).json().get("lag") == 0
+
+            await eventually(drained, 60, 0.5)
         yield running
     finally:
         process.send_signal(signal.SIGTERM)

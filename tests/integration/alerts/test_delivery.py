@@ -18,6 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from support.services import settings_env
+from support.wait import eventually
 
 from lookout_common.backup_events import BackupResult, RunStatus
 from lookout_common.embedded.process import free_port
@@ -153,14 +154,6 @@ async def publish(settings, topic: Topic, *models) -> None:
 async def alertmanager_alerts(url: str) -> list[dict]:
     async with httpx.AsyncClient(timeout=5) as client:
         return (await client.get(f"{url}/api/v2/alerts")).json()
-
-
-async def eventually(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.2)
-    return value
 
 
 def consumer_env(settings, receivers: list[dict]) -> dict[str, str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,12 +122,4 @@ async def runs(database_url: str) -> list:
         await connection.close()
 
 
-async def until(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.2)
-    return value
-
-
-__all__ = ["TABLES", "b64_key", "command", "runs", "send", "table_dump", "until"]
+__all__ = ["TABLES", "b64_key", "command", "runs", "send", "table_dump"]

@@ -11,13 +11,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from conftest import command, runs, until
+from conftest import command, runs
+from support.db import create_keys
+from support.wait import eventually
 
 from lookout_backup.prune import prune
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.runner import Busy, Runner
 from lookout_backup.targets import LocalTarget
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.db import create_pool
 from lookout_common.settings import BackupWorkerSettings
 
@@ -30,12 +32,7 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
     worker = service_factory(
         "lookout_backup", {**worker_env, "LOOKOUT_BACKUP_SCHEDULE_POLL_S": "0.3"}
     )
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        admin = await create_key(connection, Role.ADMIN, "sre")
-        viewer = await create_key(connection, Role.VIEWER, "support")
-    finally:
-        await connection.close()
+    admin, viewer = await create_keys(settings.dsn(), (Role.ADMIN, "sre"), (Role.VIEWER, "support"))
     body = {
         "name": "nightly",
         "frequency": "daily",
@@ -76,7 +73,7 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
         done = [r for r in rows if r["status"] == "succeeded"]
         return rows if len(done) == 3 else None
 
-    rows = await until(both_ran)
+    rows = await eventually(both_ran)
     assert [(r["operation"], r["requested_by"]) for r in rows] == [
         ("backup", "schedule:nightly"),
         ("verify", "schedule:nightly"),  # the trial restore of the new backup

@@ -12,10 +12,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from conftest import TABLES, command, runs, send, until
+from conftest import TABLES, command, runs, send
+from support.db import create_keys
 from support.kafka import read_topic
+from support.wait import eventually
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
@@ -33,7 +35,7 @@ async def test_backup_command_runs_once_and_reports_on_the_results_topic(
         rows = await runs(settings.dsn())
         return rows if rows and rows[0]["status"] == "succeeded" else None
 
-    [run] = await until(finished)
+    [run] = await eventually(finished)
     assert run["command_id"] == request.command_id
     assert run["rows"] > 0
     connection = await asyncpg.connect(settings.dsn())
@@ -52,11 +54,7 @@ async def test_backup_command_runs_once_and_reports_on_the_results_topic(
     assert statuses[-1] == "succeeded"
     assert results[-1]["collections_done"] == len(TABLES)
 
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        key = await create_key(connection, Role.VIEWER, "support")
-    finally:
-        await connection.close()
+    [key] = await create_keys(settings.dsn(), (Role.VIEWER, "support"))
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as client:
         listed = (await client.get(f"{worker.url}/api/v1/backups/runs")).json()
         detail = (await client.get(f"{worker.url}/api/v1/backups/runs/{run['run_id']}")).json()
@@ -131,7 +129,7 @@ async def test_worker_killed_mid_run_leaves_a_failed_run_and_the_next_one_succee
         rows = await runs(settings.dsn())
         return rows if rows and rows[0]["status"] == "running" else None
 
-    await until(running)
+    await eventually(running)
     await asyncio.sleep(0.5)
     first.kill()
     service_factory("lookout_backup", env)
@@ -140,7 +138,7 @@ async def test_worker_killed_mid_run_leaves_a_failed_run_and_the_next_one_succee
         rows = await runs(settings.dsn())
         return rows if rows and rows[0]["status"] == "failed" else None
 
-    [dead] = await until(failed)
+    [dead] = await eventually(failed)
     assert "worker died before the run finished" in dead["errors"]
     backups = Path(env["LOOKOUT_BACKUP_DIR"])
     assert not (backups / dead["run_id"] / "manifest.json").exists()
@@ -151,4 +149,4 @@ async def test_worker_killed_mid_run_leaves_a_failed_run_and_the_next_one_succee
         rows = await runs(settings.dsn())
         return rows if len(rows) == 2 and rows[1]["status"] == "succeeded" else None
 
-    await until(second)
+    await eventually(second)

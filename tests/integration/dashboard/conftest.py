@@ -9,9 +9,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from support.db import create_keys
 from support.services import settings_env
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.marketplace import create_marketplace
 
 
@@ -20,10 +21,11 @@ async def stack(settings, service_factory, tmp_path: Path):
     connection = await asyncpg.connect(settings.dsn())
     try:
         await create_marketplace(connection, users=50)
-        admin = await create_key(connection, Role.ADMIN, "sre on call")
-        viewer = await create_key(connection, Role.VIEWER, "support")
     finally:
         await connection.close()
+    admin, viewer = await create_keys(
+        settings.dsn(), (Role.ADMIN, "sre on call"), (Role.VIEWER, "support")
+    )
     checks = tmp_path / "checks.yaml"
     checks.write_text(
         f'checks:\n  - {{name: lookout-db, kind: postgres, dsn: "{settings.dsn()}",'

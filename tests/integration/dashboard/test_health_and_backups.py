@@ -4,21 +4,11 @@ commands) and every admin action lands in the audit log."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 import pytest
+from support.wait import eventually
 
 pytestmark = pytest.mark.integration
-
-
-async def until(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.3)
-    return value
 
 
 def client(dashboard, key: str) -> httpx.AsyncClient:
@@ -68,7 +58,7 @@ async def test_backup_action_is_a_command_the_worker_runs_and_reports(stack) -> 
             runs = (await as_admin.get("/api/v1/backups/runs")).json()
             return runs if runs and runs[0]["status"] == "succeeded" else None
 
-        [run] = await until(finished)
+        [run] = await eventually(finished)
         detail = (await as_admin.get(f"/api/v1/backups/runs/{run['run_id']}")).json()
         assert sorted(a["collection"] for a in detail["artifacts"]) == ["places", "users"]
         assert detail["requested_by"] == "sre on call"

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
+from support.db import create_keys
 from support.services import settings_env
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.backup_events import BackupResult, RunStatus
 from lookout_common.health_events import CheckResult, CheckStatus, IncidentEvent
 from lookout_common.kafka import make_broker
@@ -25,12 +26,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def dashboard(settings, service_factory):
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        admin = await create_key(connection, Role.ADMIN, "sre")
-        writer = await create_key(connection, Role.INGEST, "front end")
-    finally:
-        await connection.close()
+    admin, writer = await create_keys(
+        settings.dsn(), (Role.ADMIN, "sre"), (Role.INGEST, "front end")
+    )
     env = settings_env(settings, LOOKOUT_STREAM_TICK_S="1", LOOKOUT_TIMEZONE="Asia/Kolkata")
     return service_factory("lookout_dashboard", env), admin, writer
 

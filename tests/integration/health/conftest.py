@@ -11,9 +11,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.settings import LookoutSettings
 
 
@@ -102,12 +103,7 @@ class MonitorUnderTest:
 
 @pytest.fixture
 async def monitor(settings: LookoutSettings, service_factory, tmp_path: Path) -> AsyncIterator:
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        admin = await create_key(connection, Role.ADMIN, "sre")
-        viewer = await create_key(connection, Role.VIEWER, "support")
-    finally:
-        await connection.close()
+    admin, viewer = await create_keys(settings.dsn(), (Role.ADMIN, "sre"), (Role.VIEWER, "support"))
     path = tmp_path / "checks.yaml"
     env = settings_env(
         settings, LOOKOUT_HEALTH_CONFIG=str(path), LOOKOUT_HEALTH_CONFIG_POLL_S="0.2"

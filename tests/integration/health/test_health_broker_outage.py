@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 from support.kafka import read_topic
 from support.resolve import scratch_dir
+from support.wait import eventually
 
 from lookout_common.db import create_pool
 from lookout_common.embedded.kafka import EmbeddedKafka
@@ -25,12 +26,11 @@ from lookout_common.kafka import ensure_topics, make_broker
 from lookout_common.settings import LookoutSettings
 from lookout_common.topics import Topic, topic_name
 from lookout_health import store
-from lookout_health.checks import custom as custom_module
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig
 from lookout_health.monitor import Monitor
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_registry")]
 
 
 @pytest.fixture
@@ -40,19 +40,6 @@ def own_broker() -> AsyncIterator[EmbeddedKafka]:
     yield broker
     os.kill(broker.process.pid, signal.SIGCONT)
     broker.stop()
-
-
-@pytest.fixture(autouse=True)
-def empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(custom_module, "_REGISTERED", {})
-
-
-async def eventually(predicate, timeout: float = 10.0):
-    for _ in range(int(timeout / 0.1)):
-        if value := await predicate():
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not true within {timeout} s")
 
 
 async def test_checks_keep_their_schedule_while_kafka_hangs_and_incidents_follow_later(

@@ -10,18 +10,18 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from support.wait import eventually
 
 from lookout_common.db import create_pool
 from lookout_common.health_events import CheckStatus
 from lookout_common.leader import LeaderLease
 from lookout_common.settings import LookoutSettings
 from lookout_health import store
-from lookout_health.checks import custom as custom_module
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig
 from lookout_health.monitor import Monitor
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_registry")]
 
 
 @pytest.fixture
@@ -29,19 +29,6 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(LookoutSettings(database_url=database_url))
     yield pool
     await pool.close()
-
-
-@pytest.fixture(autouse=True)
-def empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(custom_module, "_REGISTERED", {})
-
-
-async def eventually(predicate, timeout: float = 5.0):
-    for _ in range(int(timeout / 0.05)):
-        if value := await predicate():
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not true within {timeout} s")
 
 
 async def test_only_the_lease_holder_runs_checks_and_a_standby_takes_over(

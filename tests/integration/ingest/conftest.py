@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
+from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
-from lookout_common.apikeys import Role, create_key
+from lookout_common.apikeys import Role
 from lookout_common.settings import LookoutSettings
 from lookout_common.topics import Topic, topic_name
 
@@ -33,12 +33,11 @@ def ingest_with(settings: LookoutSettings, service_factory):
     """Start a real ingest process (`python -m lookout_ingest`) with extra LOOKOUT_* settings."""
 
     async def start(**extra_env: str) -> IngestUnderTest:
-        connection = await asyncpg.connect(settings.dsn())
-        try:
-            write_key = await create_key(connection, Role.INGEST, "integration front end")
-            admin_key = await create_key(connection, Role.ADMIN, "integration admin")
-        finally:
-            await connection.close()
+        write_key, admin_key = await create_keys(
+            settings.dsn(),
+            (Role.INGEST, "integration front end"),
+            (Role.ADMIN, "integration admin"),
+        )
         service = service_factory("lookout_ingest", settings_env(settings, **extra_env))
         return IngestUnderTest(service, write_key, admin_key, settings)
 

@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lookout_health.checks import custom as custom_module
 from lookout_health.checks.custom import add_custom_check, registered_checks
 from lookout_health.config import CustomCheck
 from lookout_health.monitor import probe
 
-
-@pytest.fixture(autouse=True)
-def empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Checks registered by a test do not outlive it."""
-    monkeypatch.setattr(custom_module, "_REGISTERED", {})
+pytestmark = pytest.mark.usefixtures("empty_registry")
 
 
 def custom(name: str, **fields) -> CustomCheck:
