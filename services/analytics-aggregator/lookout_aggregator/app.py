@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +14,7 @@ from faststream.kafka import KafkaMessage
 from pydantic import BaseModel, Field
 
 from lookout_aggregator.consumer import Aggregator
+from lookout_aggregator.retention import run_retention
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
@@ -64,10 +67,19 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         state.update(pool=pool, aggregator=aggregator)
         await start_with_retry(broker, settings)
         aggregator.consumers = [subscriber.consumer for subscriber in subscribers]
+        retention = None
+        if settings.events_retention_days:
+            retention = asyncio.create_task(
+                run_retention(pool, settings.events_retention_days, settings.retention_interval_s)
+            )
         try:
             yield
         finally:
             aggregator.stopping = True
+            if retention is not None:
+                retention.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retention
             await broker.stop()
             await pool.close()
 

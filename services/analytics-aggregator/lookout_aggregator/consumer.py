@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
@@ -139,7 +139,12 @@ class Aggregator:
                 await ensure_partitions(connection, missing)
                 self._days |= missing
             async with connection.transaction():
-                return await store_batch(connection, [event.value for event in events])
+                return await store_batch(
+                    connection,
+                    [event.value for event in events],
+                    timezone=self.settings.timezone,
+                    session_timeout=timedelta(seconds=self.settings.session_timeout_s),
+                )
 
     async def _store_one_by_one(self, events: list[Decoded]) -> tuple[int, int]:
         stored = refused = 0

@@ -18,7 +18,15 @@ from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
-from lookout_dashboard import analytics, audit, backups_api, health_api, spa, stream
+from lookout_dashboard import (
+    analytics,
+    audit,
+    backups_api,
+    erasure,
+    health_api,
+    spa,
+    stream,
+)
 from lookout_dashboard.allow import AllowHeader
 from lookout_dashboard.audit import AuditEntry
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
@@ -83,6 +91,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(health_api.router)
     app.include_router(backups_api.router)
+    app.include_router(erasure.router)
     spa.mount(app)
 
     @app.get(

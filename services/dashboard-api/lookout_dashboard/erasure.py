@@ -1,0 +1,86 @@
+"""Erasure (the right to be forgotten): a person's raw events and per-person state go,
+the anonymous aggregate counts stay, and the audit log records who asked.
+
+The person is the user id plus every anonymous id linked to it. Everything is deleted
+in one transaction. The event-id ledger keeps the erased events' ids (ids only, no
+content), so a Kafka redelivery of one of them is recognised and not stored again.
+Events still waiting in Kafka when the erasure runs are stored after it: erase once
+the person's traffic has stopped (for example after account deletion), or again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from lookout_common.auth import AUTH_ERRORS, Admin
+from lookout_dashboard import audit
+
+router = APIRouter(prefix="/api/v1/users", tags=["privacy"])
+
+# What is deleted, table by table: (table, condition on the person's ids as $1).
+PERSONAL_TABLES: tuple[tuple[str, str], ...] = (
+    ("user_analytics", "user_id = ANY($1) OR anonymous_id = ANY($1)"),
+    ("analytics_people", "actor = ANY($1)"),
+    ("active_periods", "actor = ANY($1)"),
+    ("person_events", "actor = ANY($1)"),
+    ("experiment_exposures", "actor = ANY($1)"),
+    ("page_visitors", "actor = ANY($1)"),
+    ("rollup_distinct", "kind = 'actor' AND member = ANY($1)"),
+    ("user_traits", "user_id = ANY($1)"),
+    ("identity_links", "anonymous_id = ANY($1) OR user_id = ANY($1)"),
+)
+
+
+class Erasure(BaseModel):
+    user_id: str = Field(serialization_alias="userId")
+    identities: list[str] = Field(description="The user id and the anonymous ids linked to it")
+    deleted: dict[str, int] = Field(description="Rows deleted per table")
+
+
+UserId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^\x00]+$",
+        description="The user id (or an anonymous id) to erase",
+    ),
+]
+
+
+async def erase(connection: asyncpg.Connection, user_id: str) -> Erasure:
+    async with connection.transaction():
+        linked = await connection.fetch(
+            "SELECT anonymous_id FROM identity_links WHERE user_id = $1 ORDER BY 1", user_id
+        )
+        identities = [user_id, *(row["anonymous_id"] for row in linked)]
+        deleted = {}
+        for table, condition in PERSONAL_TABLES:
+            status = await connection.execute(f"DELETE FROM {table} WHERE {condition}", identities)
+            deleted[table] = int(status.rsplit(" ", 1)[1])
+    return Erasure(user_id=user_id, identities=identities, deleted=deleted)
+
+
+@router.delete(
+    "/{user_id}",
+    response_model=Erasure,
+    responses={**AUTH_ERRORS, 422: {"description": "Invalid user id"}},
+    summary="Erase a person: raw events and per-person state (aggregate counts are kept)",
+)
+async def erase_user(request: Request, key: Admin, user_id: UserId) -> Erasure:
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as connection:
+        done = await erase(connection, user_id)
+    await audit.record(
+        pool,
+        actor=key.name,
+        action="user.erase",
+        target=user_id,
+        outcome="succeeded",
+        detail={"identities": len(done.identities), "deleted": done.deleted},
+    )
+    return done
