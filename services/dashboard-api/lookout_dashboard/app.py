@@ -24,6 +24,7 @@ from lookout_dashboard import (
     backups_api,
     erasure,
     health_api,
+    people,
     spa,
     stream,
 )
@@ -91,6 +92,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(health_api.router)
     app.include_router(backups_api.router)
+    app.include_router(people.router)
     app.include_router(erasure.router)
     spa.mount(app)
 

@@ -1,0 +1,450 @@
+"""Questions about people rather than counts: funnels, journeys, retention cohorts and
+A/B experiments. Each follows one person across the login (an anonymous id linked by
+`identify` is the same person as its user id) and reads bounded data: per-person state
+(analytics_people, active_periods, person_events, experiment_exposures), or for funnels
+and journeys the raw events of the few event names or people involved, through indexes
+and under a row cap — never a scan of every raw event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import Field, ValidationError
+
+from lookout_common.auth import Reader
+from lookout_common.validation import IsoDatetime
+from lookout_dashboard.analytics import (
+    ERRORS,
+    Camel,
+    From,
+    Granularity,
+    To,
+    _pool,
+    _zone,
+    resolve_range,
+)
+from lookout_dashboard.funnels import FunnelError, FunnelEvent, FunnelStep, FunnelStepResult, funnel
+from lookout_dashboard.journeys import JourneyError, Journeys, journeys
+from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
+from lookout_dashboard.upstream import BAD_JSON
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+
+# Most raw rows one funnel or journey query may read; beyond it the answer is a 422
+# asking for a narrower range, never a slow scan.
+MAX_ROWS = 500_000
+# Most people whose sessions one journey query follows (the answer says if it stopped).
+MAX_JOURNEY_PEOPLE = 5_000
+
+# The person behind a raw event: its user id, else the user its anonymous id was
+# linked to, else the anonymous id. `ua` is user_analytics, `link` identity_links.
+PERSON = "coalesce(ua.user_id, link.user_id, ua.anonymous_id)"
+LINKED = (
+    "LEFT JOIN identity_links AS link ON ua.user_id IS NULL AND link.anonymous_id = ua.anonymous_id"
+)
+
+
+# ---------------------------------------------------------------- funnels
+
+
+class FunnelQuery(Camel):
+    steps: list[FunnelStep] = Field(min_length=2, max_length=10)
+    window_s: int = Field(
+        86_400, ge=1, le=90 * 86_400, description="Conversion window from step 1, seconds"
+    )
+    start: IsoDatetime | None = Field(None, alias="from", description="Step 1 at or after")
+    end: IsoDatetime | None = Field(None, alias="to", description="Step 1 before (default now)")
+
+
+class FunnelAnswer(Camel):
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    window_s: int
+    steps: list[FunnelStepResult]
+
+
+def _too_many(kind: str) -> HTTPException:
+    return HTTPException(
+        422, f"more than {MAX_ROWS} events fall in this {kind}: narrow the time range"
+    )
+
+
+@router.post(
+    "/funnels",
+    response_model=FunnelAnswer,
+    responses=BAD_JSON,
+    summary="A funnel: people per ordered step within a conversion window, drop-off, times",
+)
+async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnswer:
+    start, end = resolve_range(query.start, query.end, Granularity.DAY)
+    window = timedelta(seconds=query.window_s)
+    names = sorted({step.event for step in query.steps})
+    keys = sorted({key for step in query.steps for key in step.filters})
+    rows = await _pool(request).fetch(
+        f"""
+        SELECT {PERSON} AS person, ua.occurred_at, ua.event,
+               (SELECT coalesce(jsonb_object_agg(key, value), '{{}}')
+                  FROM jsonb_each(ua.properties) WHERE key = ANY($4)) AS properties
+        FROM user_analytics AS ua {LINKED}
+        WHERE ua.event = ANY($1) AND ua.occurred_at >= $2 AND ua.occurred_at < $3
+        LIMIT {MAX_ROWS + 1}
+        """,
+        names,
+        start,
+        end + window,
+        keys,
+    )
+    if len(rows) > MAX_ROWS:
+        raise _too_many("funnel")
+    later = query.steps[1:]
+    people: dict[str, list[FunnelEvent]] = defaultdict(list)
+    for row in rows:
+        item = FunnelEvent(row["occurred_at"], row["event"], _json(row["properties"]))
+        # A step-1 event after `to` starts nothing (it may still be a later step).
+        if row["occurred_at"] >= end and not any(_matches(item, step) for step in later):
+            continue
+        people[row["person"]].append(item)
+    try:
+        steps = funnel(people, query.steps, window)
+    except FunnelError as error:
+        raise HTTPException(422, str(error)) from None
+    return FunnelAnswer(start=start, end=end, window_s=query.window_s, steps=steps)
+
+
+def _matches(item: FunnelEvent, step: FunnelStep) -> bool:
+    return item.event == step.event and all(
+        key in item.properties and item.properties[key] == value
+        for key, value in step.filters.items()
+    )
+
+
+def _json(value: object) -> dict:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+# ---------------------------------------------------------------- journeys
+
+
+class JourneyAnswer(Journeys):
+    people: int = Field(description="People whose sessions were followed")
+    truncated: bool = Field(
+        description=f"True when more than {MAX_JOURNEY_PEOPLE} people matched and only the "
+        "first (by their first start) were followed"
+    )
+
+
+StartStep = Annotated[
+    str,
+    Query(
+        alias="startStep",
+        min_length=6,
+        max_length=2100,
+        pattern=r"^(page:/|event:[A-Za-z])[^\x00]*$",
+        description='Where paths start: "page:<path>" (a page view) or "event:<name>"',
+    ),
+]
+
+
+def step_of(event: str, path: str | None) -> str:
+    return f"page:{path}" if event == "page_view" and path else f"event:{event}"
+
+
+@router.get(
+    "/journeys",
+    response_model=JourneyAnswer,
+    summary="The most common paths after a start step, per session, with Sankey nodes/links",
+)
+async def user_journeys(
+    request: Request,
+    _: Reader,
+    start_step: StartStep,
+    start: From = None,
+    end: To = None,
+    depth: Annotated[int, Query(ge=2, le=8)] = 4,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> JourneyAnswer:
+    start, end = resolve_range(start, end, Granularity.DAY)
+    kind, _, name = start_step.partition(":")
+    event, path = ("page_view", name) if kind == "page" else (name, None)
+    pool = _pool(request)
+    starters = await pool.fetch(
+        f"""
+        SELECT {PERSON} AS person, min(ua.occurred_at) AS first
+        FROM user_analytics AS ua {LINKED}
+        WHERE ua.event = $1 AND ua.occurred_at >= $2 AND ua.occurred_at < $3
+          AND ($4::text IS NULL OR ua.properties ->> 'path' = $4)
+        GROUP BY 1 ORDER BY 2, 1 LIMIT {MAX_JOURNEY_PEOPLE + 1}
+        """,
+        event,
+        start,
+        end,
+        path,
+    )
+    truncated = len(starters) > MAX_JOURNEY_PEOPLE
+    people = [row["person"] for row in starters[:MAX_JOURNEY_PEOPLE]]
+    # Their events from the range, by their ids and linked anonymous ids (person indexes).
+    rows = await pool.fetch(
+        f"""
+        WITH ids AS (
+            SELECT unnest($1::text[]) AS id
+            UNION SELECT anonymous_id FROM identity_links WHERE user_id = ANY($1)
+        )
+        SELECT {PERSON} AS person, ua.session_id, ua.event, ua.properties ->> 'path' AS path
+        FROM (
+            SELECT * FROM user_analytics WHERE user_id IN (SELECT id FROM ids)
+              AND occurred_at >= $2 AND occurred_at < $3
+            UNION ALL
+            SELECT * FROM user_analytics WHERE anonymous_id IN (SELECT id FROM ids)
+              AND user_id IS NULL AND occurred_at >= $2 AND occurred_at < $3
+        ) AS ua {LINKED}
+        WHERE ua.kind <> 'identify'
+        ORDER BY ua.occurred_at, ua.event_id
+        LIMIT {MAX_ROWS + 1}
+        """,
+        people,
+        start,
+        end,
+    )
+    if len(rows) > MAX_ROWS:
+        raise _too_many("journey")
+    sessions: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        sessions[row["person"], row["session_id"] or ""].append(step_of(row["event"], row["path"]))
+    try:
+        found = journeys(sessions.values(), start_step, depth=depth, top=top)
+    except JourneyError as error:
+        raise HTTPException(422, str(error)) from None
+    return JourneyAnswer(**found.model_dump(), people=len(people), truncated=truncated)
+
+
+# ---------------------------------------------------------------- retention
+
+
+class CohortBy(StrEnum):
+    FIRST_SEEN = "first_seen"
+    REGISTERED = "registered"
+
+
+class Cohort(Camel):
+    week: date = Field(description="Monday the cohort's week starts on (LOOKOUT_TIMEZONE)")
+    people: int
+    active: list[int] = Field(description="People of the cohort active in week 0, 1, 2, …")
+    rates: list[float] = Field(description="active / people for each week, as fractions")
+
+
+class Retention(Camel):
+    cohort_by: CohortBy
+    weeks: int
+    cohorts: list[Cohort]
+
+
+@router.get(
+    "/retention",
+    response_model=Retention,
+    summary="Weekly retention cohorts, by first seen or by registration",
+)
+async def retention(
+    request: Request,
+    _: Reader,
+    start: From = None,
+    end: To = None,
+    cohort_by: Annotated[CohortBy, Query(alias="cohortBy")] = CohortBy.FIRST_SEEN,
+    weeks: Annotated[int, Query(ge=1, le=26, description="Weeks followed after week 0")] = 8,
+) -> Retention:
+    start, end = resolve_range(start or (end or _now()) - timedelta(weeks=8), end, Granularity.DAY)
+    joined = "registered_at" if cohort_by is CohortBy.REGISTERED else "first_seen"
+    rows = await _pool(request).fetch(
+        f"""
+        WITH people AS (
+            SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
+            FROM analytics_people AS p
+            LEFT JOIN identity_links AS link ON link.anonymous_id = p.actor
+            GROUP BY 1
+        ),
+        cohort AS (
+            SELECT person, date_trunc('week', joined AT TIME ZONE $3)::date AS week
+            FROM people WHERE joined >= $1 AND joined < $2
+        ),
+        activity AS (
+            SELECT DISTINCT coalesce(link.user_id, a.actor) AS person, a.start AS week
+            FROM active_periods AS a
+            LEFT JOIN identity_links AS link ON link.anonymous_id = a.actor
+            WHERE a.period = 'week' AND a.start >= date_trunc('week', $1 AT TIME ZONE $3)::date
+        )
+        SELECT cohort.week, (activity.week - cohort.week) / 7 AS offset,
+               count(DISTINCT cohort.person) AS people
+        FROM cohort LEFT JOIN activity
+          ON activity.person = cohort.person AND activity.week >= cohort.week
+         AND activity.week <= cohort.week + 7 * $4
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        start,
+        end,
+        _zone(request),
+        weeks,
+    )
+    sizes = await _pool(request).fetch(
+        f"""
+        SELECT date_trunc('week', joined AT TIME ZONE $3)::date AS week, count(*) AS people
+        FROM (SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
+              FROM analytics_people AS p
+              LEFT JOIN identity_links AS link ON link.anonymous_id = p.actor
+              GROUP BY 1) AS people
+        WHERE joined >= $1 AND joined < $2
+        GROUP BY 1 ORDER BY 1
+        """,
+        start,
+        end,
+        _zone(request),
+    )
+    active: dict[date, list[int]] = {row["week"]: [0] * (weeks + 1) for row in sizes}
+    for row in rows:
+        if row["offset"] is not None:
+            active[row["week"]][row["offset"]] = row["people"]
+    cohorts = []
+    for row in sizes:
+        counts = active[row["week"]]
+        cohorts.append(
+            Cohort(
+                week=row["week"],
+                people=row["people"],
+                active=counts,
+                rates=[round(n / row["people"], 6) for n in counts],
+            )
+        )
+    return Retention(cohort_by=cohort_by, weeks=weeks, cohorts=cohorts)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- experiments
+
+
+class ExperimentSummary(Camel):
+    experiment: str
+    variants: dict[str, int] = Field(description="People exposed per variant")
+    first_exposure: datetime
+    last_exposure: datetime
+
+
+class ExperimentAnswer(ExperimentResult):
+    experiment: str
+    goal: str
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+
+
+@router.get(
+    "/experiments",
+    response_model=list[ExperimentSummary],
+    summary="Experiments seen in exposure events, with people per variant",
+)
+async def experiments(request: Request, _: Reader) -> list[ExperimentSummary]:
+    rows = await _pool(request).fetch(
+        """
+        SELECT experiment, jsonb_object_agg(variant, people)::text AS variants,
+               min(first) AS first, max(last) AS last
+        FROM (SELECT experiment, variant, count(*) AS people, min(exposed_at) AS first,
+                     max(exposed_at) AS last
+              FROM experiment_exposures GROUP BY 1, 2) AS per_variant
+        GROUP BY 1 ORDER BY 1 LIMIT 500
+        """
+    )
+    return [
+        ExperimentSummary(
+            experiment=row["experiment"],
+            variants=_json(row["variants"]),
+            first_exposure=row["first"],
+            last_exposure=row["last"],
+        )
+        for row in rows
+    ]
+
+
+ExperimentName = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
+GoalEvent = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z][A-Za-z0-9_.:\- ]*$",
+        description="The conversion: this event at or after the person's first exposure",
+    ),
+]
+
+
+@router.get(
+    "/experiments/{experiment}",
+    response_model=ExperimentAnswer,
+    summary="An A/B test: conversion per variant, uplift with 95% CI, p-value, SRM check",
+    responses={404: {"description": "No exposures to this experiment in the range"}},
+)
+async def experiment(
+    request: Request,
+    _: Reader,
+    experiment: ExperimentName,
+    goal: GoalEvent,
+    start: From = None,
+    end: To = None,
+    control: Annotated[str | None, Query(max_length=100)] = None,
+) -> ExperimentAnswer:
+    start, end = resolve_range(start or (end or _now()) - timedelta(days=90), end, Granularity.DAY)
+    rows = await _pool(request).fetch(
+        """
+        WITH exposed AS (
+            SELECT DISTINCT ON (person) person, variant, exposed_at
+            FROM (SELECT coalesce(link.user_id, x.actor) AS person, x.variant, x.exposed_at
+                  FROM experiment_exposures AS x
+                  LEFT JOIN identity_links AS link ON link.anonymous_id = x.actor
+                  WHERE x.experiment = $1) AS exposures
+            ORDER BY person, exposed_at, variant
+        )
+        SELECT variant, count(*) AS exposures,
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM person_events AS pe
+                   WHERE pe.event = $4 AND pe.last_at >= exposed.exposed_at
+                     AND (pe.actor = exposed.person OR pe.actor IN (
+                          SELECT anonymous_id FROM identity_links
+                          WHERE user_id = exposed.person)))) AS conversions
+        FROM exposed WHERE exposed_at >= $2 AND exposed_at < $3
+        GROUP BY variant ORDER BY variant
+        """,
+        experiment,
+        start,
+        end,
+        goal,
+    )
+    if not rows:
+        raise HTTPException(404, f"no exposures to experiment {experiment!r} in the range")
+    if len(rows) < 2:
+        raise HTTPException(
+            422,
+            f"only variant {rows[0]['variant']!r} has exposures in the range: nothing to compare",
+        )
+    try:
+        design = Experiment(
+            variants=[
+                VariantCounts(
+                    name=row["variant"],
+                    exposures=row["exposures"],
+                    conversions=row["conversions"],
+                )
+                for row in rows
+            ],
+            control=control,
+        )
+    except ValidationError as error:
+        reasons = "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
+        raise HTTPException(422, reasons) from None
+    result = analyze_experiment(design)
+    return ExperimentAnswer(
+        **result.model_dump(), experiment=experiment, goal=goal, start=start, end=end
+    )
