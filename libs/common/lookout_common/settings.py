@@ -112,6 +112,11 @@ class IngestSettings(LookoutSettings):
         description="More user agent regexes (case-insensitive) whose events are dropped as bots "
         "(comma separated or a JSON list)",
     )
+    geoip_database: Path | None = Field(
+        None,
+        description="GeoLite2-City or -Country format MMDB that locates client IPs of events with "
+        "geo consent; unset = no IP lookup",
+    )
 
     @field_validator("pii_deny_keys", "bot_extra_patterns", mode="before")
     @classmethod
@@ -131,6 +136,12 @@ class IngestSettings(LookoutSettings):
             except re.error as error:
                 raise ValueError(f"bot pattern {pattern!r} is not a regex: {error}") from error
         return value
+
+    @field_validator("geoip_database", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `LOOKOUT_GEOIP_DATABASE=` (as a Makefile writes it when there is no file) is unset.
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class AggregatorSettings(LookoutSettings):

@@ -288,6 +288,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             # Flushes whatever is still batched; requests still waiting get their acks.
             await producer.stop()
             await pool.close()
+            state["ingest"].screen.close()
 
     app = FastAPI(
         title="Lookout ingest",

@@ -3,9 +3,9 @@ form.
 
 In order, an event is dropped when its person refused analytics consent, when a bot
 sent it, or when its id was already published (recently, or earlier in the same
-request); what remains has the geo policy applied and personal data scrubbed. Dropped
-events are still acknowledged: the client has nothing to retry. Only counts are kept
-of them, never their content.
+request); what remains has the geo policy applied, personal data scrubbed, and then its
+derived fields added (`enrich.py`). Dropped events are still acknowledged: the client
+has nothing to retry. Only counts are kept of them, never their content.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from lookout_common.events import AnalyticsEvent
 from lookout_common.settings import IngestSettings
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds
+from lookout_ingest.enrich import Enricher
+from lookout_ingest.geo import GeoDatabase, address_to_locate
 from lookout_ingest.pii import Scrubber
 from lookout_ingest.privacy import apply_geo_consent, consent_of, counted_name
 
@@ -78,6 +80,11 @@ class Screen:
         self.bots = BotFilter(settings.bot_extra_patterns)
         self.deny_keys = tuple(settings.pii_deny_keys)
         self.recent = RecentIds(settings.dedupe_cache_size)
+        self.enricher = Enricher(GeoDatabase.open(settings.geoip_database))
+
+    def close(self) -> None:
+        """Release the GeoIP database."""
+        self.enricher.close()
 
     def screen(self, events: Sequence[AnalyticsEvent], origin: Origin) -> Screened:
         result = Screened()
@@ -96,6 +103,8 @@ class Screen:
                 result.duplicates += 1
                 continue
             in_request.add(key)
+            # The whole address, looked up before it is truncated (never published).
+            client_ip = address_to_locate(event.context, origin.ip) if consent.geo else None
             located = apply_geo_consent(
                 event.context,
                 event.properties,
@@ -108,7 +117,7 @@ class Screen:
                 "properties": scrubber.mapping(located.properties),
                 "traits": scrubber.mapping(located.traits),
             }
-            result.publish.append(event.model_copy(update=update))
+            result.publish.append(self.enricher.enrich(event.model_copy(update=update), client_ip))
         result.redactions = scrubber.redactions
         return result
 
@@ -136,6 +145,8 @@ class Screen:
             request_ip=origin.ip,
         )
         payload = dict(raw)
+        if not consent.geo:
+            located.context.pop("geo", None)  # a client's own `context.geo` is a location too
         if "context" in raw or located.context:
             payload["context"] = located.context
         if isinstance(properties, dict):

@@ -144,6 +144,8 @@ async def test_personal_data_is_replaced_before_kafka(ingest) -> None:
     properties = records[event["messageId"]]["properties"]
     assert properties == {
         "query": "massage for [redacted:email]",
+        # Ingest's normalised search term is derived from the scrubbed query.
+        "queryNormalized": "massage for [redacted:email]",
         "filters": {"notes": ["call me [redacted:phone]", "card [redacted:card]"]},
         "bookingDate": "2026-11-25",
         "password": "[redacted]",
