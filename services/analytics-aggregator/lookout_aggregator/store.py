@@ -291,8 +291,10 @@ measured AS (
 ),
 errors AS (
     INSERT INTO rollup_errors (bucket, fingerprint, type, message, top_frame, errors)
-    SELECT hour, fingerprint, min(type), min(message), min(top_frame), count(*) FROM (
-        SELECT hour, coalesce(props ->> 'type', '') AS type,
+    SELECT hour, fingerprint, (array_agg(type ORDER BY at))[1],
+           (array_agg(message ORDER BY at))[1], (array_agg(top_frame ORDER BY at))[1], count(*)
+    FROM (
+        SELECT hour, "timestamp" AS at, coalesce(props ->> 'type', '') AS type,
                left(coalesce(props ->> 'message', ''), 500) AS message,
                coalesce(props ->> 'topFrame', '') AS top_frame,
                coalesce(props ->> 'fingerprint',

@@ -118,7 +118,8 @@ CREATE TABLE page_visitors (
 CREATE INDEX page_visitors_actor_idx ON page_visitors (actor);
 
 -- Distributions as log-spaced histograms (relative error under 1 %): per UTC hour,
--- metric (loadTime, lcp, inp, cls, ttfb, fcp, apiResponseTime) and path.
+-- metric (loadTime, lcp, inp, cls, ttfb, fcp, apiResponseTime) and path. loadTime comes
+-- from page_view and performance events, the others from performance events.
 CREATE TABLE rollup_values (
     bucket timestamptz NOT NULL,
     metric text NOT NULL,
@@ -139,9 +140,9 @@ $$;
 CREATE TABLE rollup_errors (
     bucket      timestamptz NOT NULL,
     fingerprint text NOT NULL,
-    type        text NOT NULL,
-    message     text NOT NULL,                -- the first message seen in the bucket
-    top_frame   text NOT NULL,
+    type        text NOT NULL,                -- type, message and top frame of the first
+    message     text NOT NULL,                -- event stored for the bucket (earliest of
+    top_frame   text NOT NULL,                -- its batch)
     errors      bigint NOT NULL,
     PRIMARY KEY (bucket, fingerprint)
 );
