@@ -9,10 +9,13 @@ declare -A PROVIDES=(
   [prometheus]=/usr/bin/promtool
   [prometheus-alertmanager]=/usr/bin/prometheus-alertmanager
   [chromium]=/usr/bin/chromium
+  [nodejs]=/usr/bin/node
+  [npm]=/usr/bin/npm
 )
 # promtool checks the alert rules; a real Alertmanager receives health alerts; headless
-# Chromium runs the dashboard's browser tests.
-DEFAULT=(prometheus prometheus-alertmanager chromium)
+# Chromium runs the dashboard's and the browser tracker's browser tests; Node and npm
+# test and build the browser tracker (clients/js).
+DEFAULT=(prometheus prometheus-alertmanager chromium nodejs npm)
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${DEFAULT[@]}")

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { register } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+
+import { build } from '../scripts/build.mjs';
+import { VERSION } from '../src/version.js';
+import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { render } from './support/fake-react.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+let outDir;
+let files;
+let browser;
+
+before(() => {
+  outDir = mkdtempSync(path.join(tmpdir(), 'lookout-tracker-build-'));
+  files = build(outDir);
+});
+
+after(() => rmSync(outDir, { recursive: true, force: true }));
+
+beforeEach(() => {
+  browser = installBrowser();
+  useFakeTime(mock);
+});
+
+afterEach(() => {
+  mock.timers.reset();
+  mock.restoreAll();
+  browser.uninstall();
+});
+
+describe('npm run build', () => {
+  it('src/version.js matches package.json', () => {
+    assert.equal(VERSION, packageJson.version);
+  });
+
+  it('dist/lookout.js is a classic script that sets window.Lookout', async () => {
+    vm.runInThisContext(readFileSync(files['lookout.js'], 'utf8'), { filename: 'lookout.js' });
+    const { Lookout } = browser.window;
+    assert.equal(Lookout.VERSION, packageJson.version);
+    const tracker = Lookout.init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
+    tracker.trackSearch('thai', {}, 2);
+    await tracker.flush();
+    assert.deepEqual(
+      browser.sent().map((message) => message.event),
+      ['search_performed'],
+    );
+    assert.equal(globalThis.Lookout, undefined, 'nothing leaks beyond window.Lookout');
+  });
+
+  it('dist/lookout.mjs is an ES module exporting init and VERSION', async () => {
+    const module = await import(pathToFileURL(files['lookout.mjs']).href);
+    assert.deepEqual(Object.keys(module).sort(), ['VERSION', 'init']);
+    const tracker = module.init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
+    tracker.page();
+    browser.pagehide();
+    assert.equal(browser.beacons.length, 1);
+  });
+
+  it("dist/react.mjs imports React from 'react' and exports useAnalytics", async () => {
+    const text = readFileSync(files['react.mjs'], 'utf8');
+    assert.match(text, /^import \{ useEffect, useMemo, useRef \} from 'react';$/m);
+    register('./support/react-hooks.js', import.meta.url);
+    const { useAnalytics } = await import(pathToFileURL(files['react.mjs']).href);
+    const calls = [];
+    render(() => useAnalytics({ page: (properties) => calls.push(properties) }, { path: '/' }));
+    assert.deepEqual(calls, [{ path: '/' }]);
+  });
+
+  it('the built tracker imports nothing and uses no Node APIs', () => {
+    for (const file of [files['lookout.js'], files['lookout.mjs']]) {
+      const text = readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /\bimport\b[^(]*\bfrom\b/);
+      assert.doesNotMatch(text, /\brequire\(|node:/);
+    }
+  });
+});

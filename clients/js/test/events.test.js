@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+
+import { init } from '../src/index.js';
+import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+
+const BOOKING = {
+  therapistId: 'therapist-7',
+  serviceType: 'thai',
+  duration: 60,
+  totalPrice: 70,
+  currency: 'EUR',
+  location: 'Berlin',
+  paymentMethod: 'card',
+};
+
+let browser;
+let tracker;
+
+beforeEach(() => {
+  browser = installBrowser();
+  useFakeTime(mock);
+  tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, flushAt: 100 });
+});
+
+afterEach(() => {
+  mock.timers.reset();
+  mock.restoreAll();
+  browser.uninstall();
+});
+
+async function sent() {
+  await tracker.flush();
+  return browser.sent().map((message) => [message.type, message.event, message.properties]);
+}
+
+describe("the product's events", () => {
+  it('trackBooking: attempt and completed', async () => {
+    tracker.trackBooking('attempt', BOOKING);
+    tracker.trackBooking('completed', BOOKING);
+    tracker.trackBooking('cancelled', BOOKING);
+    assert.deepEqual(await sent(), [
+      ['track', 'booking_attempt', BOOKING],
+      ['track', 'booking_completed', BOOKING],
+    ]);
+  });
+
+  it('trackChatActivity: started and message', async () => {
+    tracker.trackChatActivity('started', { chatId: 'chat-1', participantType: 'customer' });
+    tracker.trackChatActivity('message', {
+      chatId: 'chat-1',
+      participantType: 'therapist',
+      messageLength: 42,
+      hasAttachment: false,
+    });
+    tracker.trackChatActivity('typing', { chatId: 'chat-1' });
+    assert.deepEqual(await sent(), [
+      ['track', 'chat_started', { chatId: 'chat-1', participantType: 'customer' }],
+      [
+        'track',
+        'chat_message_sent',
+        { chatId: 'chat-1', participantType: 'therapist', messageLength: 42, hasAttachment: false },
+      ],
+    ]);
+  });
+
+  it('trackSearch: query, filters and the number of results', async () => {
+    tracker.trackSearch('thai massage', { city: 'Berlin', maxPrice: 80 }, 12);
+    tracker.trackSearch('deep tissue');
+    assert.deepEqual(await sent(), [
+      [
+        'track',
+        'search_performed',
+        { query: 'thai massage', filters: { city: 'Berlin', maxPrice: 80 }, resultsCount: 12 },
+      ],
+      ['track', 'search_performed', { query: 'deep tissue', filters: {} }],
+    ]);
+  });
+
+  it('trackUserRegistration: user type and method', async () => {
+    tracker.trackUserRegistration('therapist', 'google');
+    tracker.trackUserRegistration('customer');
+    assert.deepEqual(await sent(), [
+      ['track', 'user_registered', { userType: 'therapist', method: 'google' }],
+      ['track', 'user_registered', { userType: 'customer' }],
+    ]);
+  });
+
+  it('trackError: message, type (the error name), stack and context', async () => {
+    const error = new TypeError('Cannot read properties of undefined');
+    tracker.trackError(error, { component: 'BookingForm' });
+    tracker.trackError('plain string thrown');
+    const [[, name, properties], [, , fromString]] = await sent();
+    assert.equal(name, 'error_occurred');
+    assert.equal(properties.message, 'Cannot read properties of undefined');
+    assert.equal(properties.type, 'TypeError');
+    assert.equal(properties.stack, error.stack);
+    assert.deepEqual(properties.context, { component: 'BookingForm' });
+    assert.deepEqual(fromString, { message: 'plain string thrown', type: 'Error', context: {} });
+  });
+
+  it('trackEvent: any valid name is a custom event', async () => {
+    tracker.trackEvent('gift_card_viewed', { amount: 50 });
+    tracker.trackEvent('newsletter signup');
+    assert.deepEqual(await sent(), [
+      ['track', 'gift_card_viewed', { amount: 50 }],
+      ['track', 'newsletter signup', {}],
+    ]);
+  });
+});

@@ -1,0 +1,122 @@
+// The hook is tested against a minimal fake of React's hooks API (test/support/fake-react.js)
+// rather than real React: the package then needs no devDependencies at all.
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+
+import { init } from '../src/index.js';
+import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { render } from './support/fake-react.js';
+
+register('./support/react-hooks.js', import.meta.url);
+const { useAnalytics } = await import('../src/react.js');
+
+let browser;
+
+beforeEach(() => {
+  browser = installBrowser();
+  useFakeTime(mock);
+});
+
+afterEach(() => {
+  mock.timers.reset();
+  mock.restoreAll();
+  browser.uninstall();
+});
+
+function fakeTracker() {
+  const calls = [];
+  const record =
+    (name) =>
+    (...args) => {
+      calls.push([name, ...args]);
+      return name === 'flush' ? Promise.resolve('flushed') : undefined;
+    };
+  return {
+    calls,
+    trackEvent: record('trackEvent'),
+    page: record('page'),
+    identify: record('identify'),
+    trackBooking: record('trackBooking'),
+    trackChatActivity: record('trackChatActivity'),
+    trackSearch: record('trackSearch'),
+    trackUserRegistration: record('trackUserRegistration'),
+    trackError: record('trackError'),
+    setConsent: record('setConsent'),
+    flush: record('flush'),
+    reset: record('reset'),
+  };
+}
+
+const Page = ({ tracker, path }) =>
+  useAnalytics(tracker, path === undefined ? undefined : { path });
+
+describe('useAnalytics(tracker)', () => {
+  it('tracks a page view on mount and on each path change, not on other re-renders', () => {
+    const tracker = fakeTracker();
+    const page = render(Page, { tracker, path: '/therapists' });
+    page.rerender({ tracker, path: '/therapists', other: 1 });
+    page.rerender({ tracker, path: '/therapists/7' });
+    page.rerender({ tracker, path: '/therapists/7' });
+    assert.deepEqual(tracker.calls, [
+      ['page', { path: '/therapists' }],
+      ['page', { path: '/therapists/7' }],
+    ]);
+  });
+
+  it('counts one view when StrictMode mounts effects twice', () => {
+    const tracker = fakeTracker();
+    render(Page, { tracker, path: '/' }, { strict: true });
+    assert.deepEqual(tracker.calls, [['page', { path: '/' }]]);
+  });
+
+  it('reads the path from window.location when none is given', () => {
+    const tracker = fakeTracker();
+    const page = render(Page, { tracker });
+    browser.window.location = new URL('https://shop.example/bookings');
+    page.rerender({ tracker });
+    assert.deepEqual(tracker.calls, [
+      ['page', { path: '/therapists' }],
+      ['page', { path: '/bookings' }],
+    ]);
+  });
+
+  it('returns the same functions on every render, forwarding to the tracker', async () => {
+    const tracker = fakeTracker();
+    const page = render(Page, { tracker, path: '/' });
+    const first = page.result;
+    page.rerender({ tracker, path: '/' });
+    assert.equal(page.result, first);
+
+    first.trackSearch('thai', { city: 'Berlin' }, 3);
+    first.trackBooking('completed', { therapistId: 't-1' });
+    assert.equal(await first.flush(), 'flushed');
+    assert.deepEqual(tracker.calls.slice(1), [
+      ['trackSearch', 'thai', { city: 'Berlin' }, 3],
+      ['trackBooking', 'completed', { therapistId: 't-1' }],
+      ['flush'],
+    ]);
+  });
+
+  it('is a no-op until a tracker exists, then starts counting', () => {
+    const page = render(Page, { tracker: null, path: '/' });
+    assert.doesNotThrow(() => page.result.trackEvent('x'));
+    const tracker = fakeTracker();
+    page.rerender({ tracker, path: '/' });
+    assert.deepEqual(tracker.calls, [['page', { path: '/' }]]);
+  });
+
+  it('with a real tracker, the page view and events reach ingest', async () => {
+    const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
+    const page = render(Page, { tracker, path: '/therapists' });
+    page.result.trackSearch('thai', {}, 4);
+    await page.result.flush();
+    assert.deepEqual(
+      browser.sent().map((message) => [message.type, message.event, message.properties.path]),
+      [
+        ['page', undefined, '/therapists'],
+        ['track', 'search_performed', undefined],
+      ],
+    );
+  });
+});
