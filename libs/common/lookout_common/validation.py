@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+
+# Instants Lookout stores or compares: from the Unix epoch to well before datetime's end
+# (a year-1 instant is Postgres's -infinity to asyncpg, a year-9999 one overflows when
+# shifted to a zone).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def _iso(value: object) -> object:
@@ -18,7 +24,20 @@ def _iso(value: object) -> object:
     return value
 
 
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso)]
+def _bounded(value: datetime) -> datetime:
+    """Aware (no offset = UTC) and between the years 1970 and 9998."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST <= value < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise ValueError("must lie between the years 1970 and 9998")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_bounded)]
 
 # A bigserial id in a URL path: out-of-range numbers are a 422, not a database error.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The row's id")]

@@ -134,6 +134,11 @@ counts AS (
     SELECT minute, event, count(*) FROM new GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (bucket, event) DO UPDATE SET events = rollup_event_counts.events + EXCLUDED.events
 ),
+hourly_counts AS (
+    INSERT INTO rollup_event_hours (bucket, event, events)
+    SELECT hour, event, count(*) FROM new GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (bucket, event) DO UPDATE SET events = rollup_event_hours.events + EXCLUDED.events
+),
 pages AS (
     INSERT INTO rollup_page_views (bucket, path, views)
     SELECT date_bin('15 minutes', "timestamp", '2000-01-01 00:00:00+00'), path, count(*)
@@ -275,9 +280,11 @@ visitors AS (
     ORDER BY 1, 2, 3
     ON CONFLICT DO NOTHING
 ),
-measured AS (
-    INSERT INTO rollup_values (bucket, metric, path, bin, n)
-    SELECT hour, metric, path, lookout_value_bin(value), count(*) FROM (
+-- Each sample counts for its path and for '*' (all pages), per UTC hour and per UTC day.
+samples AS MATERIALIZED (
+    SELECT hour, (hour AT TIME ZONE 'UTC')::date AS day, metric, paths.path,
+           lookout_value_bin(value) AS bin, count(*) AS n
+    FROM (
         SELECT hour, metric, coalesce(props ->> 'path', context -> 'page' ->> 'path', '') AS path,
                (props ->> metric)::double precision AS value
         FROM new CROSS JOIN LATERAL (VALUES ('loadTime'), ('lcp'), ('inp'), ('cls'), ('ttfb'),
@@ -285,9 +292,19 @@ measured AS (
         WHERE event IN ('page_view', 'performance')
           AND jsonb_typeof(props -> metric) = 'number'
           AND (event = 'performance' OR metric = 'loadTime')) AS values
+    CROSS JOIN LATERAL (VALUES (values.path), ('*')) AS paths (path)
     WHERE value >= 0
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    GROUP BY hour, metric, paths.path, lookout_value_bin(value)
+),
+measured AS (
+    INSERT INTO rollup_values (bucket, metric, path, bin, n)
+    SELECT hour, metric, path, bin, n FROM samples ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, metric, path, bin) DO UPDATE SET n = rollup_values.n + EXCLUDED.n
+),
+measured_daily AS (
+    INSERT INTO rollup_values_daily (day, metric, path, bin, n)
+    SELECT day, metric, path, bin, sum(n) FROM samples GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (day, metric, path, bin) DO UPDATE SET n = rollup_values_daily.n + EXCLUDED.n
 ),
 errors AS (
     INSERT INTO rollup_errors (bucket, fingerprint, type, message, top_frame, errors)

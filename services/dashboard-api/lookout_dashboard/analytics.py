@@ -1,37 +1,32 @@
 """The analytics tab's series, from the rollups only: events over time, bookings and
-conversion, top pages — each over a time range, at a granularity, in LOOKOUT_TIMEZONE."""
+conversion, top pages — each over a time range, at a granularity, in LOOKOUT_TIMEZONE.
+
+A rollup bucket counts when its start lies in [from, to): ranges apply at the
+resolution of the table read (minute, 15 minutes, UTC hour or local day)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Annotated
 
-import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
 
-from lookout_common.auth import AUTH_ERRORS, Reader
-from lookout_common.validation import IsoDatetime
-
-
-class Granularity(StrEnum):
-    MINUTE = "minute"
-    HOUR = "hour"
-    DAY = "day"
-
-
-# The longest range each granularity may cover: bounded answers, bounded work.
-MAX_RANGE = {
-    Granularity.MINUTE: timedelta(days=2),
-    Granularity.HOUR: timedelta(days=92),
-    Granularity.DAY: timedelta(days=2 * 366),
-}
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+from lookout_common.auth import Reader
+from lookout_dashboard.histogram import bins_by, percentile
+from lookout_dashboard.models import Camel
+from lookout_dashboard.ranges import (
+    ERRORS,
+    From,
+    Gran,
+    Granularity,
+    Range,
+    To,
+    local_days,
+    resolve_range,
+)
+from lookout_dashboard.rates import percent
+from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader
 
 
 class EventPoint(Camel):
@@ -54,15 +49,21 @@ class Bookings(Camel):
 
 
 class PageViews(Camel):
-    page: str
-    views: int
-
-
-class Range(Camel):
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
-    granularity: Granularity
-    timezone: str
+    page: str = Field(description="The path")
+    views: int = Field(description="page_view events whose 15-minute bucket starts in the range")
+    visitors: int = Field(
+        description="Distinct people (user or anonymous id) who viewed the page on the local "
+        "days (LOOKOUT_TIMEZONE) the range touches: per local day granularity, so a range "
+        "of a few hours counts the visitors of its whole day(s)"
+    )
+    load_time_p50: float | None = Field(
+        description="Median page load time in ms (UTC-hour resolution, UTC-day beyond 2 "
+        "days; within 2.5 %); null without samples"
+    )
+    load_time_p95: float | None = Field(
+        description="95th percentile page load time in ms (UTC-hour resolution, UTC-day "
+        "beyond 2 days; within 2.5 %); null without samples"
+    )
 
 
 class EventSeries(Camel):
@@ -70,60 +71,7 @@ class EventSeries(Camel):
     points: list[EventPoint]
 
 
-ERRORS = {
-    **AUTH_ERRORS,
-    422: {"description": "Invalid range or granularity (the reason names the field)"},
-}
-
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
-
-
-Instant = IsoDatetime
-From = Annotated[
-    Instant | None, Query(alias="from", description="Start, ISO 8601 (default: to - 24 h)")
-]
-To = Annotated[Instant | None, Query(alias="to", description="End, exclusive (default: now)")]
-Gran = Annotated[Granularity, Query(description="Bucket size")]
-
-
-def resolve_range(start: datetime | None, end: datetime | None, granularity: Granularity):
-    end = _aware(end) if end else datetime.now(UTC)
-    start = _aware(start) if start else end - timedelta(hours=24)
-    if start >= end:
-        raise HTTPException(422, "from must be before to")
-    if end - start > MAX_RANGE[granularity]:
-        days = MAX_RANGE[granularity].days
-        raise HTTPException(422, f"a {granularity.value} series covers at most {days} days")
-    return start, end
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _zone(request: Request) -> str:
-    return request.app.state.settings.timezone
-
-
-def _pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.pool
-
-
-# Buckets truncated in the local zone, then turned back into instants.
-LOCAL_BUCKET = "(date_trunc($3, bucket AT TIME ZONE $4) AT TIME ZONE $4)"
-
-
-async def _local_series(
-    request: Request,
-    query: str,
-    start: datetime,
-    end: datetime,
-    granularity: Granularity,
-    *more: object,
-) -> list[asyncpg.Record]:
-    """Runs `query` with $1 = start, $2 = end, $3 = granularity, $4 = the zone, then `more`."""
-    zone = _zone(request)
-    return await _pool(request).fetch(query, start, end, granularity.value, zone, *more)
 
 
 @router.get("/events", response_model=EventSeries, summary="Events per bucket, by event name")
@@ -135,22 +83,19 @@ async def events(
     granularity: Gran = Granularity.HOUR,
     event: Annotated[list[str] | None, Query(description="Only these event names")] = None,
 ) -> EventSeries:
-    start, end = resolve_range(start, end, granularity)
-    rows = await _local_series(
-        request,
+    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    rows = await reader.local_series(
         f"""
         SELECT {LOCAL_BUCKET} AS bucket, event, sum(events)::bigint AS events
-        FROM rollup_event_counts
-        WHERE bucket >= $1 AND bucket < $2 AND ($5::text[] IS NULL OR event = ANY($5))
+        FROM {reader.event_counts(granularity)} AS counts
+        WHERE $5::text[] IS NULL OR event = ANY($5)
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        start,
-        end,
         granularity,
         event,
     )
     return EventSeries(
-        range=Range(start=start, end=end, granularity=granularity, timezone=_zone(request)),
+        range=reader.range(granularity),
         points=[EventPoint(**dict(row)) for row in rows],
     )
 
@@ -163,22 +108,18 @@ async def bookings(
     end: To = None,
     granularity: Gran = Granularity.HOUR,
 ) -> Bookings:
-    start, end = resolve_range(start, end, granularity)
-    rows = await _local_series(
-        request,
+    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    rows = await reader.local_series(
         f"""
         SELECT {LOCAL_BUCKET} AS bucket,
                coalesce(sum(events) FILTER (WHERE event = 'booking_attempt'), 0)::bigint
                  AS attempts,
                coalesce(sum(events) FILTER (WHERE event = 'booking_completed'), 0)::bigint
                  AS completions
-        FROM rollup_event_counts
-        WHERE bucket >= $1 AND bucket < $2
-          AND event IN ('booking_attempt', 'booking_completed')
+        FROM {reader.event_counts(granularity)} AS counts
+        WHERE event IN ('booking_attempt', 'booking_completed')
         GROUP BY 1 ORDER BY 1
         """,
-        start,
-        end,
         granularity,
     )
     series = [BookingPoint(**dict(row)) for row in rows]
@@ -187,28 +128,62 @@ async def bookings(
     return Bookings(
         attempts=attempts,
         completions=completions,
-        conversion_rate=round(100 * completions / attempts, 2) if attempts else 0.0,
+        conversion_rate=percent(completions, attempts),
         series=series,
     )
 
 
-@router.get("/pages", response_model=list[PageViews], summary="Most viewed pages in the range")
+@router.get(
+    "/pages",
+    response_model=list[PageViews],
+    summary="Most viewed pages in the range: views, unique visitors, load time p50/p95",
+)
 async def pages(
     request: Request,
     _: Reader,
     start: From = None,
     end: To = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many pages")] = 10,
 ) -> list[PageViews]:
     start, end = resolve_range(start, end, Granularity.DAY)
-    rows = await _pool(request).fetch(
+    reader = RangeReader.of(request, start, end)
+    top = await reader.rows(
         """
-        SELECT path AS page, sum(views)::bigint AS views FROM rollup_page_views
+        SELECT path, sum(views)::bigint AS views FROM rollup_page_views
         WHERE bucket >= $1 AND bucket < $2
-        GROUP BY path ORDER BY views DESC, path LIMIT $3
+        GROUP BY path ORDER BY views DESC, path COLLATE "C" LIMIT $3
         """,
-        start,
-        end,
         limit,
     )
-    return [PageViews(**dict(row)) for row in rows]
+    paths = [row["path"] for row in top]
+    first_day, last_day = local_days(start, end, reader.zone)
+    visitors = await reader.pool.fetch(
+        """
+        SELECT path, count(DISTINCT actor) AS visitors FROM page_visitors
+        WHERE day >= $1 AND day <= $2 AND path = ANY($3::text[])
+        GROUP BY path
+        """,
+        first_day,
+        last_day,
+        paths,
+    )
+    load_times = await reader.rows(
+        f"""
+        SELECT path, bin, sum(n)::bigint AS n FROM {reader.value_samples()} AS samples
+        WHERE metric = 'loadTime' AND path = ANY($3::text[])
+        GROUP BY path, bin
+        """,
+        paths,
+    )
+    seen = {row["path"]: row["visitors"] for row in visitors}
+    bins = bins_by(load_times, "path")
+    return [
+        PageViews(
+            page=row["path"],
+            views=row["views"],
+            visitors=seen.get(row["path"], 0),
+            load_time_p50=percentile(bins.get(row["path"], ()), 50),
+            load_time_p95=percentile(bins.get(row["path"], ()), 95),
+        )
+        for row in top
+    ]

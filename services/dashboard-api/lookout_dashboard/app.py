@@ -19,12 +19,15 @@ from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
 from lookout_dashboard import (
+    activity,
     analytics,
     audit,
     backups_api,
+    commerce,
     erasure,
     health_api,
     people,
+    quality,
     spa,
     stream,
 )
@@ -90,6 +93,9 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         },
     )
     app.include_router(analytics.router)
+    app.include_router(activity.router)
+    app.include_router(commerce.router)
+    app.include_router(quality.router)
     app.include_router(health_api.router)
     app.include_router(backups_api.router)
     app.include_router(people.router)

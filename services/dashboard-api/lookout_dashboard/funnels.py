@@ -22,13 +22,9 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Annotated, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+from lookout_dashboard.models import Camel
 
 # Text without NUL (Postgres text cannot hold it); bounded like the events' own fields.
 FilterText = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")]

@@ -18,16 +18,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import groupby, pairwise
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from lookout_dashboard.models import Camel
 
 EXIT = "(exit)"
 DEFAULT_DEPTH = 4
 DEFAULT_TOP = 10
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class JourneyError(ValueError):

@@ -19,18 +19,11 @@ from pydantic import Field, ValidationError
 
 from lookout_common.auth import Reader
 from lookout_common.validation import IsoDatetime
-from lookout_dashboard.analytics import (
-    ERRORS,
-    Camel,
-    From,
-    Granularity,
-    To,
-    _pool,
-    _zone,
-    resolve_range,
-)
 from lookout_dashboard.funnels import FunnelError, FunnelEvent, FunnelStep, FunnelStepResult, funnel
 from lookout_dashboard.journeys import JourneyError, Journeys, journeys
+from lookout_dashboard.models import Camel
+from lookout_dashboard.ranges import ERRORS, From, Granularity, To, resolve_range
+from lookout_dashboard.rollups import pool_of, zone_of
 from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
 from lookout_dashboard.upstream import BAD_JSON
 
@@ -86,7 +79,7 @@ async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnsw
     window = timedelta(seconds=query.window_s)
     names = sorted({step.event for step in query.steps})
     keys = sorted({key for step in query.steps for key in step.filters})
-    rows = await _pool(request).fetch(
+    rows = await pool_of(request).fetch(
         f"""
         SELECT {PERSON} AS person, ua.occurred_at, ua.event,
                (SELECT coalesce(jsonb_object_agg(key, value), '{{}}')
@@ -151,6 +144,10 @@ StartStep = Annotated[
 ]
 
 
+# Measurements and assignments, not something the person did: never a journey step.
+NOT_STEPS = frozenset({"performance", "experiment_exposure", "identify"})
+
+
 def step_of(event: str, path: str | None) -> str:
     return f"page:{path}" if event == "page_view" and path else f"event:{event}"
 
@@ -172,7 +169,7 @@ async def user_journeys(
     start, end = resolve_range(start, end, Granularity.DAY)
     kind, _, name = start_step.partition(":")
     event, path = ("page_view", name) if kind == "page" else (name, None)
-    pool = _pool(request)
+    pool = pool_of(request)
     starters = await pool.fetch(
         f"""
         SELECT {PERSON} AS person, min(ua.occurred_at) AS first
@@ -203,13 +200,14 @@ async def user_journeys(
             SELECT * FROM user_analytics WHERE anonymous_id IN (SELECT id FROM ids)
               AND user_id IS NULL AND occurred_at >= $2 AND occurred_at < $3
         ) AS ua {LINKED}
-        WHERE ua.kind <> 'identify'
+        WHERE ua.kind <> 'identify' AND ua.event <> ALL($4::text[])
         ORDER BY ua.occurred_at, ua.event_id
         LIMIT {MAX_ROWS + 1}
         """,
         people,
         start,
         end,
+        sorted(NOT_STEPS),
     )
     if len(rows) > MAX_ROWS:
         raise _too_many("journey")
@@ -259,7 +257,7 @@ async def retention(
 ) -> Retention:
     start, end = resolve_range(start or (end or _now()) - timedelta(weeks=8), end, Granularity.DAY)
     joined = "registered_at" if cohort_by is CohortBy.REGISTERED else "first_seen"
-    rows = await _pool(request).fetch(
+    rows = await pool_of(request).fetch(
         f"""
         WITH people AS (
             SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
@@ -286,10 +284,10 @@ async def retention(
         """,
         start,
         end,
-        _zone(request),
+        zone_of(request),
         weeks,
     )
-    sizes = await _pool(request).fetch(
+    sizes = await pool_of(request).fetch(
         f"""
         SELECT date_trunc('week', joined AT TIME ZONE $3)::date AS week, count(*) AS people
         FROM (SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
@@ -301,7 +299,7 @@ async def retention(
         """,
         start,
         end,
-        _zone(request),
+        zone_of(request),
     )
     active: dict[date, list[int]] = {row["week"]: [0] * (weeks + 1) for row in sizes}
     for row in rows:
@@ -348,7 +346,7 @@ class ExperimentAnswer(ExperimentResult):
     summary="Experiments seen in exposure events, with people per variant",
 )
 async def experiments(request: Request, _: Reader) -> list[ExperimentSummary]:
-    rows = await _pool(request).fetch(
+    rows = await pool_of(request).fetch(
         """
         SELECT experiment, jsonb_object_agg(variant, people)::text AS variants,
                min(first) AS first, max(last) AS last
@@ -397,7 +395,7 @@ async def experiment(
     control: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ExperimentAnswer:
     start, end = resolve_range(start or (end or _now()) - timedelta(days=90), end, Granularity.DAY)
-    rows = await _pool(request).fetch(
+    rows = await pool_of(request).fetch(
         """
         WITH exposed AS (
             SELECT DISTINCT ON (person) person, variant, exposed_at
@@ -406,15 +404,23 @@ async def experiment(
                   LEFT JOIN identity_links AS link ON link.anonymous_id = x.actor
                   WHERE x.experiment = $1) AS exposures
             ORDER BY person, exposed_at, variant
+        ),
+        in_range AS (SELECT * FROM exposed WHERE exposed_at >= $2 AND exposed_at < $3),
+        -- Every id a person's events may carry: theirs and the anonymous ids linked to it.
+        ids AS (
+            SELECT person, person AS actor FROM in_range
+            UNION
+            SELECT in_range.person, link.anonymous_id FROM in_range
+            JOIN identity_links AS link ON link.user_id = in_range.person
+        ),
+        converted AS (
+            SELECT DISTINCT ids.person FROM ids
+            JOIN in_range USING (person)
+            JOIN person_events AS pe
+              ON pe.actor = ids.actor AND pe.event = $4 AND pe.last_at >= in_range.exposed_at
         )
-        SELECT variant, count(*) AS exposures,
-               count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM person_events AS pe
-                   WHERE pe.event = $4 AND pe.last_at >= exposed.exposed_at
-                     AND (pe.actor = exposed.person OR pe.actor IN (
-                          SELECT anonymous_id FROM identity_links
-                          WHERE user_id = exposed.person)))) AS conversions
-        FROM exposed WHERE exposed_at >= $2 AND exposed_at < $3
+        SELECT variant, count(*) AS exposures, count(converted.person) AS conversions
+        FROM in_range LEFT JOIN converted USING (person)
         GROUP BY variant ORDER BY variant
         """,
         experiment,

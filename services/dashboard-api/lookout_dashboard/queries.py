@@ -6,8 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
+
+from lookout_dashboard.models import Camel
+from lookout_dashboard.rates import percent
 
 
 class TopPage(BaseModel):
@@ -15,10 +17,8 @@ class TopPage(BaseModel):
     views: int
 
 
-class DashboardMetrics(BaseModel):
+class DashboardMetrics(Camel):
     """The spec's overview card: what the admin sees first."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     active_users: int = Field(description="Distinct users or anonymous ids seen in the window")
     today_bookings: int = Field(description="booking_completed events since local midnight")
@@ -35,6 +35,12 @@ def local_day(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def active_since(now: datetime, active_window_s: int) -> datetime:
+    """Where "active users" start counting: the start of the minute `active_window_s` before
+    `now` (distinct-member rollups are per minute)."""
+    return (now - timedelta(seconds=active_window_s)).replace(second=0, microsecond=0)
+
+
 async def dashboard_metrics(
     connection: asyncpg.Connection | asyncpg.Pool,
     zone: ZoneInfo,
@@ -43,7 +49,6 @@ async def dashboard_metrics(
 ) -> DashboardMetrics:
     now = now or datetime.now(UTC)
     day_start, day_end = local_day(now, zone)
-    active_since = (now - timedelta(seconds=active_window_s)).replace(second=0, microsecond=0)
     row = await connection.fetchrow(
         """
         SELECT
@@ -58,7 +63,7 @@ async def dashboard_metrics(
           (SELECT coalesce(sum(events), 0)
              FROM rollup_event_counts WHERE bucket >= $5 AND bucket <= $2) AS events
         """,
-        active_since,
+        active_since(now, active_window_s),
         now,
         day_start,
         day_end,
@@ -78,6 +83,6 @@ async def dashboard_metrics(
         active_users=row["active_users"],
         today_bookings=row["bookings"],
         chat_sessions=row["chats"],
-        error_rate=round(100 * row["errors"] / events, 2) if events else 0.0,
+        error_rate=percent(row["errors"], events),
         top_pages=[TopPage(page=page["path"], views=page["views"]) for page in pages],
     )

@@ -13,8 +13,9 @@ import math
 from statistics import NormalDist
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
+
+from lookout_dashboard.models import Camel
 
 ALPHA = 0.05
 # A split this unlikely under the configured weights means the assignment or the exposure
@@ -27,10 +28,6 @@ _Z_CONFIDENCE = NormalDist().inv_cdf(1 - ALPHA / 2)
 _GAMMA_EPSILON = 1e-15
 _GAMMA_MAX_ITERATIONS = 100_000
 _TINY = 1e-300
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 # Counts up to 2^53 stay exact as floats; weights within a 10^12 ratio keep every expected

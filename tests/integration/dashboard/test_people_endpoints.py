@@ -76,6 +76,8 @@ def journey_history() -> list:
     return [
         page("/search", at(0) + day, user="j1"),
         page("/search", at(1) + day, user="j1"),
+        # Telemetry between two steps is not a step.
+        event("performance", at(1.5) + day, user="j1", properties={"path": "/search", "lcp": 900}),
         page("/therapist/1", at(2) + day, user="j1"),
         event(
             "booking_attempt",

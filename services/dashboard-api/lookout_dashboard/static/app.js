@@ -13,6 +13,11 @@ const state = {
   progress: new Map(),
   streamAbort: null,
   pending: new Map(),
+  range: null,
+  lazyLoaded: new Set(),
+  experiments: new Map(),
+  pagesSeen: [],
+  eventNames: [],
 };
 
 // ---- small helpers -------------------------------------------------------------------
@@ -33,11 +38,36 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const number = new Intl.NumberFormat();
+const DECIMAL_POINT = number.formatToParts(1.5).find((part) => part.type === 'decimal').value;
+const signed = (value, digits, unit) => `${value < 0 ? '−' : '+'}${Math.abs(value).toFixed(digits)} ${unit}`;
 const fmt = {
   int: (value) => (value === null || value === undefined ? '–' : number.format(value)),
   pct: (value) => (value === null || value === undefined ? '–' : `${value.toFixed(2)} %`),
   ms: (value) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} ms`),
   time: (value) => (value ? new Date(value).toLocaleString() : '–'),
+  // A fraction (0.25) as a percentage.
+  fraction: (value) => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)} %`),
+  // An exact decimal string ("1234.50"), grouped like other numbers, never rounded.
+  decimal: (value) => {
+    const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(value));
+    if (!match) return String(value);
+    return `${match[1]}${number.format(BigInt(match[2]))}${match[3] ? DECIMAL_POINT + match[3] : ''}`;
+  },
+  // A difference of two fractions, in percentage points; a relative change in %.
+  points: (value) => (value === null || value === undefined ? '–' : signed(value * 100, 2, 'pp')),
+  relative: (value) => (value === null || value === undefined ? '–' : signed(value * 100, 1, '%')),
+  p: (value) => {
+    if (value === null || value === undefined) return '–';
+    return value < 0.0001 ? '< 0.0001' : value.toFixed(4);
+  },
+  seconds: (value) => {
+    if (value === null || value === undefined) return '–';
+    if (value < 10) return `${value.toFixed(1)} s`;
+    if (value < 90) return `${Math.round(value)} s`;
+    if (value < 3600) return `${Math.floor(value / 60)} min ${Math.round(value % 60)} s`;
+    if (value < 86400) return `${Math.floor(value / 3600)} h ${Math.round((value % 3600) / 60)} min`;
+    return `${Math.floor(value / 86400)} d ${Math.round((value % 86400) / 3600)} h`;
+  },
   bytes: (value) => {
     if (!value) return '0 B';
     const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -152,6 +182,8 @@ function signOut(reason = '') {
   state.key = null;
   state.me = null;
   state.loaded = {};
+  state.range = null;
+  forgetLazySections();
   if (state.streamAbort) state.streamAbort.abort();
   $('app').hidden = true;
   $('login').hidden = false;
@@ -180,18 +212,22 @@ const LOADERS = {
   overview: loadOverview, analytics: loadAnalytics, health: loadHealth, backups: loadBackups,
 };
 
+// `name` is a tab, or a section of one ("analytics-search"): the tab, scrolled to it.
 function showTab(name) {
-  if (!TABS.includes(name)) name = 'overview';
-  state.tab = name;
-  for (const tab of TABS) {
-    const button = $(`tab-${tab}`);
-    const selected = tab === name;
+  const [tabName] = name.split('-');
+  const tab = TABS.includes(tabName) ? tabName : 'overview';
+  state.tab = tab;
+  for (const other of TABS) {
+    const button = $(`tab-${other}`);
+    const selected = other === tab;
     button.setAttribute('aria-selected', String(selected));
     button.tabIndex = selected ? 0 : -1;
-    $(`panel-${tab}`).hidden = !selected;
+    $(`panel-${other}`).hidden = !selected;
   }
-  if (location.hash.slice(1) !== name) history.replaceState(null, '', `#${name}`);
-  LOADERS[name]().catch(() => {});
+  const target = name !== tab && $(name) ? name : tab;
+  if (location.hash.slice(1) !== target) history.replaceState(null, '', `#${target}`);
+  LOADERS[tab]().catch(() => {});
+  if (target !== tab) goToSection(target);
 }
 
 for (const button of document.querySelectorAll('[role=tab]')) {
@@ -245,7 +281,11 @@ async function loadOverview() {
 }
 
 // ---- analytics -----------------------------------------------------------------------
+// Every section reads its own endpoint for the range chosen at the top (one `state.range`
+// per load, so all of them show the same [from, to)). Light sections load with the tab;
+// funnels, journeys, retention and experiments on first view or when asked.
 const RANGES = { '1h': [1 / 24, 'minute'], '24h': [1, 'hour'], '7d': [7, 'hour'], '30d': [30, 'day'] };
+const EMPTY = 'No data in this range.';
 const CHART_CONFIG = { responsive: true, displaylogo: false };
 const CHART_LAYOUT = {
   margin: { l: 50, r: 20, t: 10, b: 40 },
@@ -254,46 +294,732 @@ const CHART_LAYOUT = {
   plot_bgcolor: 'rgba(0,0,0,0)',
   font: { family: 'system-ui, sans-serif', size: 12 },
 };
+const COLORS = { accent: '#2457c5', bad: '#b3261e' };
 
 function plot(id, traces, layout = {}) {
   if (!window.Plotly) return;
   window.Plotly.react($(id), traces, { ...CHART_LAYOUT, ...layout }, CHART_CONFIG);
 }
 
-function rangeQuery() {
+// A chart, or its "no data" note instead when there is nothing to draw.
+function chart(id, hasData, traces, layout) {
+  const node = $(id);
+  const empty = $(`${id}-empty`);
+  node.hidden = !hasData;
+  if (empty) empty.hidden = hasData;
+  if (hasData) plot(id, traces, layout);
+  else if (window.Plotly) window.Plotly.purge(node);
+}
+
+// Plotly reads a little HTML in labels; data goes in as text only.
+function plotText(value) {
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function currentRange() {
   const [days, granularity] = RANGES[$('an-range').value];
   const to = new Date();
   const from = new Date(to.getTime() - days * 86400e3);
-  return `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&granularity=${granularity}`;
+  return { from: from.toISOString(), to: to.toISOString(), granularity };
+}
+
+function rangeQuery(range, extra = {}) {
+  return new URLSearchParams({ from: range.from, to: range.to, ...extra }).toString();
+}
+
+// Which range a section's numbers are for, on the section itself (people and tests read it).
+function stamp(node, range) {
+  node.dataset.from = range.from;
+  node.dataset.to = range.to;
+}
+
+function showRange(range) {
+  stamp($('panel-analytics'), range);
+  const from = new Date(range.from);
+  const to = new Date(range.to);
+  $('an-span').textContent = `${from.toLocaleString()} – ${to.toLocaleString()}`;
+}
+
+// Runs one section's loader; a failure is said in that section, not in the others.
+async function section(id, load) {
+  const node = $(id);
+  try {
+    await load();
+    node.querySelector(':scope > .error')?.remove();
+  } catch (error) {
+    if (error.status === 401) return;
+    let note = node.querySelector(':scope > .error');
+    if (!note) {
+      note = el('p', { class: 'error', role: 'alert' });
+      node.querySelector('h2').after(note);
+    }
+    note.textContent = `Could not load: ${error.message}`;
+  }
+}
+
+function rangeSections(range) {
+  return [
+    ['analytics-traffic', () => loadTraffic(range)],
+    ['analytics-bookings', () => loadBookings(range)],
+    ['analytics-chat', () => loadChat(range)],
+    ['analytics-search', () => loadSearch(range)],
+    ['analytics-pages', () => loadPages(range)],
+    ['analytics-performance', () => loadPerformance(range)],
+    ['analytics-errors', () => loadErrors(range)],
+    ['analytics-geography', () => loadGeography(range)],
+  ];
 }
 
 async function loadAnalytics() {
-  const query = rangeQuery();
-  const [series, bookings, pages] = await Promise.all([
-    api(`/api/v1/analytics/events?${query}`),
-    api(`/api/v1/analytics/bookings?${query}`),
-    api(`/api/v1/analytics/pages?${query.replace(/&granularity=\w+/, '')}&limit=10`),
+  const range = currentRange();
+  state.range = range;
+  showRange(range);
+  await Promise.all([
+    section('analytics-realtime', loadRealtime),
+    ...rangeSections(range).map(([id, load]) => section(id, load)),
   ]);
-  $('an-attempts').textContent = fmt.int(bookings.attempts);
-  $('an-completions').textContent = fmt.int(bookings.completions);
-  $('an-conversion').textContent = fmt.pct(bookings.conversionRate);
+  // Only now is the page its full length: what is out of view stays unloaded.
+  if (state.range === range) observeLazySections();
+}
+
+// A newer load (another range) may finish first; an older answer is then dropped.
+function stale(range) {
+  return range !== state.range;
+}
+
+$('an-range').addEventListener('change', async () => {
+  await loadAnalytics().catch(() => {});
+  for (const id of state.lazyLoaded) section(id, LAZY[id]);
+});
+
+// -- real time
+function sparkline(node, values) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const width = 120;
+  const height = 28;
+  const peak = Math.max(1, ...values);
+  const points = values.map((value, i) => `${((i / Math.max(1, values.length - 1)) * width).toFixed(1)},`
+    + `${(height - 2 - (value / peak) * (height - 4)).toFixed(1)}`);
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Events per minute over the last hour, at most ${fmt.int(Math.max(0, ...values))}`);
+  const line = document.createElementNS(ns, 'polyline');
+  line.setAttribute('points', points.join(' '));
+  svg.append(line);
+  node.replaceChildren(svg);
+}
+
+async function loadRealtime() {
+  const now = await api('/api/v1/analytics/realtime');
+  $('rt-active').textContent = fmt.int(now.activeUsers);
+  $('rt-dau').textContent = fmt.int(now.dau);
+  $('rt-wau').textContent = fmt.int(now.wau);
+  $('rt-mau').textContent = fmt.int(now.mau);
+  $('rt-epm').textContent = fmt.int(now.eventsPerMinute);
+  const events = now.lastHour.reduce((sum, point) => sum + point.events, 0);
+  $('rt-errors').textContent = events ? fmt.pct(now.errorRate) : '–';
+  sparkline($('rt-spark'), now.lastHour.map((point) => point.events));
+}
+
+// -- traffic
+function fillOptions(list, values) {
+  list.replaceChildren(...[...new Set(values)].map((value) => el('option', { value })));
+}
+
+async function loadTraffic(range) {
+  const [series] = await Promise.all([
+    api(`/api/v1/analytics/events?${rangeQuery(range, { granularity: range.granularity })}`),
+    loadActive(range),
+  ]);
+  if (stale(range)) return;
   const byEvent = new Map();
   for (const point of series.points) {
     if (!byEvent.has(point.event)) byEvent.set(point.event, { x: [], y: [] });
     byEvent.get(point.event).x.push(point.bucket);
     byEvent.get(point.event).y.push(point.events);
   }
-  plot('chart-events', [...byEvent].map(([name, xy]) => ({
-    type: 'scatter', mode: 'lines+markers', name, ...xy,
+  chart('chart-events', byEvent.size > 0, [...byEvent].map(([name, xy]) => ({
+    type: 'scatter', mode: 'lines+markers', name: plotText(name), ...xy,
   })), { yaxis: { title: { text: 'events' }, rangemode: 'tozero' } });
-  plot('chart-bookings', [
-    { type: 'bar', name: 'attempts', x: bookings.series.map((p) => p.bucket), y: bookings.series.map((p) => p.attempts) },
-    { type: 'bar', name: 'completed', x: bookings.series.map((p) => p.bucket), y: bookings.series.map((p) => p.completions) },
-  ], { barmode: 'group' });
-  fillTable($('an-pages'), pages.map((page) => el('tr', {},
-    cell(page.page), cell(fmt.int(page.views), 'num'))));
+  state.eventNames = [...byEvent.keys()].filter((name) => name !== 'identify').sort();
+  fillStepChoices();
 }
-$('an-range').addEventListener('change', () => loadAnalytics().catch(() => {}));
+
+// Suggestions for the funnel's, the journeys' and the experiment's inputs: what was seen.
+function fillStepChoices() {
+  fillOptions($('fn-events'), state.eventNames);
+  fillOptions($('jn-steps'), [...state.pagesSeen.map((path) => `page:${path}`),
+    ...state.eventNames.map((name) => `event:${name}`)]);
+}
+
+const PERIOD_LABEL = {
+  day: (start) => start.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' }),
+  week: (start) => `week of ${start.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}`,
+  month: (start) => start.toLocaleDateString(undefined, { month: 'short', year: 'numeric' }),
+};
+
+// "2024-06-10" as that calendar day (not as UTC midnight, which may be the day before).
+function calendarDay(text) {
+  const [year, month, day] = text.split('-').map(Number);
+  return new Date(year, month - 1, day);
+}
+
+async function loadActive(range) {
+  const period = $('an-period').value;
+  const active = await api(`/api/v1/analytics/active?${rangeQuery(range, { granularity: period })}`);
+  if (stale(range)) return;
+  const label = PERIOD_LABEL[period];
+  chart('chart-active', active.points.length > 0, [{
+    type: 'bar',
+    name: 'people',
+    x: active.points.map((point) => label(calendarDay(point.start))),
+    y: active.points.map((point) => point.actives),
+    marker: { color: COLORS.accent },
+    hovertemplate: '%{x}: %{y} people<extra></extra>',
+  }], { xaxis: { type: 'category' }, yaxis: { title: { text: `people per ${period}` }, rangemode: 'tozero' } });
+}
+$('an-period').addEventListener('change', () => section('analytics-traffic', () => loadActive(state.range)));
+
+// -- bookings
+function notSent(value) {
+  return value === '' ? '(not sent)' : value;
+}
+
+function revenueText(revenue) {
+  return revenue.length
+    ? revenue.map((row) => `${notSent(row.currency)} ${fmt.decimal(row.revenue)}`).join(' · ')
+    : '–';
+}
+
+function bookingRow(name, group) {
+  return el('tr', { 'data-name': name },
+    cell(notSent(name)), cell(fmt.int(group.attempts), 'num'), cell(fmt.int(group.completions), 'num'),
+    cell(group.attempts ? fmt.pct(group.conversionRate) : '–', 'num'), cell(revenueText(group.revenue), 'revenue'));
+}
+
+async function loadBookings(range) {
+  const [bookings, breakdown] = await Promise.all([
+    api(`/api/v1/analytics/bookings?${rangeQuery(range, { granularity: range.granularity })}`),
+    api(`/api/v1/analytics/bookings/breakdown?${rangeQuery(range)}`),
+  ]);
+  if (stale(range)) return;
+  $('an-attempts').textContent = fmt.int(bookings.attempts);
+  $('an-completions').textContent = fmt.int(bookings.completions);
+  $('an-conversion').textContent = bookings.attempts ? fmt.pct(bookings.conversionRate) : '–';
+  const x = bookings.series.map((point) => point.bucket);
+  chart('chart-bookings', bookings.series.length > 0, [
+    { type: 'bar', name: 'attempts', x, y: bookings.series.map((point) => point.attempts) },
+    { type: 'bar', name: 'completed', x, y: bookings.series.map((point) => point.completions) },
+  ], { barmode: 'group' });
+  fillTable($('bk-revenue'), breakdown.revenue.map((row) => el('tr', { 'data-currency': row.currency },
+    cell(notSent(row.currency)), cell(fmt.decimal(row.revenue), 'num'), cell(fmt.int(row.completions), 'num'))),
+  EMPTY);
+  fillTable($('bk-services'), breakdown.byServiceType.map((group) => bookingRow(group.serviceType, group)), EMPTY);
+  fillTable($('bk-locations'), breakdown.byLocation.map((group) => bookingRow(group.location, group)), EMPTY);
+}
+
+// -- chat
+async function loadChat(range) {
+  const chat = await api(`/api/v1/analytics/chat?${rangeQuery(range, { granularity: range.granularity })}`);
+  if (stale(range)) return;
+  $('ch-chats').textContent = fmt.int(chat.chats);
+  $('ch-messages').textContent = fmt.int(chat.messages);
+  $('ch-per-session').textContent = chat.chats ? chat.messagesPerSession.toFixed(2) : '–';
+}
+
+// -- search
+const RESULT_BINS = ['0', '1', '2-5', '6-10', '11-20', '21-50', '51-100', '>100'];
+
+async function loadSearch(range) {
+  const search = await api(`/api/v1/analytics/search?${rangeQuery(range)}`);
+  if (stale(range)) return;
+  $('se-searches').textContent = fmt.int(search.searches);
+  $('se-zero-rate').textContent = search.searches ? fmt.pct(search.zeroResultRate) : '–';
+  $('se-zero').textContent = search.searches ? `${fmt.int(search.zeroResultSearches)} found nothing` : '';
+  fillTable($('se-terms'), search.terms.map((term) => el('tr', { 'data-term': term.term },
+    cell(term.term), cell(fmt.int(term.searches), 'num'), cell(fmt.int(term.zeroResults), 'num'))), EMPTY);
+  fillTable($('se-filters'), search.filters.map((filter) => el('tr', {},
+    cell(filter.filter), cell(fmt.int(filter.searches), 'num'))), EMPTY);
+  const counted = new Map(search.results.map((bin) => [bin.bin, bin.searches]));
+  const binned = RESULT_BINS.reduce((sum, bin) => sum + (counted.get(bin) || 0), 0);
+  chart('chart-results', binned > 0, [{
+    type: 'bar',
+    x: RESULT_BINS.map(plotText),
+    y: RESULT_BINS.map((bin) => counted.get(bin) || 0),
+    marker: { color: RESULT_BINS.map((bin) => (bin === '0' ? COLORS.bad : COLORS.accent)) },
+    hovertemplate: '%{x} results: %{y} searches<extra></extra>',
+  }], {
+    xaxis: { type: 'category', categoryorder: 'array', categoryarray: RESULT_BINS.map(plotText), title: { text: 'results' } },
+    yaxis: { title: { text: 'searches' }, rangemode: 'tozero' },
+  });
+}
+
+// -- pages
+async function loadPages(range) {
+  const pages = await api(`/api/v1/analytics/pages?${rangeQuery(range, { limit: 10 })}`);
+  if (stale(range)) return;
+  state.pagesSeen = pages.map((page) => page.page);
+  fillStepChoices();
+  fillTable($('an-pages'), pages.map((page) => el('tr', { 'data-page': page.page },
+    cell(page.page), cell(fmt.int(page.views), 'num'), cell(fmt.int(page.visitors), 'num'),
+    cell(fmt.ms(page.loadTimeP50), 'num'), cell(fmt.ms(page.loadTimeP95), 'num'))), EMPTY);
+}
+
+// -- performance
+const VITALS = ['lcp', 'inp', 'cls', 'ttfb', 'fcp'];
+const RATING_TEXT = { good: 'good', 'needs-improvement': 'needs improvement', poor: 'poor' };
+
+function vitalCell(metric, vital) {
+  if (!vital || vital.p75 === null) return cell('–', 'muted');
+  const shown = metric === 'cls' ? vital.p75.toFixed(3) : fmt.ms(vital.p75);
+  return el('td', { 'data-metric': metric, title: `p75 of ${fmt.int(vital.samples)} samples` },
+    el('span', { class: 'vital', text: shown }), ' ',
+    el('span', { class: `badge rating ${vital.rating}`, text: RATING_TEXT[vital.rating] }));
+}
+
+function vitalsRow(label, vitals, attrs) {
+  return el('tr', attrs, cell(label), ...VITALS.map((metric) => vitalCell(metric, vitals[metric])),
+    cell(fmt.ms(vitals.apiResponseTime.p50), 'num'), cell(fmt.ms(vitals.apiResponseTime.p95), 'num'));
+}
+
+async function loadPerformance(range) {
+  const performance = await api(`/api/v1/analytics/performance?${rangeQuery(range)}`);
+  if (stale(range)) return;
+  const rows = performance.pages.map((page) => vitalsRow(page.page === '' ? '(no path)' : page.page, page,
+    { 'data-page': page.page }));
+  if (rows.length) rows.unshift(vitalsRow('All pages', performance.allPages, { class: 'total', 'data-all': 'true' }));
+  fillTable($('pf-pages'), rows, EMPTY);
+}
+
+// -- errors
+async function loadErrors(range) {
+  const errors = await api(`/api/v1/analytics/errors?${rangeQuery(range, { granularity: range.granularity })}`);
+  if (stale(range)) return;
+  $('er-count').textContent = fmt.int(errors.errors);
+  $('er-rate').textContent = errors.events ? fmt.pct(errors.errorRate) : '–';
+  chart('chart-errors', errors.series.length > 0, [{
+    type: 'bar', name: 'errors', x: errors.series.map((point) => point.bucket),
+    y: errors.series.map((point) => point.errors), marker: { color: COLORS.bad },
+  }], { yaxis: { title: { text: 'errors' }, rangemode: 'tozero' } });
+  fillTable($('er-top'), errors.top.map((group) => el('tr', { 'data-fingerprint': group.fingerprint },
+    cell(notSent(group.type)), cell(group.message, 'message'), cell(group.topFrame || '–', 'frame'),
+    cell(fmt.int(group.count), 'num'), cell(fmt.time(group.lastSeen)))), EMPTY);
+}
+
+// -- geography
+const REGIONS = (() => {
+  try {
+    return new Intl.DisplayNames([], { type: 'region' });
+  } catch (error) {
+    return null;
+  }
+})();
+
+function countryName(code) {
+  if (REGIONS && /^[A-Z]{2}$/.test(code)) {
+    try {
+      const name = REGIONS.of(code);
+      if (name && name !== code) return `${name} (${code})`;
+    } catch (error) { /* not a region code: shown as sent */ }
+  }
+  return code || '(unknown)';
+}
+
+async function loadGeography(range) {
+  const geo = await api(`/api/v1/analytics/geography?${rangeQuery(range)}`);
+  if (stale(range)) return;
+  $('geo-total').textContent = `${fmt.int(geo.events)} events from people who allowed geolocation.`;
+  const countries = [...geo.countries].reverse();
+  chart('chart-countries', geo.countries.length > 0, [{
+    type: 'bar', orientation: 'h', x: countries.map((row) => row.events),
+    y: countries.map((row) => plotText(countryName(row.country))), marker: { color: COLORS.accent },
+    hovertemplate: '%{y}: %{x} events<extra></extra>',
+  }], { margin: { ...CHART_LAYOUT.margin, l: 150 }, yaxis: { type: 'category', automargin: true }, xaxis: { title: { text: 'events' } } });
+  fillTable($('geo-countries'), geo.countries.map((row) => el('tr', { 'data-country': row.country },
+    cell(countryName(row.country)), cell(fmt.int(row.events), 'num'), cell(fmt.pct(row.share), 'num'))), EMPTY);
+  fillTable($('geo-cities'), geo.cities.map((row) => el('tr', { 'data-city': row.city },
+    cell(row.city), cell(countryName(row.country)), cell(fmt.int(row.events), 'num'))), EMPTY);
+}
+
+// -- heavy sections: loaded on first view, again when the range changes
+const LAZY = {
+  'analytics-funnels': () => runFunnel(),
+  'analytics-journeys': () => loadJourneys(),
+  'analytics-retention': () => loadRetention(),
+  'analytics-experiments': () => loadExperiments(),
+};
+let lazyObserver = null;
+
+function observeLazySections() {
+  if (lazyObserver) return;
+  lazyObserver = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting || !state.range) continue;
+      lazyObserver.unobserve(entry.target);
+      state.lazyLoaded.add(entry.target.id);
+      section(entry.target.id, LAZY[entry.target.id]);
+    }
+  }, { rootMargin: '200px 0px' });
+  for (const id of Object.keys(LAZY)) lazyObserver.observe($(id));
+}
+
+function forgetLazySections() {
+  if (lazyObserver) lazyObserver.disconnect();
+  lazyObserver = null;
+  state.lazyLoaded.clear();
+}
+
+// Asked for explicitly (a button): it is loaded from now on, observed or not.
+function loadNow(id) {
+  state.lazyLoaded.add(id);
+  if (lazyObserver) lazyObserver.unobserve($(id));
+  return section(id, LAZY[id]);
+}
+
+// -- funnels
+const DEFAULT_FUNNEL = ['search_performed', 'booking_attempt', 'booking_completed'];
+const MAX_STEPS = 10;
+
+function stepItem(event = '', filters = '') {
+  return el('li', { class: 'step' },
+    el('span', { class: 'step-number', 'aria-hidden': 'true' }),
+    el('input', { class: 'step-event', value: event, required: true, list: 'fn-events', spellcheck: 'false', autocomplete: 'off' }),
+    el('input', { class: 'step-filters', value: filters, placeholder: 'key=value, …', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'fn-hint' }),
+    el('span', { class: 'step-buttons' },
+      el('button', { type: 'button', class: 'icon', 'data-move': '-1', text: '↑' }),
+      el('button', { type: 'button', class: 'icon', 'data-move': '1', text: '↓' }),
+      el('button', { type: 'button', class: 'icon', 'data-remove': 'true', text: '✕' })));
+}
+
+function renumberSteps() {
+  const items = [...$('fn-steps').children];
+  items.forEach((item, index) => {
+    const n = index + 1;
+    item.querySelector('.step-number').textContent = `${n}.`;
+    item.querySelector('.step-event').setAttribute('aria-label', `Step ${n} event name`);
+    item.querySelector('.step-filters').setAttribute('aria-label', `Step ${n} filters`);
+    const [up, down, remove] = item.querySelectorAll('button');
+    up.setAttribute('aria-label', `Move step ${n} up`);
+    down.setAttribute('aria-label', `Move step ${n} down`);
+    remove.setAttribute('aria-label', `Remove step ${n}`);
+    up.disabled = index === 0;
+    down.disabled = index === items.length - 1;
+    remove.disabled = items.length <= 2;
+  });
+  $('fn-add').disabled = items.length >= MAX_STEPS;
+}
+
+$('fn-steps').replaceChildren(...DEFAULT_FUNNEL.map((event) => stepItem(event)));
+renumberSteps();
+
+$('fn-add').addEventListener('click', () => {
+  const item = stepItem();
+  $('fn-steps').append(item);
+  renumberSteps();
+  item.querySelector('.step-event').focus();
+});
+
+$('fn-steps').addEventListener('click', (event) => {
+  const button = event.target.closest('button');
+  if (!button) return;
+  const item = button.closest('li');
+  if (button.dataset.remove) {
+    const next = item.nextElementSibling || item.previousElementSibling;
+    item.remove();
+    renumberSteps();
+    next.querySelector('.step-event').focus();
+    return;
+  }
+  const sibling = button.dataset.move === '-1' ? item.previousElementSibling : item.nextElementSibling;
+  if (!sibling) return;
+  if (button.dataset.move === '-1') sibling.before(item);
+  else sibling.after(item);
+  renumberSteps();
+  // Keep the focus on the same button; at either end, on the one that still moves.
+  const kept = button.disabled ? item.querySelector(`[data-move="${-Number(button.dataset.move)}"]`) : button;
+  kept.focus();
+});
+
+class InputError extends Error {}
+
+// "key=value, key2=value2": true/false/null and numbers as such, quotes for text.
+function filterValue(raw) {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  if (raw === 'null') return null;
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  const quoted = /^"(.*)"$/.exec(raw) || /^'(.*)'$/.exec(raw);
+  return quoted ? quoted[1] : raw;
+}
+
+function readFilters(text, n) {
+  const filters = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const equals = item.indexOf('=');
+    if (equals <= 0) throw new InputError(`Step ${n}: write filters as key=value (not "${item}").`);
+    filters[item.slice(0, equals).trim()] = filterValue(item.slice(equals + 1).trim());
+  }
+  return filters;
+}
+
+function readSteps() {
+  return [...$('fn-steps').children].map((item, index) => {
+    const event = item.querySelector('.step-event').value.trim();
+    if (!/^[A-Za-z]/.test(event)) throw new InputError(`Step ${index + 1}: give an event name.`);
+    return { event, filters: readFilters(item.querySelector('.step-filters').value, index + 1) };
+  });
+}
+
+function showFunnel(answer) {
+  const steps = answer.steps;
+  const started = steps.length ? steps[0].people : 0;
+  $('chart-funnel').hidden = !started;
+  $('fn-result').hidden = !started;
+  if (!started) {
+    if (window.Plotly) window.Plotly.purge($('chart-funnel'));
+    $('fn-status').textContent = EMPTY;
+    return;
+  }
+  const labels = steps.map((step) => plotText(`${step.step}. ${step.event}`));
+  plot('chart-funnel', [{
+    type: 'bar', x: labels, y: steps.map((step) => step.people), marker: { color: COLORS.accent },
+    text: steps.map((step) => fmt.fraction(step.conversionFromStart)), textposition: 'auto',
+    hovertemplate: '%{x}: %{y} people (%{text} of step 1)<extra></extra>',
+  }], { xaxis: { type: 'category' }, yaxis: { title: { text: 'people' }, rangemode: 'tozero' } });
+  fillTable($('fn-result'), steps.map((step) => el('tr', { 'data-step': step.step },
+    cell(step.step), cell(step.event), cell(fmt.int(step.people), 'num'),
+    cell(fmt.fraction(step.conversionFromStart), 'num'), cell(step.step === 1 ? '–' : fmt.int(step.dropOff), 'num'),
+    cell(fmt.seconds(step.medianSecondsFromPrevious), 'num'))));
+  $('fn-status').textContent = `${fmt.int(started)} people started; ${fmt.int(steps[steps.length - 1].people)} reached the last step.`;
+}
+
+async function runFunnel() {
+  const range = state.range || currentRange();
+  let steps;
+  try {
+    steps = readSteps();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    $('fn-status').textContent = error.message;
+    return;
+  }
+  const button = $('fn-run');
+  button.disabled = true;
+  $('fn-status').textContent = 'Running…';
+  try {
+    const answer = await api('/api/v1/analytics/funnels', {
+      method: 'POST', body: { steps, windowS: Number($('fn-window').value), from: range.from, to: range.to },
+    });
+    stamp($('analytics-funnels'), range);
+    showFunnel(answer);
+  } catch (error) {
+    $('fn-status').textContent = `Could not run: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('fn-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  loadNow('analytics-funnels');
+});
+
+// -- journeys
+function stepLabel(step) {
+  if (step.startsWith('page:')) return step.slice(5);
+  if (step.startsWith('event:')) return step.slice(6);
+  return step;
+}
+
+async function loadJourneys() {
+  const range = state.range || currentRange();
+  const start = $('jn-start').value.trim();
+  if (!/^(page:\/|event:[A-Za-z])/.test(start)) {
+    $('jn-status').textContent = 'Start with page:/path or event:name.';
+    return;
+  }
+  $('jn-status').textContent = 'Loading…';
+  const answer = await api(`/api/v1/analytics/journeys?${rangeQuery(range, { startStep: start, depth: $('jn-depth').value })}`);
+  stamp($('analytics-journeys'), range);
+  const chartNode = $('chart-journeys');
+  chartNode.hidden = !answer.sequences;
+  if (!answer.sequences) {
+    if (window.Plotly) window.Plotly.purge(chartNode);
+    fillTable($('jn-paths'), [], EMPTY);
+    $('jn-status').textContent = EMPTY;
+    return;
+  }
+  const index = new Map(answer.nodes.map((node, i) => [node.id, i]));
+  plot('chart-journeys', [{
+    type: 'sankey',
+    orientation: 'h',
+    node: {
+      label: answer.nodes.map((node) => plotText(stepLabel(node.step))),
+      pad: 12,
+      thickness: 14,
+      color: answer.nodes.map((node) => (node.step === '(exit)' ? '#9aa4b1' : COLORS.accent)),
+      hovertemplate: '%{label}: %{value} sessions<extra></extra>',
+    },
+    link: {
+      source: answer.links.map((link) => index.get(link.source)),
+      target: answer.links.map((link) => index.get(link.target)),
+      value: answer.links.map((link) => link.value),
+      color: 'rgba(36, 87, 197, 0.25)',
+    },
+  }], { margin: { l: 10, r: 10, t: 10, b: 10 } });
+  fillTable($('jn-paths'), answer.paths.map((path) => el('tr', {},
+    cell(path.steps.map(stepLabel).join(' → '), 'message'), cell(fmt.int(path.count), 'num'))), EMPTY);
+  $('jn-status').textContent = `${fmt.int(answer.sequences)} sessions of ${fmt.int(answer.people)} people`
+    + (answer.truncated ? ' (only the first people who matched were followed)' : '');
+}
+
+$('jn-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  loadNow('analytics-journeys');
+});
+
+// -- retention
+function weekHeaders(weeks) {
+  const cells = [el('th', { text: 'Cohort' }), el('th', { class: 'num', text: 'People' })];
+  for (let week = 0; week <= weeks; week += 1) cells.push(el('th', { class: 'num', text: `Week ${week}` }));
+  $('rn-cohorts').tHead.rows[0].replaceChildren(...cells);
+}
+
+async function loadRetention() {
+  const range = state.range || currentRange();
+  const cohortBy = document.querySelector('input[name=cohortBy]:checked').value;
+  $('rn-status').textContent = 'Loading…';
+  const answer = await api(`/api/v1/analytics/retention?${rangeQuery(range, { cohortBy })}`);
+  stamp($('analytics-retention'), range);
+  weekHeaders(answer.weeks);
+  const today = new Date();
+  fillTable($('rn-cohorts'), answer.cohorts.map((cohort) => {
+    const monday = calendarDay(cohort.week);
+    const cells = cohort.rates.map((rate, week) => {
+      const begins = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + 7 * week);
+      if (begins > today) return el('td', { class: 'num future', 'aria-label': 'not yet' });
+      return el('td', {
+        class: `num heat-${Math.round(rate * 10)}`,
+        title: `${fmt.int(cohort.active[week])} of ${fmt.int(cohort.people)} people`,
+        text: `${(rate * 100).toFixed(1)} %`,
+      });
+    });
+    return el('tr', { 'data-week': cohort.week },
+      cell(monday.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })),
+      cell(fmt.int(cohort.people), 'num'), ...cells);
+  }), EMPTY);
+  $('rn-status').textContent = answer.cohorts.length ? '' : EMPTY;
+}
+
+for (const radio of document.querySelectorAll('input[name=cohortBy]')) {
+  radio.addEventListener('change', () => loadNow('analytics-retention'));
+}
+
+// -- experiments
+async function loadExperiments() {
+  const experiments = await api('/api/v1/analytics/experiments');
+  state.experiments = new Map(experiments.map((experiment) => [experiment.experiment, experiment]));
+  const select = $('ex-name');
+  const chosen = select.value;
+  select.replaceChildren(...experiments.map((experiment) => el('option', {
+    value: experiment.experiment, text: experiment.experiment,
+  })));
+  if (state.experiments.has(chosen)) select.value = chosen;
+  $('ex-run').disabled = !experiments.length;
+  if (!experiments.length) {
+    showExperiment(null, 'No experiment has exposures yet.');
+    return;
+  }
+  await compareExperiment();
+}
+
+function showExperiment(answer, message) {
+  $('ex-status').textContent = message;
+  $('ex-variants').hidden = !answer;
+  const srm = answer && answer.sampleRatio.srmWarning;
+  $('ex-srm').hidden = !srm;
+  if (!answer) return;
+  if (srm) {
+    const split = answer.variants.map((variant) => `${variant.name} ${fmt.int(variant.exposures)}`).join(', ');
+    $('ex-srm').textContent = `Sample ratio mismatch: the exposures (${split}) are not the intended split `
+      + `(chi-square p = ${fmt.p(answer.sampleRatio.pValue)}). The assignment or the exposure logging may be `
+      + 'broken: do not trust these results until it is fixed.';
+  }
+  fillTable($('ex-variants'), answer.variants.map((variant) => {
+    const versus = variant.versusControl;
+    const interval = versus && versus.confidenceInterval;
+    return el('tr', { 'data-variant': variant.name },
+      cell(variant.name === answer.control && variant.name !== 'control' ? `${variant.name} (control)` : variant.name),
+      cell(fmt.int(variant.exposures), 'num'), cell(fmt.int(variant.conversions), 'num'),
+      cell(fmt.fraction(variant.conversionRate), 'num'),
+      cell(versus ? `${fmt.points(versus.absoluteUplift)} (${fmt.relative(versus.relativeUplift)})` : '–', 'num'),
+      cell(interval ? `${fmt.points(interval.low)} to ${fmt.points(interval.high)}` : '–', 'num'),
+      cell(versus ? fmt.p(versus.pValue) : '–', 'num'),
+      el('td', {}, versus ? el('span', { class: `badge ${versus.significant ? 'good' : 'neutral'}`, text: versus.significant ? 'yes' : 'no' }) : '–'));
+  }));
+}
+
+async function compareExperiment() {
+  const range = state.range || currentRange();
+  const name = $('ex-name').value;
+  const goal = $('ex-goal').value.trim();
+  const known = state.experiments.get(name);
+  if (!known) return;
+  if (!/^[A-Za-z][A-Za-z0-9_.:\- ]*$/.test(goal)) {
+    showExperiment(null, 'The goal is an event name, such as booking_completed.');
+    return;
+  }
+  // The list spans all time: a range after the last exposure (or before the first) has none.
+  if (new Date(known.lastExposure) < new Date(range.from) || new Date(known.firstExposure) >= new Date(range.to)) {
+    showExperiment(null, `No exposures to ${name} in this range.`);
+    return;
+  }
+  $('ex-status').textContent = 'Loading…';
+  let answer;
+  try {
+    answer = await api(`/api/v1/analytics/experiments/${encodeURIComponent(name)}?${rangeQuery(range, { goal })}`);
+  } catch (error) {
+    if (error.status === 404 || error.status === 422) {
+      showExperiment(null, error.message);
+      return;
+    }
+    throw error;
+  }
+  stamp($('analytics-experiments'), range);
+  const total = answer.variants.reduce((sum, variant) => sum + variant.exposures, 0);
+  showExperiment(answer, `${fmt.int(total)} people exposed; goal ${goal} after their first exposure.`);
+}
+
+$('ex-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!state.experiments.size) {
+    loadNow('analytics-experiments');
+    return;
+  }
+  state.lazyLoaded.add('analytics-experiments');
+  section('analytics-experiments', compareExperiment);
+});
+$('ex-name').addEventListener('change', () => section('analytics-experiments', compareExperiment));
+
+// -- the in-page index
+function goToSection(id) {
+  const target = $(id);
+  if (!target) return;
+  target.scrollIntoView({ block: 'start' });
+  target.querySelector('h2').focus({ preventScroll: true });
+  history.replaceState(null, '', `#${id}`);
+}
+
+for (const link of document.querySelectorAll('.index a')) {
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    goToSection(link.hash.slice(1));
+  });
+}
 
 // ---- health --------------------------------------------------------------------------
 function checkRow(check) {
@@ -530,7 +1256,10 @@ function setLive(on) {
 
 const HANDLERS = {
   hello: () => {},
-  metrics: (data) => showMetrics(data),
+  metrics: (data) => {
+    showMetrics(data);
+    if (state.tab === 'analytics') throttle('realtime', 10000, () => section('analytics-realtime', loadRealtime));
+  },
   check: (data) => {
     applyCheck(data);
     throttle('status', 2000, async () => showStatus(await api('/api/v1/health/status')));
