@@ -29,6 +29,15 @@ from lookout_common.apikeys import Role
 from lookout_common.demo import drive
 from lookout_common.settings import LookoutSettings
 
+# A booking as the shop's front end reports it.
+BOOKING = {
+    "therapistId": "therapist-7",
+    "serviceType": "thai",
+    "duration": 60,
+    "totalPrice": 70,
+    "currency": "EUR",
+}
+
 
 @dataclass
 class Pipeline:
@@ -76,6 +85,24 @@ class Stack:
         answer.raise_for_status()
         return answer.json()
 
+    async def send_demo_traffic(self, seconds: float) -> None:
+        """Sends the demo's marketplace traffic to ingest for `seconds`, and returns once the
+        aggregator has stored all of it (its lag is 0)."""
+        stop = threading.Event()
+        traffic = asyncio.create_task(
+            drive(self.info["ingest_url"], self.info["write_key"], stop, 6.0)
+        )
+        await asyncio.sleep(seconds)
+        stop.set()
+        await traffic
+        lag_url = f"{self.info['services']['analytics-aggregator']}/lag"
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def drained() -> bool:
+                return (await http.get(lag_url)).json().get("lag") == 0
+
+            await eventually(drained, 60, 0.5)
+
 
 def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
@@ -114,18 +141,7 @@ async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
         info = await eventually(lambda: asyncio.to_thread(started), 150, 0.5)
         running = Stack(info, process, log)
         [running.viewer_key] = await create_keys(database_url, (Role.VIEWER, "browser viewer"))
-        stop = threading.Event()
-        traffic = asyncio.create_task(drive(info["ingest_url"], info["write_key"], stop, 6.0))
-        await asyncio.sleep(5)
-        stop.set()
-        await traffic
-        lag_url = f"{info['services']['analytics-aggregator']}/lag"
-        async with httpx.AsyncClient(timeout=5) as http:
-
-            async def drained() -> bool:
-                return (await http.get(lag_url)).json().get("lag") == 0
-
-            await eventually(drained, 60, 0.5)
+        await running.send_demo_traffic(5)
         yield running
     finally:
         process.send_signal(signal.SIGTERM)
@@ -137,6 +153,7 @@ async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium (Debian's `chromium`, driven by Playwright), one per test module."""
     if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
     async with async_playwright() as playwright:

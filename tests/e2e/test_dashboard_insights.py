@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,9 +22,8 @@ import httpx
 import pytest
 from conftest import ARTIFACTS, Stack, shot, sign_in
 from playwright.async_api import Browser, Locator, Page, Route, expect
-from support.wait import eventually
 
-from lookout_common.demo import EXPERIMENT, drive
+from lookout_common.demo import EXPERIMENT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -70,23 +68,6 @@ def _missing(stack: Stack) -> list[str]:
     return missing
 
 
-async def _more_traffic(stack: Stack, seconds: float) -> None:
-    stop = threading.Event()
-    traffic = asyncio.create_task(
-        drive(stack.info["ingest_url"], stack.info["write_key"], stop, 6.0)
-    )
-    await asyncio.sleep(seconds)
-    stop.set()
-    await traffic
-    lag_url = f"{stack.info['services']['analytics-aggregator']}/lag"
-    async with httpx.AsyncClient(timeout=5) as http:
-
-        async def drained() -> bool:
-            return (await http.get(lag_url)).json().get("lag") == 0
-
-        await eventually(drained, 60, 0.5)
-
-
 @pytest.fixture(scope="module")
 async def measured(stack: Stack) -> Stack:
     """The stack (`lookout up` with demo traffic) once that traffic has given every section
@@ -94,7 +75,7 @@ async def measured(stack: Stack) -> Stack:
     deadline = time.monotonic() + 60
     while missing := await asyncio.to_thread(_missing, stack):
         assert time.monotonic() < deadline, f"the demo traffic never produced {missing}"
-        await _more_traffic(stack, 3)
+        await stack.send_demo_traffic(3)
     return stack
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from conftest import BOOKING
 
 pytestmark = pytest.mark.e2e
 
@@ -26,15 +27,6 @@ def _event(actor: str, event: str, properties: dict, *, kind: str = "track") -> 
     else:
         message["name"] = event
     return message
-
-
-BOOKING = {
-    "therapistId": "therapist-7",
-    "serviceType": "thai",
-    "duration": 60,
-    "totalPrice": 70,
-    "currency": "EUR",
-}
 
 
 def mixed_batch() -> list[dict]:

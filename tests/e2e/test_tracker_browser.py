@@ -16,14 +16,15 @@ import shutil
 import subprocess
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from conftest import BOOKING
+from playwright.async_api import Browser
 from support.kafka import read_topic
 from support.wait import eventually
 
@@ -32,17 +33,9 @@ from lookout_common.topics import Topic, topic_name
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGE_PATH = "/shop/therapists"
 SEARCH = {"query": "thai massage", "filters": {"city": "Berlin"}, "resultsCount": 12}
-BOOKING = {
-    "therapistId": "therapist-7",
-    "serviceType": "thai",
-    "duration": 60,
-    "totalPrice": 70,
-    "currency": "EUR",
-    "paymentMethod": "card",
-}
+BOOKING_BY_CARD = {**BOOKING, "paymentMethod": "card"}
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Therapists in Berlin</title></head>
 <body><h1>Therapists</h1>
@@ -141,22 +134,10 @@ def site(request: pytest.FixtureRequest, pipeline, tracker_script: Path) -> Iter
         page = PAGE % {
             "write_key": json.dumps(pipeline.write_key),
             "endpoint": json.dumps(running.endpoint),
-            "booking": json.dumps({**BOOKING, "location": "Berlin Mitte"}),
+            "booking": json.dumps({**BOOKING_BY_CARD, "location": "Berlin Mitte"}),
         }
         files[PAGE_PATH] = ("text/html; charset=utf-8", page.encode())
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per test
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        await launched.close()
 
 
 async def _event_counts(pipeline, since: datetime) -> Counter[str]:
@@ -235,7 +216,7 @@ async def test_closing_the_page_beacons_its_events_to_the_topic_and_dashboard(
     assert {key: search["properties"].get(key) for key in SEARCH} == SEARCH
 
     booking = by_event["booking_completed"]
-    assert {key: booking["properties"].get(key) for key in BOOKING} == BOOKING
+    assert {key: booking["properties"].get(key) for key in BOOKING_BY_CARD} == BOOKING_BY_CARD
     assert "location" not in booking["properties"], "no geo consent: ingest drops the location"
 
     for record in records:

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
 import {
@@ -8,41 +8,28 @@ import {
   NETWORK_ERROR,
   NOW,
   WRITE_KEY,
-  installBrowser,
   response,
   settle,
-  useFakeTime,
+  useFakeBrowser,
 } from './support/browser.js';
 
 const QUEUE_KEY = `lookout.queue.${WRITE_KEY}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let browser;
-let time;
-
-beforeEach(() => {
-  browser = installBrowser();
-  time = useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 describe('batching', () => {
   it('sends nothing before flushAt events, then all of them in one batch', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, flushAt: 3 });
     tracker.trackEvent('gift_card_viewed', { amount: 50 });
     tracker.trackEvent('gift_card_viewed', { amount: 80 });
-    assert.equal(browser.requests.length, 0);
+    assert.equal(fake.browser.requests.length, 0);
 
     tracker.trackEvent('gift_card_viewed', { amount: 100 });
     await settle();
 
-    assert.equal(browser.requests.length, 1);
-    const [request] = browser.requests;
+    assert.equal(fake.browser.requests.length, 1);
+    const [request] = fake.browser.requests;
     assert.equal(request.url, `${ENDPOINT}/v1/batch`);
     assert.equal(request.init.method, 'POST');
     assert.equal(request.init.headers['Content-Type'], 'application/json');
@@ -52,33 +39,33 @@ describe('batching', () => {
       request.body.batch.map((message) => message.properties.amount),
       [50, 80, 100],
     );
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined, 'nothing left to persist');
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined, 'nothing left to persist');
   });
 
   it('sends a smaller batch flushIntervalMs after the first event', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, flushIntervalMs: 5000 });
     tracker.trackEvent('gift_card_viewed');
-    time.tick(3000);
+    fake.time.tick(3000);
     tracker.trackEvent('gift_card_viewed');
-    time.tick(1999);
-    assert.equal(browser.requests.length, 0);
+    fake.time.tick(1999);
+    assert.equal(fake.browser.requests.length, 0);
 
-    time.tick(1);
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 1);
-    assert.equal(browser.requests[0].body.batch.length, 2);
+    assert.equal(fake.browser.requests.length, 1);
+    assert.equal(fake.browser.requests[0].body.batch.length, 2);
 
-    time.tick(60000);
+    fake.time.tick(60000);
     await settle();
-    assert.equal(browser.requests.length, 1, 'an empty queue sends nothing');
+    assert.equal(fake.browser.requests.length, 1, 'an empty queue sends nothing');
   });
 
   it('flush() sends right away and resolves when ingest answered', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    assert.equal(browser.requests.length, 1);
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.requests.length, 1);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 
   it('builds Segment-shaped track messages with the page, session, consent and library', async () => {
@@ -86,7 +73,7 @@ describe('batching', () => {
     tracker.trackEvent('gift_card_viewed', { amount: 50 });
     await tracker.flush();
 
-    const [message] = browser.sent();
+    const [message] = fake.browser.sent();
     assert.equal(message.type, 'track');
     assert.equal(message.event, 'gift_card_viewed');
     assert.deepEqual(message.properties, { amount: 50 });
@@ -112,7 +99,7 @@ describe('batching', () => {
     tracker.page({ section: 'search' });
     await tracker.flush();
 
-    const [message] = browser.sent();
+    const [message] = fake.browser.sent();
     assert.equal(message.type, 'page');
     assert.equal(message.event, undefined);
     assert.deepEqual(message.properties, {
@@ -127,33 +114,33 @@ describe('batching', () => {
 
 describe('offline queue', () => {
   it('keeps at most maxQueue events, dropping the oldest, and sends them when back online', async () => {
-    browser.window.navigator.onLine = false;
+    fake.browser.window.navigator.onLine = false;
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, maxQueue: 5, flushAt: 2 });
     for (let index = 0; index < 8; index += 1) tracker.trackEvent(`event_${index}`);
-    time.tick(10000);
+    fake.time.tick(10000);
     await settle();
-    assert.equal(browser.requests.length, 0, 'offline: nothing sent');
+    assert.equal(fake.browser.requests.length, 0, 'offline: nothing sent');
     assert.deepEqual(
-      browser.storage.json(QUEUE_KEY).map((message) => message.event),
+      fake.browser.storage.json(QUEUE_KEY).map((message) => message.event),
       ['event_3', 'event_4', 'event_5', 'event_6', 'event_7'],
     );
 
-    browser.goOnline();
+    fake.browser.goOnline();
     await settle();
     assert.deepEqual(
-      browser.sent().map((message) => message.event),
+      fake.browser.sent().map((message) => message.event),
       ['event_3', 'event_4', 'event_5', 'event_6', 'event_7'],
     );
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 
   it('persists unsent events and sends them, same messageIds, on the next page load', async () => {
-    browser.answer(NETWORK_ERROR);
+    fake.browser.answer(NETWORK_ERROR);
     const first = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     first.trackEvent('gift_card_viewed', { amount: 50 });
     first.trackSearch('thai massage', {}, 4);
     await first.flush();
-    const stored = browser.storage.json(QUEUE_KEY);
+    const stored = fake.browser.storage.json(QUEUE_KEY);
     assert.deepEqual(
       stored.map((message) => message.event),
       ['gift_card_viewed', 'search_performed'],
@@ -161,14 +148,13 @@ describe('offline queue', () => {
 
     // A reload: a new page (window, timers) on the same storage.
     first.destroy();
-    browser.uninstall();
-    browser = installBrowser({ storage: browser.storage });
+    fake.reload();
     init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     await settle();
 
-    assert.equal(browser.requests.length, 1);
-    assert.deepEqual(browser.sent(), stored);
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.requests.length, 1);
+    assert.deepEqual(fake.browser.sent(), stored);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 
   it('a queue written by another version or corrupted is ignored, not fatal', async () => {
@@ -178,37 +164,36 @@ describe('offline queue', () => {
         ['lookout.session', '"nonsense"'],
       ]),
     );
-    browser.uninstall();
-    browser = installBrowser({ storage });
+    fake.reload({ storage });
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    assert.equal(browser.sent().length, 1);
+    assert.equal(fake.browser.sent().length, 1);
   });
 
   it('a batch over 100 events goes in several requests', async () => {
-    browser.window.navigator.onLine = false;
+    fake.browser.window.navigator.onLine = false;
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, flushAt: 500 });
     for (let index = 0; index < 250; index += 1) tracker.trackEvent('gift_card_viewed', { index });
-    browser.goOnline();
+    fake.browser.goOnline();
     await settle();
     assert.deepEqual(
-      browser.requests.map((request) => request.body.batch.length),
+      fake.browser.requests.map((request) => request.body.batch.length),
       [100, 100, 50],
     );
-    assert.equal(new Set(browser.sent().map((message) => message.messageId)).size, 250);
+    assert.equal(new Set(fake.browser.sent().map((message) => message.messageId)).size, 250);
   });
 });
 
 describe('answers that store nothing', () => {
   it('an answer other than 2xx, 400, 408, 429 or 5xx (a revoked write key) drops the batch', async () => {
-    browser.answer(response(401, { success: false, errors: [] }));
+    fake.browser.answer(response(401, { success: false, errors: [] }));
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    time.tick(120000);
+    fake.time.tick(120000);
     await settle();
-    assert.equal(browser.requests.length, 1, 'not retried');
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.requests.length, 1, 'not retried');
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 });

@@ -3,20 +3,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 import { build } from '../scripts/build.mjs';
 import { VERSION } from '../src/version.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
 import { render } from './support/fake-react.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 let outDir;
 let files;
-let browser;
 
 before(() => {
   outDir = mkdtempSync(path.join(tmpdir(), 'lookout-tracker-build-'));
@@ -25,16 +24,7 @@ before(() => {
 
 after(() => rmSync(outDir, { recursive: true, force: true }));
 
-beforeEach(() => {
-  browser = installBrowser();
-  useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 describe('npm run build', () => {
   it('src/version.js matches package.json', () => {
@@ -43,13 +33,13 @@ describe('npm run build', () => {
 
   it('dist/lookout.js is a classic script that sets window.Lookout', async () => {
     vm.runInThisContext(readFileSync(files['lookout.js'], 'utf8'), { filename: 'lookout.js' });
-    const { Lookout } = browser.window;
+    const { Lookout } = fake.browser.window;
     assert.equal(Lookout.VERSION, packageJson.version);
     const tracker = Lookout.init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackSearch('thai', {}, 2);
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.event),
+      fake.browser.sent().map((message) => message.event),
       ['search_performed'],
     );
     assert.equal(globalThis.Lookout, undefined, 'nothing leaks beyond window.Lookout');
@@ -60,8 +50,8 @@ describe('npm run build', () => {
     assert.deepEqual(Object.keys(module).sort(), ['VERSION', 'init']);
     const tracker = module.init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.page();
-    browser.pagehide();
-    assert.equal(browser.beacons.length, 1);
+    fake.browser.pagehide();
+    assert.equal(fake.browser.beacons.length, 1);
   });
 
   it("dist/react.mjs imports React from 'react' and exports useAnalytics", async () => {

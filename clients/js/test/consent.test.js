@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, settle, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, settle, useFakeBrowser } from './support/browser.js';
 
-let browser;
-let time;
-
-beforeEach(() => {
-  browser = installBrowser();
-  time = useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 function everything(tracker) {
   tracker.trackEvent('gift_card_viewed', { amount: 50 });
@@ -44,29 +32,29 @@ describe('consent', () => {
     });
     everything(tracker);
     await tracker.flush();
-    time.tick(60000);
-    browser.hide();
-    browser.pagehide();
+    fake.time.tick(60000);
+    fake.browser.hide();
+    fake.browser.pagehide();
     await settle();
-    assert.equal(browser.requests.length, 0);
-    assert.equal(browser.beacons.length, 0);
-    assert.deepEqual(browser.storage.keys(), []);
+    assert.equal(fake.browser.requests.length, 0);
+    assert.equal(fake.browser.beacons.length, 0);
+    assert.deepEqual(fake.browser.storage.keys(), []);
   });
 
   it('withdrawing consent drops what was queued and the stored ids', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.identify('user-42');
     tracker.trackEvent('gift_card_viewed');
-    assert.ok(browser.storage.keys().length > 0);
+    assert.ok(fake.browser.storage.keys().length > 0);
 
     tracker.setConsent({ analytics: false });
     tracker.trackEvent('after_withdrawal');
-    time.tick(60000);
-    browser.pagehide();
+    fake.time.tick(60000);
+    fake.browser.pagehide();
     await settle();
-    assert.equal(browser.requests.length, 0);
-    assert.equal(browser.beacons.length, 0);
-    assert.deepEqual(browser.storage.keys(), []);
+    assert.equal(fake.browser.requests.length, 0);
+    assert.equal(fake.browser.beacons.length, 0);
+    assert.deepEqual(fake.browser.storage.keys(), []);
   });
 
   it('granting consent later starts tracking from then on', async () => {
@@ -80,10 +68,10 @@ describe('consent', () => {
     tracker.trackEvent('after_consent');
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.event),
+      fake.browser.sent().map((message) => message.event),
       ['after_consent'],
     );
-    assert.deepEqual(browser.sent()[0].context.consent, { analytics: true, geo: false });
+    assert.deepEqual(fake.browser.sent()[0].context.consent, { analytics: true, geo: false });
   });
 
   it('the geo flag travels in context.consent', async () => {
@@ -97,7 +85,7 @@ describe('consent', () => {
     tracker.trackEvent('without_geo');
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.context.consent),
+      fake.browser.sent().map((message) => message.context.consent),
       [
         { analytics: true, geo: true },
         { analytics: true, geo: false },
@@ -109,6 +97,6 @@ describe('consent', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, consent: { analytics: 'no' } });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    assert.equal(browser.requests.length, 0);
+    assert.equal(fake.browser.requests.length, 0);
   });
 });

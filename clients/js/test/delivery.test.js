@@ -1,40 +1,21 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it, mock } from 'node:test';
 
 import { init } from '../src/index.js';
 import { backoffMs, retryAfterMs } from '../src/transport.js';
 import {
+  BOOKING,
   ENDPOINT,
   NETWORK_ERROR,
   WRITE_KEY,
-  installBrowser,
   response,
   settle,
-  useFakeTime,
+  useFakeBrowser,
 } from './support/browser.js';
 
 const QUEUE_KEY = `lookout.queue.${WRITE_KEY}`;
-const BOOKING = {
-  therapistId: 'therapist-7',
-  serviceType: 'thai',
-  duration: 60,
-  totalPrice: 70,
-  currency: 'EUR',
-};
 
-let browser;
-let time;
-
-beforeEach(() => {
-  browser = installBrowser();
-  time = useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 function ids(request) {
   return request.body.batch.map((message) => message.messageId);
@@ -43,7 +24,7 @@ function ids(request) {
 describe('retries', () => {
   it('retries a 503 with exponential backoff, keeping every messageId', async () => {
     mock.method(Math, 'random', () => 1); // no jitter: the whole delay
-    browser.answer(
+    fake.browser.answer(
       response(503, { success: false }),
       response(503, { success: false }),
       NETWORK_ERROR,
@@ -52,76 +33,76 @@ describe('retries', () => {
     tracker.trackBooking('completed', BOOKING);
     tracker.trackSearch('thai', {}, 3);
     await tracker.flush();
-    assert.equal(browser.requests.length, 1);
+    assert.equal(fake.browser.requests.length, 1);
 
-    time.tick(999);
+    fake.time.tick(999);
     await settle();
-    assert.equal(browser.requests.length, 1, 'first retry after 1 s');
-    time.tick(1);
+    assert.equal(fake.browser.requests.length, 1, 'first retry after 1 s');
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 2);
+    assert.equal(fake.browser.requests.length, 2);
 
-    time.tick(1999);
+    fake.time.tick(1999);
     await settle();
-    assert.equal(browser.requests.length, 2, 'second retry after 2 s more');
-    time.tick(1);
+    assert.equal(fake.browser.requests.length, 2, 'second retry after 2 s more');
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 3);
+    assert.equal(fake.browser.requests.length, 3);
 
-    time.tick(3999);
+    fake.time.tick(3999);
     await settle();
-    assert.equal(browser.requests.length, 3, 'after a network error, 4 s more');
-    time.tick(1);
+    assert.equal(fake.browser.requests.length, 3, 'after a network error, 4 s more');
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 4);
+    assert.equal(fake.browser.requests.length, 4);
 
-    const first = ids(browser.requests[0]);
+    const first = ids(fake.browser.requests[0]);
     assert.equal(new Set(first).size, 2);
-    for (const request of browser.requests) assert.deepEqual(ids(request), first);
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined, 'delivered at last');
+    for (const request of fake.browser.requests) assert.deepEqual(ids(request), first);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined, 'delivered at last');
   });
 
   it('waits for a 429 Retry-After before resending', async () => {
-    browser.answer(response(429, { success: false }, { 'Retry-After': '7' }));
+    fake.browser.answer(response(429, { success: false }, { 'Retry-After': '7' }));
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
 
-    time.tick(6999);
+    fake.time.tick(6999);
     await tracker.flush(); // a flush during the wait does not jump it
     await settle();
-    assert.equal(browser.requests.length, 1);
+    assert.equal(fake.browser.requests.length, 1);
 
-    time.tick(1);
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 2);
-    assert.deepEqual(ids(browser.requests[1]), ids(browser.requests[0]));
+    assert.equal(fake.browser.requests.length, 2);
+    assert.deepEqual(ids(fake.browser.requests[1]), ids(fake.browser.requests[0]));
   });
 
   it('honours a 503 Retry-After longer than the backoff', async () => {
-    browser.answer(response(503, { success: false }, { 'Retry-After': '5' }));
+    fake.browser.answer(response(503, { success: false }, { 'Retry-After': '5' }));
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    time.tick(4999);
+    fake.time.tick(4999);
     await settle();
-    assert.equal(browser.requests.length, 1);
-    time.tick(1);
+    assert.equal(fake.browser.requests.length, 1);
+    fake.time.tick(1);
     await settle();
-    assert.equal(browser.requests.length, 2);
+    assert.equal(fake.browser.requests.length, 2);
   });
 
   it('events queued while waiting go with the retry', async () => {
     mock.method(Math, 'random', () => 1);
-    browser.answer(NETWORK_ERROR);
+    fake.browser.answer(NETWORK_ERROR);
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('first_event');
     await tracker.flush();
     tracker.trackEvent('second_event');
-    time.tick(1000);
+    fake.time.tick(1000);
     await settle();
     assert.deepEqual(
-      browser.requests[1].body.batch.map((message) => message.event),
+      fake.browser.requests[1].body.batch.map((message) => message.event),
       ['first_event', 'second_event'],
     );
   });
@@ -150,7 +131,7 @@ describe('retries', () => {
 describe('400 partial rejection', () => {
   it('drops the events ingest rejected and keeps nothing of that batch pending', async () => {
     const debug = mock.method(console, 'debug', () => {});
-    browser.answer(
+    fake.browser.answer(
       response(400, {
         success: false,
         accepted: 2,
@@ -162,15 +143,15 @@ describe('400 partial rejection', () => {
     tracker.trackBooking('completed', { ...BOOKING, currency: 'euro' });
     tracker.trackChatActivity('started', { chatId: 'chat-1' });
     await tracker.flush();
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
 
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    time.tick(120000);
+    fake.time.tick(120000);
     await settle();
-    assert.equal(browser.requests.length, 2);
+    assert.equal(fake.browser.requests.length, 2);
     assert.deepEqual(
-      browser.requests[1].body.batch.map((message) => message.event),
+      fake.browser.requests[1].body.batch.map((message) => message.event),
       ['gift_card_viewed'],
     );
     const logged = debug.mock.calls.find((call) => String(call.arguments[0]).includes('rejected'));
@@ -191,14 +172,14 @@ describe('page hide', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint });
     tracker.trackSearch('thai', { city: 'Berlin' }, 4);
     tracker.trackBooking('attempt', BOOKING);
-    browser.pagehide();
+    fake.browser.pagehide();
 
-    assert.equal(browser.requests.length, 0);
-    assert.equal(browser.beacons.length, 1);
-    const [beacon] = browser.beacons;
+    assert.equal(fake.browser.requests.length, 0);
+    assert.equal(fake.browser.beacons.length, 1);
+    const [beacon] = fake.browser.beacons;
     assert.equal(beacon.url, `${endpoint}/v1/batch`);
     assert.equal(beacon.data.type, 'application/json');
-    const [payload] = await browser.beaconPayloads();
+    const [payload] = await fake.browser.beaconPayloads();
     assert.equal(payload.writeKey, WRITE_KEY);
     assert.ok(!Number.isNaN(Date.parse(payload.sentAt)));
     assert.deepEqual(
@@ -209,23 +190,23 @@ describe('page hide', () => {
       ],
     );
     assert.equal(
-      browser.storage.json(QUEUE_KEY),
+      fake.browser.storage.json(QUEUE_KEY),
       undefined,
       'a beacon the browser took counts as sent',
     );
 
-    browser.hide();
-    assert.equal(browser.beacons.length, 1, 'nothing left for a second beacon');
+    fake.browser.hide();
+    assert.equal(fake.browser.beacons.length, 1, 'nothing left for a second beacon');
   });
 
   it('sends a cross-origin beacon as text/plain, which needs no CORS preflight', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    browser.pagehide();
-    const [beacon] = browser.beacons;
+    fake.browser.pagehide();
+    const [beacon] = fake.browser.beacons;
     assert.equal(beacon.url, `${ENDPOINT}/v1/batch`);
     assert.equal(beacon.data.type, 'text/plain');
-    const [payload] = await browser.beaconPayloads();
+    const [payload] = await fake.browser.beaconPayloads();
     assert.deepEqual(
       payload.batch.map((message) => message.event),
       ['gift_card_viewed'],
@@ -235,47 +216,47 @@ describe('page hide', () => {
   it('sends a beacon when the document becomes hidden', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    browser.hide();
-    assert.equal(browser.beacons.length, 1);
+    fake.browser.hide();
+    assert.equal(fake.browser.beacons.length, 1);
   });
 
   it('falls back to a keepalive fetch when sendBeacon refuses', async () => {
-    browser.beaconResult = false;
+    fake.browser.beaconResult = false;
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    browser.pagehide();
+    fake.browser.pagehide();
     await settle();
-    assert.equal(browser.requests.length, 1);
-    assert.equal(browser.requests[0].init.keepalive, true);
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.requests.length, 1);
+    assert.equal(fake.browser.requests[0].init.keepalive, true);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 
   it('falls back to a keepalive fetch when there is no sendBeacon', async () => {
-    delete browser.window.navigator.sendBeacon;
+    delete fake.browser.window.navigator.sendBeacon;
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    browser.hide();
+    fake.browser.hide();
     await settle();
-    assert.equal(browser.requests.length, 1);
-    assert.equal(browser.requests[0].init.keepalive, true);
+    assert.equal(fake.browser.requests.length, 1);
+    assert.equal(fake.browser.requests[0].init.keepalive, true);
   });
 
   it('keeps a failed keepalive fetch in storage for the next page load', async () => {
-    browser.beaconResult = false;
-    browser.answer(NETWORK_ERROR);
+    fake.browser.beaconResult = false;
+    fake.browser.answer(NETWORK_ERROR);
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    browser.pagehide();
+    fake.browser.pagehide();
     await settle();
     assert.deepEqual(
-      browser.storage.json(QUEUE_KEY).map((message) => message.event),
+      fake.browser.storage.json(QUEUE_KEY).map((message) => message.event),
       ['gift_card_viewed'],
     );
   });
 
   it('leaves events a request is already carrying to that request', async () => {
     let answer;
-    browser.answer(
+    fake.browser.answer(
       () =>
         new Promise((resolve) => {
           answer = resolve;
@@ -285,20 +266,20 @@ describe('page hide', () => {
     tracker.trackEvent('in_flight');
     const flushed = tracker.flush();
     tracker.trackEvent('queued_later');
-    browser.pagehide();
+    fake.browser.pagehide();
 
-    const [payload] = await browser.beaconPayloads();
+    const [payload] = await fake.browser.beaconPayloads();
     assert.deepEqual(
       payload.batch.map((message) => message.event),
       ['queued_later'],
     );
     assert.deepEqual(
-      browser.storage.json(QUEUE_KEY).map((message) => message.event),
+      fake.browser.storage.json(QUEUE_KEY).map((message) => message.event),
       ['in_flight'],
       'kept in storage until ingest answers',
     );
     answer(response(200));
     await flushed;
-    assert.equal(browser.storage.json(QUEUE_KEY), undefined);
+    assert.equal(fake.browser.storage.json(QUEUE_KEY), undefined);
   });
 });

@@ -1,47 +1,31 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { BOOKING, ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
 
-const BOOKING = {
-  therapistId: 'therapist-7',
-  serviceType: 'thai',
-  duration: 60,
-  totalPrice: 70,
-  currency: 'EUR',
-  location: 'Berlin',
-  paymentMethod: 'card',
-};
+const BOOKING_IN_BERLIN_BY_CARD = { ...BOOKING, location: 'Berlin', paymentMethod: 'card' };
 
-let browser;
+const fake = useFakeBrowser();
 let tracker;
 
 beforeEach(() => {
-  browser = installBrowser();
-  useFakeTime(mock);
   tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, flushAt: 100 });
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
 });
 
 async function sent() {
   await tracker.flush();
-  return browser.sent().map((message) => [message.type, message.event, message.properties]);
+  return fake.browser.sent().map((message) => [message.type, message.event, message.properties]);
 }
 
 describe("the product's events", () => {
   it('trackBooking: attempt and completed', async () => {
-    tracker.trackBooking('attempt', BOOKING);
-    tracker.trackBooking('completed', BOOKING);
-    tracker.trackBooking('cancelled', BOOKING);
+    tracker.trackBooking('attempt', BOOKING_IN_BERLIN_BY_CARD);
+    tracker.trackBooking('completed', BOOKING_IN_BERLIN_BY_CARD);
+    tracker.trackBooking('cancelled', BOOKING_IN_BERLIN_BY_CARD);
     assert.deepEqual(await sent(), [
-      ['track', 'booking_attempt', BOOKING],
-      ['track', 'booking_completed', BOOKING],
+      ['track', 'booking_attempt', BOOKING_IN_BERLIN_BY_CARD],
+      ['track', 'booking_completed', BOOKING_IN_BERLIN_BY_CARD],
     ]);
   });
 

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
 
 const MINUTE = 60 * 1000;
-let browser;
-let time;
-
-beforeEach(() => {
-  browser = installBrowser();
-  time = useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 describe('identify', () => {
   it('after identify, events carry both the userId and the anonymousId', async () => {
@@ -27,7 +15,7 @@ describe('identify', () => {
     tracker.trackSearch('thai', {}, 2);
     await tracker.flush();
 
-    const [before, identify, after] = browser.sent();
+    const [before, identify, after] = fake.browser.sent();
     assert.equal(before.userId, undefined);
     assert.equal(identify.type, 'identify');
     assert.equal(identify.userId, 'user-42');
@@ -45,17 +33,16 @@ describe('identify', () => {
     const first = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     first.identify('user-42');
     await first.flush();
-    const anonymousId = browser.sent()[0].anonymousId;
+    const anonymousId = fake.browser.sent()[0].anonymousId;
     first.destroy();
 
-    browser.uninstall();
-    browser = installBrowser({ storage: browser.storage });
+    fake.reload();
     const second = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     assert.equal(second.getAnonymousId(), anonymousId);
     second.trackEvent('gift_card_viewed');
     await second.flush();
-    assert.equal(browser.sent()[0].anonymousId, anonymousId);
-    assert.equal(browser.sent()[0].userId, 'user-42');
+    assert.equal(fake.browser.sent()[0].anonymousId, anonymousId);
+    assert.equal(fake.browser.sent()[0].userId, 'user-42');
   });
 
   it('reset() forgets the user and starts a new anonymous id and session', async () => {
@@ -64,7 +51,7 @@ describe('identify', () => {
     tracker.reset();
     tracker.trackEvent('signed_out_browse');
     await tracker.flush();
-    const [identify, after] = browser.sent();
+    const [identify, after] = fake.browser.sent();
     assert.equal(after.userId, undefined);
     assert.notEqual(after.anonymousId, identify.anonymousId);
     assert.notEqual(after.context.sessionId, identify.context.sessionId);
@@ -77,10 +64,10 @@ describe('identify', () => {
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.type),
+      fake.browser.sent().map((message) => message.type),
       ['track'],
     );
-    assert.equal(browser.sent()[0].userId, undefined);
+    assert.equal(fake.browser.sent()[0].userId, undefined);
   });
 });
 
@@ -88,19 +75,19 @@ describe('sessions', () => {
   it('continue while events come within 30 minutes and renew after 30 minutes of inactivity', async () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('first_visit');
-    time.tick(29 * MINUTE);
+    fake.time.tick(29 * MINUTE);
     tracker.trackEvent('still_here');
-    time.tick(29 * MINUTE); // 58 minutes after the start, 29 after the last event
+    fake.time.tick(29 * MINUTE); // 58 minutes after the start, 29 after the last event
     tracker.trackEvent('still_here_again');
-    time.tick(30 * MINUTE + 1);
+    fake.time.tick(30 * MINUTE + 1);
     tracker.trackEvent('came_back');
     await tracker.flush();
 
-    const sessions = browser.sent().map((message) => message.context.sessionId);
+    const sessions = fake.browser.sent().map((message) => message.context.sessionId);
     assert.equal(sessions[0], sessions[1]);
     assert.equal(sessions[1], sessions[2]);
     assert.notEqual(sessions[3], sessions[2]);
-    assert.deepEqual(browser.storage.json('lookout.session'), {
+    assert.deepEqual(fake.browser.storage.json('lookout.session'), {
       id: sessions[3],
       lastActivity: Date.now(),
     });
@@ -110,15 +97,14 @@ describe('sessions', () => {
     const first = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     first.trackEvent('first_page');
     await first.flush();
-    const session = browser.sent()[0].context.sessionId;
+    const session = fake.browser.sent()[0].context.sessionId;
     first.destroy();
 
-    time.tick(10 * MINUTE);
-    browser.uninstall();
-    browser = installBrowser({ storage: browser.storage });
+    fake.time.tick(10 * MINUTE);
+    fake.reload();
     const second = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     second.trackEvent('second_page');
     await second.flush();
-    assert.equal(browser.sent()[0].context.sessionId, session);
+    assert.equal(fake.browser.sent()[0].context.sessionId, session);
   });
 });

@@ -2,27 +2,16 @@
 // rather than real React: the package then needs no devDependencies at all.
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
 import { render } from './support/fake-react.js';
 
 register('./support/react-hooks.js', import.meta.url);
 const { useAnalytics } = await import('../src/react.js');
 
-let browser;
-
-beforeEach(() => {
-  browser = installBrowser();
-  useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 function fakeTracker() {
   const calls = [];
@@ -73,7 +62,7 @@ describe('useAnalytics(tracker)', () => {
   it('reads the path from window.location when none is given', () => {
     const tracker = fakeTracker();
     const page = render(Page, { tracker });
-    browser.window.location = new URL('https://shop.example/bookings');
+    fake.browser.window.location = new URL('https://shop.example/bookings');
     page.rerender({ tracker });
     assert.deepEqual(tracker.calls, [
       ['page', { path: '/therapists' }],
@@ -112,7 +101,7 @@ describe('useAnalytics(tracker)', () => {
     page.result.trackSearch('thai', {}, 4);
     await page.result.flush();
     assert.deepEqual(
-      browser.sent().map((message) => [message.type, message.event, message.properties.path]),
+      fake.browser.sent().map((message) => [message.type, message.event, message.properties.path]),
       [
         ['page', undefined, '/therapists'],
         ['track', 'search_performed', undefined],

@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it, mock } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, settle, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, settle, useFakeBrowser } from './support/browser.js';
 
-let browser;
-let time;
-
-beforeEach(() => {
-  browser = installBrowser();
-  time = useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 const hostile = new Proxy(
   {},
@@ -59,7 +47,7 @@ async function callEverything(tracker) {
     assert.doesNotThrow(() => tracker[name](...args), `${name} threw`);
   }
   await assert.doesNotReject(tracker.flush());
-  assert.doesNotThrow(() => browser.pagehide());
+  assert.doesNotThrow(() => fake.browser.pagehide());
 }
 
 describe('never throws into the host app', () => {
@@ -69,13 +57,13 @@ describe('never throws into the host app', () => {
   });
 
   it('keeps tracking when every storage call throws (disabled storage, quota exceeded)', async () => {
-    browser.storage.failReads = true;
-    browser.storage.failWrites = true;
+    fake.browser.storage.failReads = true;
+    fake.browser.storage.failWrites = true;
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('first_event');
     tracker.trackEvent('second_event');
     await tracker.flush();
-    const sent = browser.sent();
+    const sent = fake.browser.sent();
     assert.deepEqual(
       sent.map((message) => message.event),
       ['first_event', 'second_event'],
@@ -85,7 +73,7 @@ describe('never throws into the host app', () => {
   });
 
   it('keeps tracking when reading localStorage itself throws', async () => {
-    Object.defineProperty(browser.window, 'localStorage', {
+    Object.defineProperty(fake.browser.window, 'localStorage', {
       get() {
         throw new Error('SecurityError: access denied');
       },
@@ -93,40 +81,40 @@ describe('never throws into the host app', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await tracker.flush();
-    assert.equal(browser.sent().length, 1);
+    assert.equal(fake.browser.sent().length, 1);
   });
 
   it('survives fetch throwing synchronously, and retries later', async () => {
     mock.method(Math, 'random', () => 1);
     let calls = 0;
-    browser.window.fetch = () => {
+    fake.browser.window.fetch = () => {
       calls += 1;
       throw new Error('fetch blew up');
     };
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
     await assert.doesNotReject(tracker.flush());
-    time.tick(1000);
+    fake.time.tick(1000);
     await settle();
     assert.equal(calls, 2);
   });
 
   it('survives sendBeacon and fetch throwing on page hide, keeping the events', async () => {
-    browser.window.navigator.sendBeacon = () => {
+    fake.browser.window.navigator.sendBeacon = () => {
       throw new TypeError('Illegal invocation');
     };
-    browser.window.fetch = () => {
+    fake.browser.window.fetch = () => {
       throw new Error('fetch blew up');
     };
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackEvent('gift_card_viewed');
-    assert.doesNotThrow(() => browser.pagehide());
+    assert.doesNotThrow(() => fake.browser.pagehide());
     await settle();
-    assert.equal(browser.storage.json(`lookout.queue.${WRITE_KEY}`).length, 1);
+    assert.equal(fake.browser.storage.json(`lookout.queue.${WRITE_KEY}`).length, 1);
   });
 
   it('does nothing, and throws nothing, without a browser at all', async () => {
-    browser.uninstall();
+    fake.browser.uninstall();
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     await callEverything(tracker);
   });
@@ -137,7 +125,7 @@ describe('never throws into the host app', () => {
       tracker.trackEvent('gift_card_viewed');
       await tracker.flush();
     }
-    assert.equal(browser.requests.length, 0);
+    assert.equal(fake.browser.requests.length, 0);
   });
 
   it('sends properties with cycles, BigInts, functions and odd numbers as plain JSON', async () => {
@@ -158,7 +146,7 @@ describe('never throws into the host app', () => {
       }),
     });
     await tracker.flush();
-    assert.deepEqual(browser.sent()[0].properties, {
+    assert.deepEqual(fake.browser.sent()[0].properties, {
       cart: {
         items: [{ sku: 'massage-60' }, { sku: 'massage-60' }],
         total: '70',
@@ -177,7 +165,7 @@ describe('never throws into the host app', () => {
     tracker.trackEvent('small_event');
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.event),
+      fake.browser.sent().map((message) => message.event),
       ['small_event'],
     );
   });
@@ -190,7 +178,7 @@ describe('never throws into the host app', () => {
     tracker.trackEvent('fine name:v2');
     await tracker.flush();
     assert.deepEqual(
-      browser.sent().map((message) => message.event),
+      fake.browser.sent().map((message) => message.event),
       ['fine name:v2'],
     );
   });
@@ -227,6 +215,6 @@ describe('debug logging', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT, debug: true });
     assert.doesNotThrow(() => tracker.trackEvent('gift_card_viewed'));
     await assert.doesNotReject(tracker.flush());
-    assert.equal(browser.sent().length, 1);
+    assert.equal(fake.browser.sent().length, 1);
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
-import { ENDPOINT, WRITE_KEY, installBrowser, useFakeTime } from './support/browser.js';
+import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
 
 /** PerformanceObserver as far as the tracker uses it; `emit` plays the browser. */
 function installPerformance(window, { types } = {}) {
@@ -60,21 +60,10 @@ function installPerformance(window, { types } = {}) {
   };
 }
 
-let browser;
-
-beforeEach(() => {
-  browser = installBrowser();
-  useFakeTime(mock);
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-  browser.uninstall();
-});
+const fake = useFakeBrowser();
 
 async function performanceEvents() {
-  const payloads = await browser.beaconPayloads();
+  const payloads = await fake.browser.beaconPayloads();
   return payloads
     .flatMap((payload) => payload.batch)
     .filter((message) => message.event === 'performance');
@@ -82,7 +71,7 @@ async function performanceEvents() {
 
 describe('trackWebVitals', () => {
   it('sends one performance event with LCP, INP, CLS, TTFB, FCP and the path on page hide', async () => {
-    const browserPerformance = installPerformance(browser.window);
+    const browserPerformance = installPerformance(fake.browser.window);
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackWebVitals();
 
@@ -110,9 +99,9 @@ describe('trackWebVitals', () => {
     );
     browserPerformance.hold('event', { interactionId: 3, duration: 200 });
 
-    browser.hide();
-    browser.pagehide();
-    browser.hide();
+    fake.browser.hide();
+    fake.browser.pagehide();
+    fake.browser.hide();
 
     const events = await performanceEvents();
     assert.equal(events.length, 1);
@@ -128,14 +117,14 @@ describe('trackWebVitals', () => {
   });
 
   it('leaves out what the browser cannot measure', async () => {
-    const browserPerformance = installPerformance(browser.window, {
+    const browserPerformance = installPerformance(fake.browser.window, {
       types: ['largest-contentful-paint'],
     });
-    browser.window.performance = {};
+    fake.browser.window.performance = {};
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackWebVitals();
     browserPerformance.emit('largest-contentful-paint', { startTime: 1200 });
-    browser.pagehide();
+    fake.browser.pagehide();
     const [event] = await performanceEvents();
     assert.deepEqual(event.properties, { lcp: 1200, path: '/therapists' });
   });
@@ -144,7 +133,7 @@ describe('trackWebVitals', () => {
     const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
     tracker.trackWebVitals();
     tracker.trackWebVitals();
-    browser.pagehide();
+    fake.browser.pagehide();
     assert.deepEqual(await performanceEvents(), []);
   });
 });

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from support.db import create_keys
+from support.kafka import read_topic
 from support.services import ServiceProcess, settings_env
 
 from lookout_common.apikeys import Role
@@ -26,6 +28,25 @@ class IngestUnderTest:
 
     def topic(self, topic: Topic) -> str:
         return topic_name(topic, self.settings.topic_prefix)
+
+    async def post(self, path: str, body: dict, **kwargs) -> httpx.Response:
+        """Ingest's answer to `body` POSTed to `path` with the write key."""
+        async with httpx.AsyncClient(timeout=15) as client:
+            return await client.post(
+                f"{self.url}{path}", json=body, auth=(self.write_key, ""), **kwargs
+            )
+
+    async def published(self, expect: int) -> dict[str, dict]:
+        """The events on the events topic by event id, once `expect` of them are there."""
+        records = await read_topic(
+            self.settings.kafka_bootstrap, self.topic(Topic.EVENTS), expect=expect
+        )
+        return {record["event_id"]: record for record in records}
+
+    async def metrics(self) -> str:
+        """Ingest's Prometheus metrics as text."""
+        async with httpx.AsyncClient(timeout=15) as client:
+            return (await client.get(f"{self.url}/metrics")).text
 
 
 @pytest.fixture

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from support.geoip import city_record, write_mmdb
-from support.kafka import read_topic
-
-from lookout_common.topics import Topic
+from support.messages import track
 
 pytestmark = pytest.mark.integration
 
@@ -50,41 +46,18 @@ async def geo_ingest(ingest_with, geoip_database: Path):
     )
 
 
-def track(event: str = "x_event", properties: dict | None = None, **extra) -> dict:
-    return {
-        "type": "track",
-        "messageId": uuid.uuid4().hex,
-        "anonymousId": "anon-1",
-        "event": event,
-        "properties": properties or {},
-        **extra,
-    }
-
-
-async def post(ingest, body: dict, **kwargs) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=15) as client:
-        return await client.post(
-            f"{ingest.url}/v1/batch", json=body, auth=(ingest.write_key, ""), **kwargs
-        )
-
-
-async def published(ingest, expect: int) -> dict[str, dict]:
-    records = await read_topic(
-        ingest.settings.kafka_bootstrap, ingest.topic(Topic.EVENTS), expect=expect
-    )
-    return {record["event_id"]: record for record in records}
-
-
 async def test_consenting_gb_client_arrives_located_without_its_full_ip(geo_ingest) -> None:
     consenting = track(context={"consent": {"analytics": True, "geo": True}})
     refusing = track(context={"consent": {"analytics": True}, "geo": {"country": "FR"}})
     relayed = track(context={"consent": {"geo": True}, "ip": "2001:db8:5:6::1"})
-    response = await post(
-        geo_ingest, {"batch": [consenting, refusing, relayed]}, headers={"X-Forwarded-For": GB_IP}
+    response = await geo_ingest.post(
+        "/v1/batch",
+        {"batch": [consenting, refusing, relayed]},
+        headers={"X-Forwarded-For": GB_IP},
     )
     assert response.status_code == 200, response.text
 
-    records = await published(geo_ingest, expect=3)
+    records = await geo_ingest.published(expect=3)
     located = records[consenting["messageId"]]
     assert located["context"]["geo"] == {"country": "GB", "city": "London"}
     assert located["context"]["ip"] == "81.2.69.0"
@@ -109,10 +82,10 @@ async def test_user_agent_and_error_and_search_arrive_enriched(geo_ingest) -> No
         for user, stack in ((42, STACK.format(line=10)), (7, STACK.format(line=12)))
     ]
     search = track("search_performed", {"query": "  Deep TISSUE massage! "})
-    response = await post(geo_ingest, {"batch": [browser, *errors, search]})
+    response = await geo_ingest.post("/v1/batch", {"batch": [browser, *errors, search]})
     assert response.status_code == 200, response.text
 
-    records = await published(geo_ingest, expect=4)
+    records = await geo_ingest.published(expect=4)
     assert records[browser["messageId"]]["context"]["ua"] == {
         "browser": "Chrome",
         "browserVersion": "124.0.0.0",

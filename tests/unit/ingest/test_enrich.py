@@ -4,11 +4,11 @@ city (with geo consent only), error fingerprints and normalised search queries."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from support.geoip import city_record, write_mmdb
+from support.messages import received, track
 
 from lookout_common.settings import IngestSettings
 from lookout_ingest.enrich import (
@@ -19,7 +19,6 @@ from lookout_ingest.enrich import (
     top_frame,
 )
 from lookout_ingest.geo import GeoDatabase, address_to_locate, place_from_location
-from lookout_ingest.messages import to_event
 from lookout_ingest.screening import Origin, Screen
 from lookout_ingest.useragent import parse_user_agent
 
@@ -56,22 +55,7 @@ GEO = {"consent": {"geo": True}}
 
 
 def event(name: str = "x_event", properties: dict | None = None, context: dict | None = None):
-    raw = {
-        "type": "track",
-        "messageId": f"m-{name}",
-        "anonymousId": "anon-1",
-        "event": name,
-        "properties": properties or {},
-        "context": context or {},
-    }
-    return to_event(
-        raw,
-        kind=None,
-        index=None,
-        received_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
-        source="web",
-        request_id="req-1",
-    )
+    return received(track(name, properties, messageId=f"m-{name}", context=context or {}))
 
 
 @pytest.fixture(scope="module")

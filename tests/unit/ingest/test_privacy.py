@@ -3,16 +3,14 @@ rate limits and the recent-id cache."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
+from support.messages import received, track
 
 from lookout_common.settings import IngestSettings
 from lookout_ingest.app import create_app
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds
 from lookout_ingest.limits import RateLimiter, TokenBucket
-from lookout_ingest.messages import to_event
 from lookout_ingest.pii import Scrubber, luhn_valid
 from lookout_ingest.privacy import (
     Consent,
@@ -362,22 +360,9 @@ def test_recent_ids_of_size_zero_remember_nothing() -> None:
 
 
 def event(message_id: str, context: dict | None = None, **fields):
-    raw = {
-        "type": "track",
-        "event": "booking_attempt",
-        "messageId": message_id,
-        "anonymousId": "anon-1",
-        "properties": {"therapistId": "t-1", "serviceType": "thai", "location": "Berlin"},
-        "context": context or {},
-        **fields,
-    }
-    return to_event(
-        raw,
-        kind=None,
-        index=None,
-        received_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
-        source="web",
-        request_id="req-1",
+    booking = {"therapistId": "t-1", "serviceType": "thai", "location": "Berlin"}
+    return received(
+        track("booking_attempt", booking, messageId=message_id, context=context or {}, **fields)
     )
 
 

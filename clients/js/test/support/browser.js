@@ -5,6 +5,7 @@
  */
 
 import { webcrypto } from 'node:crypto';
+import { afterEach, beforeEach, mock } from 'node:test';
 
 export class FakeStorage {
   constructor(items = new Map()) {
@@ -152,5 +153,41 @@ export function useFakeTime(mock) {
   };
 }
 
+/**
+ * Gives every test of the calling file a fresh fake browser and fake time, and takes
+ * them down after it. `fake.browser` and `fake.time` are the current test's;
+ * `fake.reload()` loads the page anew (new window, same timers) on the same storage,
+ * or on `{ storage }`.
+ */
+export function useFakeBrowser() {
+  const fake = {
+    browser: undefined,
+    time: undefined,
+    reload({ storage = fake.browser.storage } = {}) {
+      fake.browser.uninstall();
+      fake.browser = installBrowser({ storage });
+    },
+  };
+  beforeEach(() => {
+    fake.browser = installBrowser();
+    fake.time = useFakeTime(mock);
+  });
+  afterEach(() => {
+    mock.timers.reset();
+    mock.restoreAll();
+    fake.browser.uninstall();
+  });
+  return fake;
+}
+
 export const ENDPOINT = 'https://ingest.example';
 export const WRITE_KEY = 'wk_test_123';
+
+/** A booking as the product reports it. */
+export const BOOKING = {
+  therapistId: 'therapist-7',
+  serviceType: 'thai',
+  duration: 60,
+  totalPrice: 70,
+  currency: 'EUR',
+};
