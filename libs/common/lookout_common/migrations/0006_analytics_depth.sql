@@ -80,7 +80,7 @@ CREATE TABLE rollup_event_hours (
     bucket timestamptz NOT NULL,
     event  text NOT NULL,
     events bigint NOT NULL,
-    PRIMARY KEY (bucket, event)
+    PRIMARY KEY (bucket, event) INCLUDE (events)
 );
 
 -- Bookings per 15-minute UTC bucket by service type, currency and location ('' = not sent).
@@ -136,7 +136,7 @@ CREATE TABLE rollup_values (
     path   text NOT NULL,
     bin    integer NOT NULL,
     n      bigint NOT NULL,
-    PRIMARY KEY (bucket, metric, path, bin)
+    PRIMARY KEY (bucket, metric, path, bin) INCLUDE (n)  -- index-only reads
 );
 CREATE TABLE rollup_values_daily (
     day    date NOT NULL,
@@ -144,7 +144,7 @@ CREATE TABLE rollup_values_daily (
     path   text NOT NULL,
     bin    integer NOT NULL,
     n      bigint NOT NULL,
-    PRIMARY KEY (metric, day, path, bin)
+    PRIMARY KEY (metric, day, path, bin) INCLUDE (n)
 );
 
 -- A value's histogram bin: ceil(log_1.05(v)); every value at or below 1e-9 shares one bin.
