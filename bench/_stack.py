@@ -77,7 +77,6 @@ class Service:
             "LOOKOUT_DATABASE_URL": settings.dsn(),
             "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
-            "LOOKOUT_GROUP_ID": f"{settings.topic_prefix}aggregator",
             "LOOKOUT_HTTP_PORT": str(self.port),
             "LOOKOUT_LOG_LEVEL": "WARNING",
             # One bench client is one write key on one IP far above any real client's rate:

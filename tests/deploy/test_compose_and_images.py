@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import ROOT, settings_classes
 from kustomize import render
+from support.repo import ROOT, settings_classes
 
 SCHEMA = ROOT / ".venv" / "share" / "compose-spec.json"
 DOCKERFILES = sorted((ROOT / "services").glob("*/Dockerfile"))

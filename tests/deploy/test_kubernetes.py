@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import kubernetes_validate
 import yaml
-from conftest import ROOT
 from kustomize import render
+from support.repo import ROOT
 
 KUBERNETES_VERSION = "1.30.0"
 CRDS = {"ServiceMonitor", "PrometheusRule"}

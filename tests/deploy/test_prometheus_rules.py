@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import yaml
-from conftest import ROOT
+from support.repo import ROOT
 
 RULES = ROOT / "deploy/prometheus/rules/lookout.yml"
 TESTS = ROOT / "deploy/prometheus/tests/lookout_test.yml"

@@ -7,36 +7,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright
+from support.browser_stack import ARTIFACTS, CHROMIUM, Stack
 from support.db import create_keys, fresh_database
 from support.resolve import Resolved, scratch_dir
 from support.services import ServiceProcess, settings_env
 from support.wait import eventually
 
 from lookout_common.apikeys import Role
-from lookout_common.demo import drive
 from lookout_common.settings import LookoutSettings
-
-# A booking as the shop's front end reports it.
-BOOKING = {
-    "therapistId": "therapist-7",
-    "serviceType": "thai",
-    "duration": 60,
-    "totalPrice": 70,
-    "currency": "EUR",
-}
 
 
 @dataclass
@@ -60,48 +48,6 @@ async def pipeline(settings: LookoutSettings, service_factory) -> Pipeline:
     dashboard = service_factory("lookout_dashboard", env)
     ingest = service_factory("lookout_ingest", env)
     return Pipeline(ingest, aggregator, dashboard, write_key, admin_key, settings)
-
-
-ARTIFACTS = Path(__file__).parent.parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-class Stack:
-    def __init__(self, info: dict, process: subprocess.Popen, log: Path) -> None:
-        self.info = info
-        self.process = process
-        self.log = log
-        self.url = info["dashboard_url"]
-        self.admin_key = info["admin_key"]
-        self.viewer_key = ""
-
-    def api(self, path: str, key: str | None = None, **params) -> object:
-        answer = httpx.get(
-            f"{self.url}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {key or self.admin_key}"},
-            timeout=30,
-        )
-        answer.raise_for_status()
-        return answer.json()
-
-    async def send_demo_traffic(self, seconds: float) -> None:
-        """Sends the demo's marketplace traffic to ingest for `seconds`, and returns once the
-        aggregator has stored all of it (its lag is 0)."""
-        stop = threading.Event()
-        traffic = asyncio.create_task(
-            drive(self.info["ingest_url"], self.info["write_key"], stop, 6.0)
-        )
-        await asyncio.sleep(seconds)
-        stop.set()
-        await traffic
-        lag_url = f"{self.info['services']['analytics-aggregator']}/lag"
-        async with httpx.AsyncClient(timeout=5) as http:
-
-            async def drained() -> bool:
-                return (await http.get(lag_url)).json().get("lag") == 0
-
-            await eventually(drained, 60, 0.5)
 
 
 def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -175,19 +121,3 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
     await opened.screenshot(path=ARTIFACTS / f"{request.node.name}-last.png", full_page=True)
     await context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-async def sign_in(page: Page, stack: Stack, key: str) -> None:
-    await page.goto(stack.url)
-    await page.fill("#login-key", key)
-    await page.click("#login-submit")
-    await expect(page.locator("#app")).to_be_visible()
-
-
-async def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"dashboard-{name}.png", full_page=True)
-
-
-def _int(text: str) -> int:
-    return int(text.replace(",", "").replace("\u202f", "").strip())

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Stack, shot, sign_in
 from playwright.async_api import Browser, Page, expect
+from support.browser_stack import Stack, shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

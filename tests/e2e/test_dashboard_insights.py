@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, Stack, shot, sign_in
 from playwright.async_api import Browser, Locator, Page, Route, expect
+from support.browser_stack import ARTIFACTS, Stack, shot, sign_in
 
 from lookout_common.demo import EXPERIMENT
 

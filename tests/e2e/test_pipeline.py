@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import BOOKING
+from support.browser_stack import BOOKING
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import BOOKING
 from playwright.async_api import Browser
+from support.browser_stack import BOOKING
 from support.kafka import read_topic
 from support.wait import eventually
 

@@ -70,9 +70,6 @@ def settings_env(settings: LookoutSettings, **extra: str) -> dict[str, str]:
         "LOOKOUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "LOOKOUT_DATABASE_URL": settings.dsn(),
         "LOOKOUT_TOPIC_PREFIX": settings.topic_prefix,
-        # Each test its own consumer group: a member killed by one test must not hold
-        # up the next test's rebalance until its session times out.
-        "LOOKOUT_GROUP_ID": f"{settings.topic_prefix}aggregator",
         "LOOKOUT_TIMEZONE": settings.timezone,
         "LOOKOUT_LOG_LEVEL": "INFO",
     }

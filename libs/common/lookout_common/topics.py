@@ -1,4 +1,4 @@
-"""Topic names: defined once, versioned, optionally prefixed per deployment."""
+"""Topic and consumer-group names: defined once, versioned, optionally prefixed per deployment."""
 
 from __future__ import annotations
 
@@ -18,3 +18,10 @@ class Topic(StrEnum):
 def topic_name(topic: Topic, prefix: str = "") -> str:
     """The name on the broker: `prefix` + the versioned name."""
     return f"{prefix}{topic.value}"
+
+
+def group_name(group: str, prefix: str = "") -> str:
+    """A consumer group's name on the broker: `prefix` + the group. Deployments (or test
+    stacks) sharing a broker then share neither topics nor groups, so a member one of them
+    left behind never holds up another's rebalance."""
+    return f"{prefix}{group}"

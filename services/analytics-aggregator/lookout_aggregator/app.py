@@ -19,7 +19,7 @@ from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import AggregatorSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.topics import Topic, group_name, topic_name
 
 
 class Lag(BaseModel):
@@ -51,7 +51,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         for _ in range(settings.consumers):
             subscriber = broker.subscriber(
                 topic_name(Topic.EVENTS, settings.topic_prefix),
-                group_id=settings.group_id,
+                group_id=group_name(settings.group_id, settings.topic_prefix),
                 batch=True,
                 max_records=settings.batch_max_records,
                 batch_timeout_ms=settings.batch_timeout_ms,

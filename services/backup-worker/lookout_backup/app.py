@@ -32,7 +32,7 @@ from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import BackupWorkerSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.topics import Topic, group_name, topic_name
 from lookout_common.validation import RowId
 
 log = logging.getLogger("lookout.backup")
@@ -84,7 +84,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
 
         @broker.subscriber(
             topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
-            group_id="lookout-backup-worker",
+            group_id=group_name("lookout-backup-worker", settings.topic_prefix),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,  # the offset moves once the run is recorded
             max_poll_interval_ms=6 * 60 * 60 * 1000,  # a run may take hours

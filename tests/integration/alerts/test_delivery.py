@@ -163,7 +163,6 @@ def consumer_env(settings, receivers: list[dict]) -> dict[str, str]:
         LOOKOUT_ALERT_POLL_S="0.2",
         LOOKOUT_ALERT_RETRY_BASE_S="0.3",
         LOOKOUT_ALERT_RETRY_MAX_S="1",
-        LOOKOUT_ALERT_GROUP_ID=f"{settings.topic_prefix}alerts",
     )
 
 

@@ -6,20 +6,16 @@ import base64
 import json
 import os
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import boto3
 import pytest
-from aiokafka import AIOKafkaProducer
 from support.services import settings_env
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.targets import LocalTarget, S3Target
-from lookout_common.backup_events import BackupCommand
 from lookout_common.marketplace import TABLES, create_marketplace
-from lookout_common.topics import Topic, topic_name
 
 
 @pytest.fixture
@@ -60,27 +56,6 @@ def s3_target(s3) -> S3Target:
     return S3Target(client, bucket, "lookout")
 
 
-async def table_dump(database_url: str, table: str, schema: str = "public") -> list[bytes]:
-    """The table's rows as COPY text, sorted: equal dumps mean byte-for-byte equal data."""
-    connection = await asyncpg.connect(database_url)
-    chunks: list[bytes] = []
-    try:
-        await connection.copy_from_table(
-            table, schema_name=schema, output=lambda chunk: _append(chunks, chunk)
-        )
-    finally:
-        await connection.close()
-    return sorted(b"".join(chunks).splitlines())
-
-
-async def _append(chunks: list[bytes], chunk: bytes) -> None:
-    chunks.append(chunk)
-
-
-def b64_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
-
-
 @pytest.fixture
 def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
     return settings_env(
@@ -90,36 +65,3 @@ def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
         LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
         LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
     )
-
-
-async def send(settings, command: BackupCommand) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
-            command.model_dump_json().encode(),
-        )
-    finally:
-        await producer.stop()
-
-
-def command(operation: str = "backup", **changes) -> BackupCommand:
-    return BackupCommand(
-        command_id=uuid.uuid4().hex,
-        operation=operation,
-        requested_by="sre",
-        requested_at=datetime.now(UTC),
-        **changes,
-    )
-
-
-async def runs(database_url: str) -> list:
-    connection = await asyncpg.connect(database_url)
-    try:
-        return await connection.fetch("SELECT * FROM backup_logs ORDER BY queued_at")
-    finally:
-        await connection.close()
-
-
-__all__ = ["TABLES", "b64_key", "command", "runs", "send", "table_dump"]

@@ -9,11 +9,12 @@ import uuid
 
 import asyncpg
 import pytest
-from conftest import TABLES, table_dump
+from support.backups import table_dump
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.export import BackupPlan, run_backup
 from lookout_backup.restore import RestoreRefused, restore, trial_restore, verify
+from lookout_common.marketplace import TABLES
 
 pytestmark = pytest.mark.integration
 

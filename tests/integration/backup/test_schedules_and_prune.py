@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from conftest import command, runs
+from support.backups import command, runs
 from support.db import create_keys
 from support.wait import eventually
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from conftest import TABLES, command, runs, send
+from support.backups import command, runs, send
 from support.db import create_keys
 from support.kafka import read_topic
 from support.wait import eventually
 
 from lookout_common.apikeys import Role
+from lookout_common.marketplace import TABLES
 from lookout_common.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from lookout_common.health_events import IncidentEvent
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import AlertSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.topics import Topic, group_name, topic_name
 from lookout_health.alerts import outbox
 from lookout_health.alerts.delivery import Deliverer
 from lookout_health.alerts.model import Alert, backup_alert, incident_alert
@@ -54,7 +54,7 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
                 log.info("alert recorded", extra={"alert": alert.event_key, "rows": added})
 
         subscribe = {
-            "group_id": settings.alert_group_id,
+            "group_id": group_name(settings.alert_group_id, settings.topic_prefix),
             "auto_offset_reset": "earliest",
             "ack_policy": AckPolicy.NACK_ON_ERROR,  # commit only after the outbox insert
             "decoder": _undecoded,
