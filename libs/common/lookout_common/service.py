@@ -65,8 +65,13 @@ def add_probe_routes(
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-def serve(app: FastAPI, settings: LookoutSettings, service: str) -> None:
-    """Run `app` under uvicorn with JSON logs; SIGTERM triggers the app's lifespan shutdown."""
+def serve(
+    app: FastAPI, settings: LookoutSettings, service: str, *, proxy_headers: bool = True
+) -> None:
+    """Run `app` under uvicorn with JSON logs; SIGTERM triggers the app's lifespan shutdown.
+
+    `proxy_headers=False`: uvicorn never takes the client address from X-Forwarded-For
+    (for a service that decides itself whether to believe it)."""
     configure_logging(service, settings.log_level)
     log.info(
         "starting",
@@ -82,4 +87,5 @@ def serve(app: FastAPI, settings: LookoutSettings, service: str) -> None:
         log_config=None,
         timeout_graceful_shutdown=30,
         lifespan="on",
+        proxy_headers=proxy_headers,
     )

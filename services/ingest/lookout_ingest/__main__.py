@@ -1,5 +1,3 @@
-import os
-
 from lookout_common.service import serve
 from lookout_common.settings import IngestSettings
 from lookout_ingest.app import create_app
@@ -10,8 +8,7 @@ def main() -> None:
     # Whether X-Forwarded-For is believed is ingest's own setting (trust_forwarded_for):
     # uvicorn would otherwise rewrite the client address from it for loopback peers,
     # letting any local client pick the IP that is rate limited and stored.
-    os.environ["FORWARDED_ALLOW_IPS"] = ""
-    serve(create_app(settings), settings, "ingest")
+    serve(create_app(settings), settings, "ingest", proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from typing import Any
 
 from lookout_common.events import AnalyticsEvent, EventType
 from lookout_ingest.geo import GeoDatabase, Place, place_from_location
-from lookout_ingest.privacy import consent_of
 from lookout_ingest.useragent import parse_user_agent
 
 log = logging.getLogger("lookout.ingest.enrich")
@@ -154,8 +153,8 @@ class Enricher:
             return self.geo_database.locate(client_ip)
         return None
 
-    def enrich(self, event: AnalyticsEvent, client_ip: str | None) -> AnalyticsEvent:
-        """`event` with its derived fields.
+    def enrich(self, event: AnalyticsEvent, client_ip: str | None, *, geo: bool) -> AnalyticsEvent:
+        """`event` with its derived fields; `geo` is the person's geo consent.
 
         `client_ip` is the full address the event came from (its own `context.ip` as
         sent, else the request's), before truncation; it is used only with geo consent
@@ -165,7 +164,7 @@ class Enricher:
         user_agent = context.get("userAgent")
         if isinstance(user_agent, str) and user_agent:
             context["ua"] = parse_user_agent(user_agent).as_context()
-        if consent_of(context).geo and (place := self.place(context, client_ip)) is not None:
+        if geo and (place := self.place(context, client_ip)) is not None:
             context["geo"] = place.as_context()
         update: dict[str, Any] = {"context": context}
         properties = event.properties

@@ -60,15 +60,6 @@ def place_from_location(location: Any) -> Place | None:
     return Place(country, _text(location.get("city"), CITY_NAME_MAX))
 
 
-def address_to_locate(context: dict[str, Any], request_ip: str | None) -> str | None:
-    """The full address to look up: the event's own `context.ip` when it sent one, else the
-    request's (the same choice `privacy.apply_geo_consent` makes before truncating)."""
-    if "ip" in context:
-        sent = context["ip"]
-        return sent.strip() if isinstance(sent, str) else None
-    return request_ip
-
-
 def _record_place(record: Any) -> Place | None:
     if not isinstance(record, dict):
         return None
@@ -86,7 +77,6 @@ class GeoDatabase:
     """One MMDB file, opened once (memory-mapped) for the life of the process."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self._reader = maxminddb.open_database(str(path))
 
     @classmethod

@@ -16,8 +16,8 @@ from typing import Any
 
 from lookout_common.events import IDENTIFY_EVENT, EventType
 
-# Removed from `context` without geo consent.
-CONTEXT_GEO_KEYS = frozenset({"location", "ip"})
+# Removed from `context` without geo consent (`geo` is ingest's own, derived again later).
+CONTEXT_GEO_KEYS = frozenset({"location", "ip", "geo"})
 # Removed from the top level of `properties` and `traits` without geo consent, compared
 # ignoring case, `_` and `-` (so `geoLocation` and `geo_location` are the same key).
 GEO_KEYS = frozenset(
@@ -107,11 +107,13 @@ def _without_geo(values: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Located:
-    """Context, properties and traits as they may travel."""
+    """Context, properties and traits as they may travel, and the whole address the
+    published `context.ip` was truncated from (to locate; never published)."""
 
     context: dict[str, Any]
     properties: dict[str, Any]
     traits: dict[str, Any]
+    address: str | None = None
 
 
 def apply_geo_consent(
@@ -129,13 +131,15 @@ def apply_geo_consent(
     A `context.ip` that is not an address is dropped, not replaced by the request's
     address: a back end relaying a user's event would otherwise lend it its own.
     """
-    sent_ip = context.get("ip")
     kept = {key: value for key, value in context.items() if key not in CONTEXT_GEO_KEYS}
     if not geo:
         return Located(kept, _without_geo(properties), _without_geo(traits))
     if "location" in context:
         kept["location"] = context["location"]
-    ip = truncate_ip(sent_ip) if sent_ip is not None else truncate_ip(request_ip)
-    if ip is not None:
-        kept["ip"] = ip
-    return Located(kept, properties, traits)
+    sent_ip = context.get("ip")
+    address = sent_ip if sent_ip is not None else request_ip
+    ip = truncate_ip(address)
+    if ip is None:
+        return Located(kept, properties, traits)
+    kept["ip"] = ip
+    return Located(kept, properties, traits, address.strip())

@@ -22,7 +22,7 @@ from lookout_common.settings import IngestSettings
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds
 from lookout_ingest.enrich import Enricher
-from lookout_ingest.geo import GeoDatabase, address_to_locate
+from lookout_ingest.geo import GeoDatabase
 from lookout_ingest.pii import Scrubber
 from lookout_ingest.privacy import apply_geo_consent, consent_of, counted_name
 
@@ -103,8 +103,6 @@ class Screen:
                 result.duplicates += 1
                 continue
             in_request.add(key)
-            # The whole address, looked up before it is truncated (never published).
-            client_ip = address_to_locate(event.context, origin.ip) if consent.geo else None
             located = apply_geo_consent(
                 event.context,
                 event.properties,
@@ -117,7 +115,11 @@ class Screen:
                 "properties": scrubber.mapping(located.properties),
                 "traits": scrubber.mapping(located.traits),
             }
-            result.publish.append(self.enricher.enrich(event.model_copy(update=update), client_ip))
+            # Located by its whole address, which only `located` holds (never published).
+            enriched = self.enricher.enrich(
+                event.model_copy(update=update), located.address, geo=consent.geo
+            )
+            result.publish.append(enriched)
         result.redactions = scrubber.redactions
         return result
 
@@ -145,8 +147,6 @@ class Screen:
             request_ip=origin.ip,
         )
         payload = dict(raw)
-        if not consent.geo:
-            located.context.pop("geo", None)  # a client's own `context.geo` is a location too
         if "context" in raw or located.context:
             payload["context"] = located.context
         if isinstance(properties, dict):

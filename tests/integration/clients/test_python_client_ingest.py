@@ -6,58 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from lookout_client import AsyncClient, Client, LookoutClientError
-from support.db import create_keys
-from support.kafka import read_topic
-from support.services import ServiceProcess, settings_env
+from support.ingest import IngestUnderTest, ingest_keys
+from support.services import settings_env
 
-from lookout_common.apikeys import Role
 from lookout_common.embedded.process import free_port
 from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class RealIngest:
-    service: ServiceProcess
-    write_key: str
-    settings: LookoutSettings
-
-    async def published(self, expect: int) -> dict[str, list[dict]]:
-        """Every record on the events topic, by event id (a list, to see duplicates)."""
-        records = await read_topic(
-            self.settings.kafka_bootstrap,
-            topic_name(Topic.EVENTS, self.settings.topic_prefix),
-            expect=expect,
-            settle=1.5,
-        )
-        by_id: dict[str, list[dict]] = {}
-        for record in records:
-            by_id.setdefault(record["event_id"], []).append(record)
-        return by_id
-
-
-async def write_key(settings: LookoutSettings) -> str:
-    (key,) = await create_keys(settings.dsn(), (Role.INGEST, "python back end"))
-    return key
-
-
 @pytest.fixture
-async def ingest(settings: LookoutSettings, service_factory) -> RealIngest:
+async def ingest(settings: LookoutSettings, service_factory) -> IngestUnderTest:
     """A real ingest process (`python -m lookout_ingest`) on the suite's broker and a
     fresh database, with an ingest write key."""
-    key = await write_key(settings)
+    write_key, admin_key = await ingest_keys(settings, "python back end")
     service = service_factory("lookout_ingest", settings_env(settings))
-    return RealIngest(service, key, settings)
+    return IngestUnderTest(service, write_key, admin_key, settings)
 
 
-async def test_booking_identify_and_custom_event_arrive_once_each(ingest: RealIngest) -> None:
+async def test_booking_identify_and_custom_event_arrive_once_each(ingest: IngestUnderTest) -> None:
     errors: list[LookoutClientError] = []
     with Client(ingest.write_key, ingest.service.url, on_error=errors.append) as lookout:
         booking = lookout.track_booking(
@@ -74,7 +45,7 @@ async def test_booking_identify_and_custom_event_arrive_once_each(ingest: RealIn
         assert await asyncio.to_thread(lookout.flush, 30)
     assert errors == []
 
-    published = await ingest.published(expect=3)
+    published = await ingest.copies(expect=3)
     assert sorted(published) == sorted([booking, identify, custom])
     assert all(len(records) == 1 for records in published.values())
     (stored_booking,) = published[booking]
@@ -104,7 +75,7 @@ async def test_booking_identify_and_custom_event_arrive_once_each(ingest: RealIn
     assert stored_custom["properties"].items() >= {"amount": 20}.items()
 
 
-async def test_async_client_events_arrive(ingest: RealIngest) -> None:
+async def test_async_client_events_arrive(ingest: IngestUnderTest) -> None:
     errors: list[LookoutClientError] = []
     async with AsyncClient(ingest.write_key, ingest.service.url, on_error=errors.append) as lookout:
         search = await lookout.track_search("thai", results_count=4, anonymous_id="anon-1")
@@ -114,7 +85,7 @@ async def test_async_client_events_arrive(ingest: RealIngest) -> None:
             failure = await lookout.track_error(error, user_id="user-1")
     assert errors == []
 
-    published = await ingest.published(expect=2)
+    published = await ingest.copies(expect=2)
     assert sorted(published) == sorted([search, failure])
     searched = published[search][0]["properties"]
     assert (searched["query"], searched["resultsCount"]) == ("thai", 4)
@@ -127,7 +98,7 @@ async def test_events_queued_while_ingest_is_down_arrive_once_with_their_ids(
     settings: LookoutSettings, service_factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="lookout_client")
-    key = await write_key(settings)
+    key, admin_key = await ingest_keys(settings, "python back end")
     port = free_port()
     errors: list[LookoutClientError] = []
     lookout = Client(
@@ -166,7 +137,7 @@ async def test_events_queued_while_ingest_is_down_arrive_once_with_their_ids(
         await asyncio.to_thread(lookout.close, 30)
     assert errors == []
 
-    published = await RealIngest(service, key, settings).published(expect=5)
+    published = await IngestUnderTest(service, key, admin_key, settings).copies(expect=5)
     assert sorted(published) == sorted(before + during)
     assert all(len(records) == 1 for records in published.values())
     assert [published[id_][0]["properties"]["query"] for id_ in before + during] == [

@@ -18,7 +18,8 @@ from lookout_ingest.enrich import (
     normalized_query,
     top_frame,
 )
-from lookout_ingest.geo import GeoDatabase, address_to_locate, place_from_location
+from lookout_ingest.geo import GeoDatabase, place_from_location
+from lookout_ingest.privacy import apply_geo_consent
 from lookout_ingest.screening import Origin, Screen
 from lookout_ingest.useragent import parse_user_agent
 
@@ -130,7 +131,7 @@ def test_repeated_user_agent_is_answered_from_the_cache_with_a_fresh_dict() -> N
 def test_client_sent_ua_is_overwritten_by_the_parsed_user_agent(enricher) -> None:
     spoofed = {"browser": "Netscape", "device": "mainframe", "extra": 1}
     enriched = enricher.enrich(
-        event(context={"userAgent": SAFARI_IPHONE, "ua": spoofed}), client_ip=None
+        event(context={"userAgent": SAFARI_IPHONE, "ua": spoofed}), client_ip=None, geo=False
     )
     assert enriched.context["ua"] == {
         "browser": "Mobile Safari",
@@ -149,7 +150,7 @@ def test_without_a_user_agent_there_is_no_ua_and_a_client_sent_one_is_removed(
     context = {"ua": {"browser": "Netscape"}, "locale": "de-DE"}
     if user_agent is not None:
         context["userAgent"] = user_agent
-    enriched = enricher.enrich(event(context=context), client_ip=None)
+    enriched = enricher.enrich(event(context=context), client_ip=None, geo=False)
     assert "ua" not in enriched.context
     assert enriched.context["locale"] == "de-DE"
 
@@ -158,22 +159,22 @@ def test_without_a_user_agent_there_is_no_ua_and_a_client_sent_one_is_removed(
 
 
 def test_ip_of_a_consenting_event_is_located_in_the_database(enricher) -> None:
-    assert enricher.enrich(event(context=GEO), "81.2.69.142").context["geo"] == {
+    assert enricher.enrich(event(context=GEO), "81.2.69.142", geo=True).context["geo"] == {
         "country": "GB",
         "city": "London",
     }
-    assert enricher.enrich(event(context=GEO), "2001:db8:1::7").context["geo"] == {
+    assert enricher.enrich(event(context=GEO), "2001:db8:1::7", geo=True).context["geo"] == {
         "country": "DE",
         "city": "Berlin",
     }
-    assert enricher.enrich(event(context=GEO), "::ffff:81.2.69.9").context["geo"] == {
+    assert enricher.enrich(event(context=GEO), "::ffff:81.2.69.9", geo=True).context["geo"] == {
         "country": "GB",
         "city": "London",
     }
 
 
 def test_record_without_a_city_gives_the_country_upper_cased_and_no_city(enricher) -> None:
-    assert enricher.enrich(event(context=GEO), "192.0.2.10").context["geo"] == {
+    assert enricher.enrich(event(context=GEO), "192.0.2.10", geo=True).context["geo"] == {
         "country": "FR",
         "city": None,
     }
@@ -181,13 +182,13 @@ def test_record_without_a_city_gives_the_country_upper_cased_and_no_city(enriche
 
 @pytest.mark.parametrize("ip", ["198.51.100.4", "203.0.113.9", "127.0.0.1", "not-an-ip", ""])
 def test_unknown_or_invalid_ip_gives_no_geo_and_no_error(enricher, ip) -> None:
-    enriched = enricher.enrich(event(context={**GEO, "geo": {"country": "XX"}}), ip)
+    enriched = enricher.enrich(event(context={**GEO, "geo": {"country": "XX"}}), ip, geo=True)
     assert "geo" not in enriched.context
 
 
 def test_client_location_wins_over_the_ip(enricher) -> None:
     context = {**GEO, "location": {"country": "de", "city": "  Munich ", "latitude": 48.1}}
-    enriched = enricher.enrich(event(context=context), "81.2.69.142")
+    enriched = enricher.enrich(event(context=context), "81.2.69.142", geo=True)
     assert enriched.context["geo"] == {"country": "DE", "city": "Munich"}
     assert enriched.context["location"] == context["location"]
 
@@ -203,24 +204,26 @@ def test_client_location_wins_over_the_ip(enricher) -> None:
     ],
 )
 def test_client_location_counts_only_when_it_names_a_country(enricher, location, geo) -> None:
-    enriched = enricher.enrich(event(context={**GEO, "location": location}), "81.2.69.142")
+    enriched = enricher.enrich(
+        event(context={**GEO, "location": location}), "81.2.69.142", geo=True
+    )
     assert enriched.context["geo"] == geo
 
 
 def test_without_geo_consent_there_is_no_geo_even_from_a_location_or_a_client(enricher) -> None:
     context = {"location": {"country": "DE", "city": "Berlin"}, "geo": {"country": "FR"}}
-    enriched = enricher.enrich(event(context=context), "81.2.69.142")
+    enriched = enricher.enrich(event(context=context), "81.2.69.142", geo=False)
     assert "geo" not in enriched.context
 
 
 def test_country_database_gives_countries_and_ipv6_there_is_no_error(country_db) -> None:
     enricher = Enricher(GeoDatabase.open(country_db))
     try:
-        assert enricher.enrich(event(context=GEO), "81.2.69.1").context["geo"] == {
+        assert enricher.enrich(event(context=GEO), "81.2.69.1", geo=True).context["geo"] == {
             "country": "GB",
             "city": None,
         }
-        assert "geo" not in enricher.enrich(event(context=GEO), "2001:db8::1").context
+        assert "geo" not in enricher.enrich(event(context=GEO), "2001:db8::1", geo=True).context
     finally:
         enricher.close()
 
@@ -231,7 +234,7 @@ def test_missing_or_damaged_database_means_no_ip_lookup(tmp_path) -> None:
     assert GeoDatabase.open(tmp_path / "missing.mmdb") is None
     assert GeoDatabase.open(damaged) is None
     assert GeoDatabase.open(None) is None
-    enriched = Enricher(None).enrich(event(context=GEO), "81.2.69.142")
+    enriched = Enricher(None).enrich(event(context=GEO), "81.2.69.142", geo=True)
     assert "geo" not in enriched.context
 
 
@@ -241,9 +244,16 @@ def test_place_and_address_rules() -> None:
         "city": "New York",
     }
     assert place_from_location({"country": None}) is None
-    assert address_to_locate({"ip": " 81.2.69.1 "}, "10.0.0.1") == "81.2.69.1"
-    assert address_to_locate({"ip": 12}, "10.0.0.1") is None  # a bad ip is not replaced
-    assert address_to_locate({}, "10.0.0.1") == "10.0.0.1"
+    # The address located is the one the published `context.ip` was truncated from.
+    assert locate({"ip": " 81.2.69.1 "}, "10.0.0.1") == ("81.2.69.1", "81.2.69.0")
+    assert locate({"ip": 12}, "10.0.0.1") == (None, None)  # a bad ip is not replaced
+    assert locate({}, "10.0.0.1") == ("10.0.0.1", "10.0.0.0")
+    assert locate({"ip": None}, "10.0.0.1") == ("10.0.0.1", "10.0.0.0")
+
+
+def locate(context: dict, request_ip: str) -> tuple[str | None, str | None]:
+    located = apply_geo_consent(context, {}, {}, geo=True, request_ip=request_ip)
+    return located.address, located.context.get("ip")
 
 
 def test_screen_locates_the_full_ip_then_publishes_only_its_network(city_db) -> None:
@@ -361,8 +371,17 @@ def test_different_top_frame_type_or_message_gives_another_fingerprint() -> None
     assert error_fingerprint("TypeError", "User 42 not found", None) != base
 
 
-@pytest.mark.parametrize("stack", [V8_STACK, GECKO_STACK, PYTHON_STACK])
-def test_error_event_gets_fingerprint_and_top_frame_over_client_values(enricher, stack) -> None:
+@pytest.mark.parametrize(
+    ("stack", "frame"),
+    [
+        (V8_STACK, "renderCart (https://shop.example/static/js/main.<hash>.js)"),
+        (GECKO_STACK, "renderCart (https://shop.example/static/js/main.js)"),
+        (PYTHON_STACK, "load (/srv/app/users.py)"),
+    ],
+)
+def test_error_event_gets_fingerprint_and_top_frame_over_client_values(
+    enricher, stack, frame
+) -> None:
     properties = {
         "message": "User 42 not found",
         "type": "LookupError",
@@ -370,22 +389,24 @@ def test_error_event_gets_fingerprint_and_top_frame_over_client_values(enricher,
         "fingerprint": "client-chosen",
         "topFrame": "client-chosen",
     }
-    enriched = enricher.enrich(event("error_occurred", properties), client_ip=None)
-    assert enriched.properties["topFrame"] == top_frame(stack)
+    enriched = enricher.enrich(event("error_occurred", properties), client_ip=None, geo=False)
+    assert enriched.properties["topFrame"] == frame
     assert enriched.properties["fingerprint"] == error_fingerprint(
-        "LookupError", "User 7 not found", top_frame(stack)
+        "LookupError", "User 7 not found", frame
     )
     assert enriched.properties["message"] == "User 42 not found"
 
 
 def test_error_event_without_stack_has_a_null_top_frame(enricher) -> None:
-    enriched = enricher.enrich(event("error_occurred", {"message": "Card declined"}), None)
+    enriched = enricher.enrich(
+        event("error_occurred", {"message": "Card declined"}), None, geo=False
+    )
     assert enriched.properties["topFrame"] is None
     assert enriched.properties["fingerprint"] == error_fingerprint(None, "Card declined", None)
 
 
 def test_other_events_keep_their_own_fingerprint_property(enricher) -> None:
-    enriched = enricher.enrich(event("device_paired", {"fingerprint": "abc"}), None)
+    enriched = enricher.enrich(event("device_paired", {"fingerprint": "abc"}), None, geo=False)
     assert enriched.properties == {"fingerprint": "abc"}
 
 
@@ -414,7 +435,7 @@ def test_search_query_is_normalised(query, normalized) -> None:
 
 def test_search_event_gets_query_normalized_over_a_client_value(enricher) -> None:
     properties = {"query": "  Thai MASSAGE, Berlin! ", "queryNormalized": "spoofed"}
-    enriched = enricher.enrich(event("search_performed", properties), None)
+    enriched = enricher.enrich(event("search_performed", properties), None, geo=False)
     assert enriched.properties["queryNormalized"] == "thai massage, berlin"
     assert enriched.properties["query"] == "  Thai MASSAGE, Berlin! "
 
