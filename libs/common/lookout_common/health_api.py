@@ -6,38 +6,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.models import Camel
 from lookout_common.validation import IsoDatetime
 
 SystemState = Literal["operational", "degraded", "outage", "maintenance"]
 
 
-class CriticalIssue(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class CriticalIssue(Camel):
     service: str
     status: CheckStatus
     message: str
     since: datetime
 
 
-class SystemStatus(BaseModel):
+class SystemStatus(Camel):
     """The spec's system status card."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     status: SystemState
     uptime: float | None = Field(description="% of the last 30 days without a critical outage")
     last_check: datetime | None
     critical_issues: list[CriticalIssue]
     active_incidents: int
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class RunRequest(Camel):

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from lookout_common.auth import Reader
-from lookout_dashboard.models import Camel
+from lookout_common.models import Camel
 from lookout_dashboard.queries import active_since
 from lookout_dashboard.ranges import (
     ERRORS,
@@ -77,9 +77,10 @@ async def realtime(request: Request, _: Reader) -> Realtime:
         SELECT
           (SELECT count(DISTINCT member) FROM rollup_distinct
             WHERE kind = 'actor' AND bucket >= $1 AND bucket <= $2) AS active,
-          (SELECT count(*) FROM analytics_people WHERE last_seen >= $3) AS dau,
-          (SELECT count(*) FROM analytics_people WHERE last_seen >= $4) AS wau,
-          (SELECT count(*) FROM analytics_people WHERE last_seen >= $5) AS mau
+          count(*) FILTER (WHERE last_seen >= $3) AS dau,
+          count(*) FILTER (WHERE last_seen >= $4) AS wau,
+          count(*) AS mau
+        FROM analytics_people WHERE last_seen >= $5
         """,
         active_since(at, request.app.state.settings.active_window_s),
         at,

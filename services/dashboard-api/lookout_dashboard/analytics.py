@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from lookout_common.auth import Reader
+from lookout_common.models import Camel
 from lookout_dashboard.histogram import bins_by, percentile
-from lookout_dashboard.models import Camel
 from lookout_dashboard.ranges import (
     ERRORS,
     From,

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import httpx
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from lookout_common.apikeys import KeyCache
@@ -39,6 +40,16 @@ from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 class Me(BaseModel):
     name: str
     role: str
+
+
+BAD_JSON = {"description": "The request body is not valid JSON"}
+
+
+def _document_body_errors(router: APIRouter) -> None:
+    """Every operation that reads a JSON body may answer 400 for one that does not parse."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            route.responses.setdefault(400, BAD_JSON)
 
 
 def create_app(settings: DashboardSettings | None = None) -> FastAPI:
@@ -92,14 +103,18 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             "kafka": lambda: broker_reachable(settings),
         },
     )
-    app.include_router(analytics.router)
-    app.include_router(activity.router)
-    app.include_router(commerce.router)
-    app.include_router(quality.router)
-    app.include_router(health_api.router)
-    app.include_router(backups_api.router)
-    app.include_router(people.router)
-    app.include_router(erasure.router)
+    for module in (
+        analytics,
+        activity,
+        commerce,
+        quality,
+        health_api,
+        backups_api,
+        people,
+        erasure,
+    ):
+        _document_body_errors(module.router)
+        app.include_router(module.router)
     spa.mount(app)
 
     @app.get(

@@ -21,7 +21,7 @@ class AuditEntry(BaseModel):
 
 
 async def record(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | asyncpg.Connection,
     *,
     actor: str,
     action: str,

@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, StrictBool
 
 from lookout_common.apikeys import ApiKey
 from lookout_common.auth import Admin, Reader
 from lookout_common.backup_api import Run, RunDetail, Schedule, ScheduleIn
 from lookout_common.backup_events import BackupCommand, CollectionName, Retention
+from lookout_common.models import Camel
 from lookout_common.topics import Topic, topic_name
 from lookout_common.validation import RowId
 from lookout_dashboard import audit
@@ -27,10 +27,10 @@ from lookout_dashboard.upstream import forward, forward_action
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 
 
-class BackupAction(BaseModel):
+class BackupAction(Camel):
     """What an admin asks for; the worker does it and reports on the live stream."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, strict=True)
+    model_config = ConfigDict(strict=True)
 
     operation: Literal["backup", "verify", "restore", "prune"]
     collections: list[CollectionName] | None = Field(None, description="None: every collection")
@@ -45,9 +45,7 @@ class BackupAction(BaseModel):
     confirm: StrictBool = Field(False, description="Must be true for a restore")
 
 
-class Accepted(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class Accepted(Camel):
     command_id: str
     operation: str
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from lookout_common.auth import Reader
-from lookout_dashboard.models import Camel
+from lookout_common.models import Camel
 from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
 from lookout_dashboard.rates import percent, ratio
 from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader, Top, grouped
@@ -174,15 +174,13 @@ async def chat(
     granularity: Gran = Granularity.HOUR,
 ) -> Chat:
     reader = RangeReader.of(request, *resolve_range(start, end, granularity))
-    totals = await reader.row(
-        f"""
-        SELECT
-          (SELECT count(DISTINCT member) FROM rollup_distinct
-            WHERE kind = 'chat' AND bucket >= $1 AND bucket < $2) AS chats,
-          (SELECT coalesce(sum(events), 0)::bigint FROM {reader.event_counts(Granularity.HOUR)}
-            AS counts WHERE event = 'chat_message_sent') AS messages
-        """
-    )
+    # Distinct chats over the range are not the sum of the buckets' (a chat may span two).
+    chats = (
+        await reader.row(
+            "SELECT count(DISTINCT member) AS chats FROM rollup_distinct"
+            " WHERE kind = 'chat' AND bucket >= $1 AND bucket < $2"
+        )
+    )["chats"]
     rows = await reader.local_series(
         f"""
         WITH chats AS (
@@ -200,7 +198,7 @@ async def chat(
         """,
         granularity,
     )
-    chats, messages = totals["chats"], totals["messages"]
+    messages = sum(row["messages"] for row in rows)
     return Chat(
         range=reader.range(granularity),
         chats=chats,

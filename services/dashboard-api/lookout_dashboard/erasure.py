@@ -52,7 +52,9 @@ UserId = Annotated[
 ]
 
 
-async def erase(connection: asyncpg.Connection, user_id: str) -> Erasure:
+async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Erasure:
+    """Deletes the person and records who did it, in one transaction: no erasure without
+    its audit entry."""
     async with connection.transaction():
         linked = await connection.fetch(
             "SELECT anonymous_id FROM identity_links WHERE user_id = $1 ORDER BY 1", user_id
@@ -62,6 +64,14 @@ async def erase(connection: asyncpg.Connection, user_id: str) -> Erasure:
         for table, condition in PERSONAL_TABLES:
             status = await connection.execute(f"DELETE FROM {table} WHERE {condition}", identities)
             deleted[table] = int(status.rsplit(" ", 1)[1])
+        await audit.record(
+            connection,
+            actor=actor,
+            action="user.erase",
+            target=user_id,
+            outcome="succeeded",
+            detail={"identities": len(identities), "deleted": deleted},
+        )
     return Erasure(user_id=user_id, identities=identities, deleted=deleted)
 
 
@@ -74,13 +84,4 @@ async def erase(connection: asyncpg.Connection, user_id: str) -> Erasure:
 async def erase_user(request: Request, key: Admin, user_id: UserId) -> Erasure:
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as connection:
-        done = await erase(connection, user_id)
-    await audit.record(
-        pool,
-        actor=key.name,
-        action="user.erase",
-        target=user_id,
-        outcome="succeeded",
-        detail={"identities": len(done.identities), "deleted": done.deleted},
-    )
-    return done
+        return await erase(connection, user_id, key.name)

@@ -6,10 +6,10 @@ How a person is counted:
   (the key is present and the value equal; booleans never equal numbers, 1 equals 1.0).
 - A person's events are taken in time order (a stable sort: equal timestamps keep the order
   they were given in). Step k+1 must be a later event than the one that matched step k.
-- Every step-1 event is a candidate start. From a start, each next step takes the earliest
-  matching event after the previous one, as long as its timestamp is at most `window` after the
-  start (inclusive). The person's path is the candidate that reaches the most steps; among
-  equally deep candidates, the earliest start.
+- Every step-1 event (before `starts_before`, when given) is a candidate start. From a start,
+  each next step takes the earliest matching event after the previous one, as long as its
+  timestamp is at most `window` after the start (inclusive). The person's path is the
+  candidate that reaches the most steps; among equally deep candidates, the earliest start.
 - Times between steps are measured along that path.
 
 Conversions are fractions (0.25 means 25%), None when the base is 0 people.
@@ -24,7 +24,7 @@ from typing import Annotated, NamedTuple
 
 from pydantic import Field
 
-from lookout_dashboard.models import Camel
+from lookout_common.models import Camel
 
 # Text without NUL (Postgres text cannot hold it); bounded like the events' own fields.
 FilterText = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")]
@@ -69,13 +69,14 @@ def funnel(
     people: Mapping[str, Sequence[FunnelEvent]],
     steps: Sequence[FunnelStep],
     window: timedelta,
+    starts_before: datetime | None = None,
 ) -> list[FunnelStepResult]:
     """One row per step: who reached it, the conversions and drop-off, the median step time."""
     _check(steps, window)
     reached = [0] * len(steps)
     durations: list[list[float]] = [[] for _ in steps]
     for events in people.values():
-        path = furthest_path(events, steps, window)
+        path = furthest_path(events, steps, window, starts_before)
         for index, timestamp in enumerate(path):
             reached[index] += 1
             if index:
@@ -98,13 +99,18 @@ def funnel(
 
 
 def furthest_path(
-    events: Sequence[FunnelEvent], steps: Sequence[FunnelStep], window: timedelta
+    events: Sequence[FunnelEvent],
+    steps: Sequence[FunnelStep],
+    window: timedelta,
+    starts_before: datetime | None = None,
 ) -> list[datetime]:
     """Timestamps of the steps one person reached along their deepest path ([] if none)."""
     _check(steps, window)
     ordered = sorted(events, key=lambda event: event.timestamp)
     best: list[datetime] = []
     for start, first in enumerate(ordered):
+        if starts_before is not None and first.timestamp >= starts_before:
+            break  # ordered: no later event may start a path
         if not _matches(first, steps[0]):
             continue
         path = [first.timestamp]

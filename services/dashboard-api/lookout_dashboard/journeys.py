@@ -20,7 +20,7 @@ from itertools import groupby, pairwise
 
 from pydantic import Field
 
-from lookout_dashboard.models import Camel
+from lookout_common.models import Camel
 
 EXIT = "(exit)"
 DEFAULT_DEPTH = 4

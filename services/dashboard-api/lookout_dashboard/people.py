@@ -8,7 +8,6 @@ and under a row cap — never a scan of every raw event.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -18,14 +17,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import Field, ValidationError
 
 from lookout_common.auth import Reader
+from lookout_common.models import Camel
 from lookout_common.validation import IsoDatetime
 from lookout_dashboard.funnels import FunnelError, FunnelEvent, FunnelStep, FunnelStepResult, funnel
 from lookout_dashboard.journeys import JourneyError, Journeys, journeys
-from lookout_dashboard.models import Camel
 from lookout_dashboard.ranges import ERRORS, From, Granularity, To, resolve_range
 from lookout_dashboard.rollups import pool_of, zone_of
 from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
-from lookout_dashboard.upstream import BAD_JSON
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 
@@ -71,7 +69,6 @@ def _too_many(kind: str) -> HTTPException:
 @router.post(
     "/funnels",
     response_model=FunnelAnswer,
-    responses=BAD_JSON,
     summary="A funnel: people per ordered step within a conversion window, drop-off, times",
 )
 async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnswer:
@@ -95,30 +92,17 @@ async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnsw
     )
     if len(rows) > MAX_ROWS:
         raise _too_many("funnel")
-    later = query.steps[1:]
     people: dict[str, list[FunnelEvent]] = defaultdict(list)
     for row in rows:
-        item = FunnelEvent(row["occurred_at"], row["event"], _json(row["properties"]))
-        # A step-1 event after `to` starts nothing (it may still be a later step).
-        if row["occurred_at"] >= end and not any(_matches(item, step) for step in later):
-            continue
-        people[row["person"]].append(item)
+        people[row["person"]].append(
+            FunnelEvent(row["occurred_at"], row["event"], row["properties"])
+        )
     try:
-        steps = funnel(people, query.steps, window)
+        # Events up to `to + window` may complete a path, but only one started before `to`.
+        steps = funnel(people, query.steps, window, starts_before=end)
     except FunnelError as error:
         raise HTTPException(422, str(error)) from None
     return FunnelAnswer(start=start, end=end, window_s=query.window_s, steps=steps)
-
-
-def _matches(item: FunnelEvent, step: FunnelStep) -> bool:
-    return item.event == step.event and all(
-        key in item.properties and item.properties[key] == value
-        for key, value in step.filters.items()
-    )
-
-
-def _json(value: object) -> dict:
-    return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 
 # ---------------------------------------------------------------- journeys
@@ -276,46 +260,34 @@ async def retention(
             WHERE a.period = 'week' AND a.start >= date_trunc('week', $1 AT TIME ZONE $3)::date
         )
         SELECT cohort.week, (activity.week - cohort.week) / 7 AS offset,
+               grouping((activity.week - cohort.week) / 7) = 1 AS whole,
                count(DISTINCT cohort.person) AS people
         FROM cohort LEFT JOIN activity
           ON activity.person = cohort.person AND activity.week >= cohort.week
          AND activity.week <= cohort.week + 7 * $4
-        GROUP BY 1, 2 ORDER BY 1, 2
+        -- Per cohort: its size, and the people active in each week after it joined.
+        GROUP BY GROUPING SETS ((cohort.week), (cohort.week, (activity.week - cohort.week) / 7))
+        ORDER BY 1, 2
         """,
         start,
         end,
         zone_of(request),
         weeks,
     )
-    sizes = await pool_of(request).fetch(
-        f"""
-        SELECT date_trunc('week', joined AT TIME ZONE $3)::date AS week, count(*) AS people
-        FROM (SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
-              FROM analytics_people AS p
-              LEFT JOIN identity_links AS link ON link.anonymous_id = p.actor
-              GROUP BY 1) AS people
-        WHERE joined >= $1 AND joined < $2
-        GROUP BY 1 ORDER BY 1
-        """,
-        start,
-        end,
-        zone_of(request),
-    )
-    active: dict[date, list[int]] = {row["week"]: [0] * (weeks + 1) for row in sizes}
+    sizes = {row["week"]: row["people"] for row in rows if row["whole"]}
+    active: dict[date, list[int]] = {week: [0] * (weeks + 1) for week in sizes}
     for row in rows:
-        if row["offset"] is not None:
+        if not row["whole"] and row["offset"] is not None:
             active[row["week"]][row["offset"]] = row["people"]
-    cohorts = []
-    for row in sizes:
-        counts = active[row["week"]]
-        cohorts.append(
-            Cohort(
-                week=row["week"],
-                people=row["people"],
-                active=counts,
-                rates=[round(n / row["people"], 6) for n in counts],
-            )
+    cohorts = [
+        Cohort(
+            week=week,
+            people=size,
+            active=active[week],
+            rates=[round(n / size, 6) for n in active[week]],
         )
+        for week, size in sorted(sizes.items())
+    ]
     return Retention(cohort_by=cohort_by, weeks=weeks, cohorts=cohorts)
 
 
@@ -348,7 +320,7 @@ class ExperimentAnswer(ExperimentResult):
 async def experiments(request: Request, _: Reader) -> list[ExperimentSummary]:
     rows = await pool_of(request).fetch(
         """
-        SELECT experiment, jsonb_object_agg(variant, people)::text AS variants,
+        SELECT experiment, jsonb_object_agg(variant, people) AS variants,
                min(first) AS first, max(last) AS last
         FROM (SELECT experiment, variant, count(*) AS people, min(exposed_at) AS first,
                      max(exposed_at) AS last
@@ -359,7 +331,7 @@ async def experiments(request: Request, _: Reader) -> list[ExperimentSummary]:
     return [
         ExperimentSummary(
             experiment=row["experiment"],
-            variants=_json(row["variants"]),
+            variants=row["variants"],
             first_exposure=row["first"],
             last_exposure=row["last"],
         )

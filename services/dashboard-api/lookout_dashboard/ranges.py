@@ -15,8 +15,8 @@ from fastapi import HTTPException, Query
 from pydantic import Field
 
 from lookout_common.auth import AUTH_ERRORS
+from lookout_common.models import Camel
 from lookout_common.validation import IsoDatetime
-from lookout_dashboard.models import Camel
 
 
 class Granularity(StrEnum):

@@ -15,9 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from lookout_common.apikeys import ApiKey
 from lookout_dashboard import audit
 
-BAD_JSON = {400: {"description": "The request body is not valid JSON"}}
 UPSTREAM_ERRORS = {
-    **BAD_JSON,
     502: {"description": "The worker service did not answer"},
     504: {"description": "The worker service answered too slowly"},
 }

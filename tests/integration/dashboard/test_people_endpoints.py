@@ -276,6 +276,10 @@ async def test_experiment_counts_people_and_converts_after_exposure(
     assert body["variants"] == expected["variants"]
     assert body["sampleRatio"] == expected["sampleRatio"]
     assert body["control"] == "A"
+    # The wiring, in numbers worked out by hand: 1/2 against 2/3.
+    rates = {v["name"]: v["conversionRate"] for v in body["variants"]}
+    assert rates == {"A": 0.5, "B": pytest.approx(2 / 3)}
+    assert body["variants"][1]["versusControl"]["absoluteUplift"] == pytest.approx(1 / 6)
 
     missing = await api.get(
         "/api/v1/analytics/experiments/none", params={"goal": "booking_completed", **RANGE}

@@ -242,3 +242,15 @@ def test_funnel_without_steps_or_with_an_empty_window_is_refused() -> None:
         funnel({}, [], HOUR)
     with pytest.raises(FunnelError, match="window"):
         funnel({}, BOOKING, timedelta(0))
+
+
+def test_only_step_one_events_before_starts_before_start_a_path() -> None:
+    # The range ends at minute 10. Step 1's event name comes back as step 3: the page view
+    # at minute 12 may finish a path started earlier, but starts none of its own.
+    steps = [FunnelStep(event="page_view"), FunnelStep(event="booking_attempt")]
+    steps.append(FunnelStep(event="page_view"))
+    late = {"late": [event(12, "page_view"), event(13, "booking_attempt"), event(14, "page_view")]}
+    assert [r.people for r in funnel(late, steps, HOUR, starts_before=at(10))] == [0, 0, 0]
+    assert [r.people for r in funnel(late, steps, HOUR)] == [1, 1, 1]
+    early = {"early": [event(5, "page_view"), event(11, "booking_attempt"), event(12, "page_view")]}
+    assert [r.people for r in funnel(early, steps, HOUR, starts_before=at(10))] == [1, 1, 1]

@@ -1,5 +1,5 @@
-"""The base of every model the dashboard's analytics answer with: camelCase in JSON,
-snake_case in Python."""
+"""The base of every model Lookout's APIs answer or take: camelCase in JSON, snake_case in
+Python."""
 
 from __future__ import annotations
 
