@@ -187,11 +187,27 @@ class FieldError(BaseModel):
     reason: str
 
 
+class DeadLetterCode(StrEnum):
+    """Why an event was dead-lettered, as a category the dashboard counts by."""
+
+    INVALID = "invalid"  # failed validation: a field's type, length, depth or count
+    UNDECODABLE = "undecodable"  # not JSON, or not an event envelope at all
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"  # older than the accepted past
+    REFUSED_BY_DATABASE = "refused_by_database"  # Postgres refused the row (DataError…)
+    PROCESSING_ERROR = "processing_error"  # isolated by bisection: an unexpected exception
+
+
 class DeadLetter(BaseModel):
     """A rejected event on `analytics.events.dlq.v1`, kept for operators to inspect."""
 
     stage: Literal["ingest", "aggregator"]
+    code: DeadLetterCode = Field(
+        DeadLetterCode.INVALID, description="Category of the reason (dashboard counts by it)"
+    )
     reason: str
+    error_type: str | None = Field(
+        None, description="Exception type that isolated it (aggregator), e.g. 'OverflowError'"
+    )
     errors: list[FieldError] = Field(default_factory=list)
     payload: JsonValue = None
     source: str | None = None
