@@ -159,6 +159,12 @@ class AggregatorSettings(LookoutSettings):
     retention_interval_s: float = Field(
         3600.0, gt=0, description="How often raw-event retention runs"
     )
+    events_max_age_days: int | None = Field(
+        None,
+        ge=1,
+        description="Events older than this (or than the retention, if nearer) are dead-lettered; "
+        "unset = the retention, else 1095 days",
+    )
     consumers: int = Field(
         1, ge=1, le=16, description="Group members in this process (each with its own fetches)"
     )
