@@ -5,6 +5,8 @@
  * exception in the host app.
  */
 
+import { wellFormed } from './sanitize.js';
+
 /** `read(() => x.y)`: the value, or undefined when reading it throws. */
 export function read(getter) {
   try {
@@ -57,7 +59,7 @@ export function currentPage() {
   return {
     path: read(() => location.pathname) || '/',
     referrer: read(() => doc.referrer) || '',
-    title: read(() => doc.title) || '',
+    title: wellFormed(String(read(() => doc.title) || '')),
     url: read(() => location.href) || '',
   };
 }

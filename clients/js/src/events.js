@@ -4,13 +4,19 @@
  * arguments name no event (an unknown booking stage, say).
  */
 
-import { toJsonObject } from './sanitize.js';
+import { toJsonObject, truncate, wellFormed } from './sanitize.js';
 
 const BOOKING_EVENTS = { attempt: 'booking_attempt', completed: 'booking_completed' };
 const CHAT_EVENTS = { started: 'chat_started', message: 'chat_message_sent' };
 
 const MAX_ERROR_MESSAGE = 4096;
 const MAX_ERROR_STACK = 16384;
+const MAX_ERROR_CONTEXT = 512;
+
+/** `value` as a well-formed string of at most `max` UTF-16 units. */
+function text(value, max) {
+  return wellFormed(truncate(String(value), max));
+}
 
 function withoutUndefined(properties) {
   const result = {};
@@ -38,7 +44,7 @@ export function searchEvent(query, filters, resultsCount) {
   return {
     event: 'search_performed',
     properties: withoutUndefined({
-      query: query === undefined || query === null ? '' : String(query),
+      query: query === undefined || query === null ? '' : wellFormed(String(query)),
       filters: toJsonObject(filters),
       resultsCount:
         resultsCount === undefined || resultsCount === null || !Number.isFinite(count)
@@ -52,13 +58,20 @@ export function registrationEvent(userType, method) {
   return {
     event: 'user_registered',
     properties: withoutUndefined({
-      userType: String(userType),
-      method: method === undefined || method === null ? undefined : String(method),
+      userType: wellFormed(String(userType)),
+      method: method === undefined || method === null ? undefined : wellFormed(String(method)),
     }),
   };
 }
 
-/** An Error (or anything thrown) as `error_occurred`: message, type (the error's name), stack. */
+/** Where the error happened, as ingest takes it: a string as given (the brief's
+ * `trackError(error, 'user_registration')`), anything else as a JSON object. */
+function errorContext(context) {
+  return typeof context === 'string' ? text(context, MAX_ERROR_CONTEXT) : toJsonObject(context);
+}
+
+/** An Error (or anything thrown) as `error_occurred`: message, type (the error's name), stack,
+ * context. */
 export function errorEvent(error, context) {
   const isObject = error !== null && typeof error === 'object';
   let message = isObject && 'message' in error ? String(error.message) : String(error);
@@ -68,10 +81,10 @@ export function errorEvent(error, context) {
   return {
     event: 'error_occurred',
     properties: withoutUndefined({
-      message: message.slice(0, MAX_ERROR_MESSAGE),
-      type: name.slice(0, 128),
-      stack: stack === undefined ? undefined : stack.slice(0, MAX_ERROR_STACK),
-      context: toJsonObject(context),
+      message: text(message, MAX_ERROR_MESSAGE),
+      type: text(name, 128),
+      stack: stack === undefined ? undefined : text(stack, MAX_ERROR_STACK),
+      context: errorContext(context),
     }),
   };
 }

@@ -2,14 +2,32 @@
  * Whatever the host app passes as properties becomes plain JSON before it is
  * queued: cycles, functions, symbols, BigInts, invalid dates, throwing getters
  * and non-finite numbers are replaced or left out instead of breaking
- * `JSON.stringify` later (and with it the whole queue).
+ * `JSON.stringify` later (and with it the whole queue). Strings are made
+ * well-formed, since ingest refuses an event holding a lone surrogate.
  */
 
 const MAX_DEPTH = 20;
+// A surrogate pair (kept) or a lone surrogate (replaced); no lookbehind, which
+// older Safari cannot parse.
+const SURROGATES = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
+
+/** `text` with every lone surrogate replaced by U+FFFD, as UTF-8 can carry it. */
+export function wellFormed(text) {
+  if (typeof text.isWellFormed === 'function' && text.isWellFormed()) return text;
+  return text.replace(SURROGATES, (match) => (match.length === 2 ? match : '\uFFFD'));
+}
+
+/** At most `max` UTF-16 units of `text`, never ending in half a surrogate pair. */
+export function truncate(text, max) {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last < 0xdc00 ? max - 1 : max);
+}
 
 function plain(value, ancestors, depth) {
   switch (typeof value) {
     case 'string':
+      return wellFormed(value);
     case 'boolean':
       return value;
     case 'number':
@@ -51,7 +69,7 @@ function plain(value, ancestors, depth) {
       } catch (error) {
         converted = undefined;
       }
-      if (converted !== undefined) result[key] = converted;
+      if (converted !== undefined) result[wellFormed(key)] = converted;
     }
     return result;
   } finally {

@@ -83,6 +83,31 @@ describe("the product's events", () => {
     assert.deepEqual(fromString, { message: 'plain string thrown', type: 'Error', context: {} });
   });
 
+  it("trackError: a string context is kept (the brief's 'user_registration')", async () => {
+    tracker.trackError(new Error('Email already registered'), 'user_registration');
+    tracker.trackError(new Error('timeout'), 'x'.repeat(600));
+    const [[, , registration], [, , long]] = await sent();
+    assert.equal(registration.message, 'Email already registered');
+    assert.equal(registration.context, 'user_registration');
+    assert.equal(long.context, 'x'.repeat(512));
+  });
+
+  it('strings are sent well-formed: a lone surrogate becomes U+FFFD, pairs stay whole', async () => {
+    tracker.trackSearch('\uD800thai', { city: 'Berlin \uDC00', ['k\uDBFF']: '\u{1F600}' }, 3);
+    tracker.trackError(new Error(`${'a'.repeat(4095)}\u{1F600}`), `${'b'.repeat(511)}\u{1F600}`);
+    const [[, , search], [, , error]] = await sent();
+    assert.deepEqual(search, {
+      query: '\uFFFDthai',
+      filters: { city: 'Berlin \uFFFD', 'k\uFFFD': '\u{1F600}' },
+      resultsCount: 3,
+    });
+    // Cut at the limit without leaving half of the emoji behind.
+    assert.equal(error.message, 'a'.repeat(4095));
+    assert.equal(error.context, 'b'.repeat(511));
+    const body = JSON.stringify(fake.browser.requests[0].body);
+    assert.doesNotMatch(body, /\\ud[89ab]/i, 'no escaped lone surrogate on the wire');
+  });
+
   it('trackEvent: any valid name is a custom event', async () => {
     tracker.trackEvent('gift_card_viewed', { amount: 50 });
     tracker.trackEvent('newsletter signup');
