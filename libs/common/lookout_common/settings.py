@@ -241,6 +241,20 @@ class BackupWorkerSettings(LookoutSettings):
         None, description="Database for trial restores (default: the source, in a scratch schema)"
     )
     backup_schedule_poll_s: float = Field(30.0, gt=0, description="How often schedules are due")
+    backup_allow_unauthenticated: bool = Field(
+        False,
+        description="Allow backups without LOOKOUT_BACKUP_KEY (unencrypted, unauthenticated"
+        " manifests) and trust such manifests on restore",
+    )
+    backup_restore_role: str | None = Field(
+        None, description="Non-superuser role restores run as (SET ROLE); unset: the login role"
+    )
+    backup_command_key: SecretStr | None = Field(
+        None, description="Key that signs backup commands (shared with dashboard-api)"
+    )
+    backup_command_max_age_s: float = Field(
+        300.0, gt=0, le=86_400, description="A backup command older (or newer) than this is refused"
+    )
     s3_storage_class: str | None = Field(None, description="e.g. STANDARD_IA, GLACIER_IR")
     s3_server_side_encryption: str | None = Field(None, description="AES256 or aws:kms")
 
@@ -256,6 +270,9 @@ class DashboardSettings(LookoutSettings):
     )
     backup_worker_url: str = Field(
         "http://127.0.0.1:8004", description="backup-worker's API (the backups tab reads it)"
+    )
+    backup_command_key: SecretStr | None = Field(
+        None, description="Key that signs backup commands (shared with the backup worker)"
     )
     stream_tick_s: float = Field(
         5.0, gt=0, le=60, description="How often the live stream sends fresh overview metrics"
