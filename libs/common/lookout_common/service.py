@@ -9,19 +9,23 @@ from collections.abc import Awaitable, Callable, Mapping
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lookout_common.logging import configure_logging
 from lookout_common.metrics import instrument
 from lookout_common.settings import LookoutSettings
+from lookout_common.supervise import Supervisor
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 log = logging.getLogger(__name__)
 
 
 class Liveness(BaseModel):
-    status: str = "ok"
+    status: str = Field("ok", description="ok, or failing when a background loop keeps failing")
     service: str
+    failing_loops: list[str] = Field(
+        default_factory=list, description="Background loops that keep failing (then 503)"
+    )
 
 
 class Readiness(BaseModel):
@@ -35,13 +39,25 @@ def add_probe_routes(
     service: str,
     readiness: Callable[[], Mapping[str, ReadinessCheck]],
     timeout: float = 3.0,
+    *,
+    loops: Supervisor | None = None,
 ) -> None:
-    """`/healthz` (the process answers), `/readyz` (its dependencies answer) and `/metrics`."""
+    """`/healthz` (the process answers and none of its background `loops` keeps failing),
+    `/readyz` (its dependencies answer) and `/metrics`."""
     instrument(app)
 
-    @app.get("/healthz", response_model=Liveness, tags=["probes"])
-    async def healthz() -> Liveness:
-        return Liveness(service=service)
+    @app.get(
+        "/healthz",
+        response_model=Liveness,
+        responses={503: {"model": Liveness, "description": "A background loop keeps failing"}},
+        tags=["probes"],
+    )
+    async def healthz() -> JSONResponse:
+        failing = loops.failing() if loops is not None else []
+        body = Liveness(
+            status="failing" if failing else "ok", service=service, failing_loops=failing
+        )
+        return JSONResponse(body.model_dump(), status_code=503 if failing else 200)
 
     @app.get(
         "/readyz",
