@@ -125,13 +125,15 @@ class Stack:
             print(f"  backups     local directory {backups}")
         if not os.environ.get("LOOKOUT_BACKUP_KEY"):
             self.env["LOOKOUT_BACKUP_KEY"] = self._backup_key()
+        if not os.environ.get("LOOKOUT_BACKUP_COMMAND_KEY"):  # dashboard-api signs, worker checks
+            self.env["LOOKOUT_BACKUP_COMMAND_KEY"] = self._backup_key("backup-command.key")
 
-    def _backup_key(self) -> str:
-        """The master backup key of this data dir, made once and kept in a 0600 file."""
-        path = self.data_dir / "backup.key"
+    def _backup_key(self, name: str = "backup.key") -> str:
+        """A key of this data dir (the master backup key, the backup command key), made
+        once and kept in a 0600 file."""
+        path = self.data_dir / name
         if not path.exists():
-            path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            path.chmod(0o600)
+            write_private(path, base64.b64encode(secrets.token_bytes(32)).decode())
         return path.read_text().strip()
 
     def prepare(self) -> None:
