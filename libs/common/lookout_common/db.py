@@ -8,6 +8,18 @@ import asyncpg
 
 from lookout_common.settings import LookoutSettings
 
+# Postgres could not be reached or went away: an outage a background loop waits out
+# (readyz reports it), unlike a failing statement, which is a bug its supervisor sees.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
 
 def _jsonb_encode(value: object) -> bytes:
     return b"\x01" + json.dumps(value).encode()  # jsonb binary format: version 1, then text

@@ -14,6 +14,7 @@ import logging
 import asyncpg
 
 from lookout_common.settings import LookoutSettings
+from lookout_common.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,15 @@ def lock_id(name: str) -> int:
 class LeaderLease:
     """`async with LeaderLease(...)`, then check `is_leader` before each scheduled run."""
 
-    def __init__(self, settings: LookoutSettings, name: str, retry_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        settings: LookoutSettings,
+        name: str,
+        retry_s: float = 5.0,
+        supervisor: Supervisor | None = None,
+    ) -> None:
         self._settings = settings
+        self._supervisor = supervisor
         self._key = lock_id(f"lookout.leader.{name}")
         self._retry_s = retry_s
         self._connection: asyncpg.Connection | None = None
@@ -36,7 +44,10 @@ class LeaderLease:
         self.is_leader = False
 
     async def __aenter__(self) -> LeaderLease:
-        self._task = asyncio.create_task(self._hold(), name=f"leader-lease-{self.name}")
+        if self._supervisor is not None:
+            self._task = self._supervisor.spawn(f"leader-lease:{self.name}", self._hold)
+        else:
+            self._task = asyncio.create_task(self._hold(), name=f"leader-lease-{self.name}")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -46,6 +57,8 @@ class LeaderLease:
         await self._release()
 
     async def _hold(self) -> None:
+        # (Re)started: whatever an earlier run held is not trusted to be held any more.
+        await self._release()
         while True:
             try:
                 if self._connection is None or self._connection.is_closed():
@@ -62,7 +75,7 @@ class LeaderLease:
                 else:
                     # Still holding it? A dead connection raises here and we start over.
                     await self._connection.fetchval("SELECT 1", timeout=self._settings.io_timeout_s)
-            except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 if self.is_leader:
                     log.warning(
                         "leader lease lost", extra={"lease": self.name, "error": str(error)}
@@ -77,5 +90,5 @@ class LeaderLease:
             connection, self._connection = self._connection, None
             try:
                 await connection.close(timeout=2)
-            except (TimeoutError, OSError, asyncpg.PostgresError):
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 connection.terminate()

@@ -3,7 +3,6 @@ lease, the API, and `/healthz`, `/readyz`, `/metrics`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +14,7 @@ from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import HealthMonitorSettings
+from lookout_common.supervise import Supervisor
 from lookout_health.api import VERSION, build_router
 from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig
@@ -25,14 +25,20 @@ from lookout_health.reload import ConfigState, ConfigWatcher
 
 def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
     settings = settings or HealthMonitorSettings()
+    loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         broker = make_broker(settings, client_id="lookout-health")
         await start_with_retry(broker, settings)
-        async with LeaderLease(settings, "health-monitor", retry_s=2.0) as lease:
-            monitor = Monitor(pool, broker, settings.topic_prefix, lambda: lease.is_leader)
+        async with (
+            loops,
+            LeaderLease(settings, "health-monitor", retry_s=2.0, supervisor=loops) as lease,
+        ):
+            monitor = Monitor(
+                pool, broker, settings.topic_prefix, lambda: lease.is_leader, supervisor=loops
+            )
 
             def apply(config: HealthConfig) -> None:
                 # Checks registered in code with add_custom_check run alongside the file's.
@@ -42,26 +48,22 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
 
             app.state.pool, app.state.monitor = pool, monitor
             app.state.keys = KeyCache(pool, 30.0)
-            async with asyncio.TaskGroup() as tasks:
-                if settings.health_config is not None:
-                    watcher = ConfigWatcher(
-                        settings.health_config, apply, settings.health_config_poll_s
-                    )
-                    watcher.load()  # an invalid file at start-up stops the process, loudly
-                    app.state.config_state = lambda: watcher.state
-                    watch = tasks.create_task(watcher.watch())
-                else:
-                    config = default_config(settings)
-                    apply(config)
-                    defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
-                    app.state.config_state = lambda: defaults
-                    watch = None
-                try:
-                    yield
-                finally:
-                    if watch is not None:
-                        watch.cancel()
-                    await monitor.stop()
+            if settings.health_config is not None:
+                watcher = ConfigWatcher(
+                    settings.health_config, apply, settings.health_config_poll_s
+                )
+                watcher.load()  # an invalid file at start-up stops the process, loudly
+                app.state.config_state = lambda: watcher.state
+                loops.spawn("health-config-reload", watcher.watch)
+            else:
+                config = default_config(settings)
+                apply(config)
+                defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
+                app.state.config_state = lambda: defaults
+            try:
+                yield
+            finally:
+                await monitor.stop()
         await broker.stop()
         await pool.close()
 
@@ -79,6 +81,7 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
             "postgres": lambda: database_reachable(app.state.pool),
             "kafka": lambda: broker_reachable(settings),
         },
+        loops=loops,
     )
     app.include_router(build_router())
     return app

@@ -165,7 +165,13 @@ def _expand(node: yaml.Node, path: Path) -> Any:
         return {_expand(key, path): _expand(value, path) for key, value in node.value}
     if isinstance(node, yaml.SequenceNode):
         return [_expand(item, path) for item in node.value]
-    value = yaml.constructor.SafeConstructor().construct_object(node)
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        # A scalar YAML types but Python cannot build: `host: 2024-13-01` is a "date".
+        raise ConfigError(
+            path, node.start_mark.line + 1, f"{node.value!r} is not a valid value: {error}"
+        ) from None
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:

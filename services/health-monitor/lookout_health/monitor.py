@@ -9,6 +9,7 @@ the monitor. Only the leader replica runs schedules (Postgres advisory-lock leas
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import zlib
@@ -19,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 
 from lookout_common.health_events import CheckResult, IncidentEvent
+from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, topic_name
 from lookout_health import store
 from lookout_health.checks import PROBES
@@ -72,9 +74,18 @@ class Monitor:
         broker: KafkaBroker | None,
         topic_prefix: str,
         is_leader=lambda: True,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.pool = pool
-        self.feed = KafkaFeed(broker) if broker is not None else None
+        # Every schedule and both publishing loops run supervised (restarted with backoff;
+        # /healthz fails while one keeps failing).
+        self.supervisor = supervisor or Supervisor()
+        self._incidents_topic = topic_name(Topic.HEALTH_INCIDENTS, topic_prefix)
+        self.feed = (
+            KafkaFeed(broker, pool, self._incidents_topic, self.supervisor)
+            if broker is not None
+            else None
+        )
         self.is_leader = is_leader
         self.checks: dict[str, CheckConfig] = {}
         self.states: dict[str, CheckState] = {}
@@ -83,10 +94,11 @@ class Monitor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
         self._checks_topic = topic_name(Topic.HEALTH_CHECKS, topic_prefix)
-        self._incidents_topic = topic_name(Topic.HEALTH_INCIDENTS, topic_prefix)
 
     def apply(self, config: HealthConfig) -> None:
         """Start, restart or stop check schedules to match `config` (a reload)."""
+        if self.feed is not None:
+            self.feed.start()
         wanted = {check.name: check for check in config.checks}
         for name in list(self._tasks):
             if name not in wanted or wanted[name] != self.checks.get(name):
@@ -102,7 +114,9 @@ class Monitor:
             self.checks[name] = check
             self._locks.setdefault(name, asyncio.Lock())
             if name not in self._tasks:
-                self._tasks[name] = asyncio.create_task(self._schedule(check), name=f"check-{name}")
+                self._tasks[name] = self.supervisor.spawn(
+                    f"health-check:{name}", functools.partial(self._schedule, check)
+                )
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
@@ -185,10 +199,31 @@ class Monitor:
         return result
 
     async def _incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
+        # The incident row and its transition in the outbox commit together: Kafka being
+        # down (or this process dying before publishing) loses no transition.
+        async with self.pool.acquire() as connection, connection.transaction():
+            event = await self._record_incident(connection, check, result, change)
+            if event is None:
+                return
+        OPEN_INCIDENTS.set(len(await store.open_incident_checks(self.pool)))
+        log.warning(
+            f"incident {event.action}",
+            extra={"check": check.name, "incident": event.incident_id, "reason": result.message},
+        )
+        if self.feed is not None:
+            self.feed.incident_recorded()
+
+    async def _record_incident(
+        self,
+        connection: asyncpg.Connection,
+        check: CheckConfig,
+        result: CheckResult,
+        change: Transition,
+    ) -> IncidentEvent | None:
         at = result.timestamp
         if change is Transition.OPEN:
             row, opened = await store.open_incident(
-                self.pool,
+                connection,
                 check.name,
                 critical=check.critical,
                 status=result.status,
@@ -198,11 +233,11 @@ class Monitor:
             if not opened:  # another replica or an earlier life opened it
                 change = Transition.UPDATE
                 row = await store.update_incident(
-                    self.pool, check.name, status=result.status, message=result.message, at=at
+                    connection, check.name, status=result.status, message=result.message, at=at
                 )
         else:
             row = await store.update_incident(
-                self.pool,
+                connection,
                 check.name,
                 status=result.status,
                 message=result.message,
@@ -210,8 +245,8 @@ class Monitor:
                 resolve=change is Transition.RESOLVE,
             )
         if row is None:
-            return
-        maintenance = await store.active_maintenance(self.pool, at)
+            return None
+        maintenance = await store.active_maintenance(connection, at)
         event = IncidentEvent(
             incident_id=row["id"],
             check=check.name,
@@ -227,13 +262,8 @@ class Monitor:
             at=at,
             in_maintenance=maintenance is not None,
         )
-        OPEN_INCIDENTS.set(len(await store.open_incident_checks(self.pool)))
-        log.warning(
-            f"incident {change.value}",
-            extra={"check": check.name, "incident": row["id"], "reason": result.message},
-        )
-        if self.feed is not None:
-            self.feed.incident(self._incidents_topic, check.name, event.model_dump_json())
+        await store.queue_incident_event(connection, event)
+        return event
 
     async def run_now(self, name: str | None = None) -> list[CheckResult]:
         """`performHealthCheck`: every check (or one) now, concurrently."""

@@ -53,14 +53,16 @@ class ConfigWatcher:
         self._digest = digest
         try:
             config = load_config(self.path)
-        except ConfigError as error:
+        except Exception as error:  # whatever a bad file raises, it is refused
+            if not isinstance(error, ConfigError):
+                error = ConfigError(self.path, None, f"{type(error).__name__}: {error}")
             RELOADS.labels("refused").inc()
             self.state.error = ConfigProblem(file=error.path, line=error.line, reason=error.reason)
             log.error(
                 "config refused; the last good config keeps running", extra={"error": str(error)}
             )
             if self.state.loaded_at is None:
-                raise
+                raise error from None
             return
         self._apply(config)
         RELOADS.labels("applied").inc()

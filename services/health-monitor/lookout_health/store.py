@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.health_events import CheckResult, CheckStatus, IncidentEvent
 
 # A result stands for the time until the next one, but never for longer than this:
 # while the monitor itself was down nothing is known, so nothing is counted.
@@ -94,6 +94,32 @@ async def update_incident(
         resolve,
         _update(status, message, at),
     )
+
+
+async def queue_incident_event(connection: asyncpg.Connection, event: IncidentEvent) -> None:
+    """Put a transition in the outbox: call it in the transaction that changed the incident."""
+    await connection.execute(
+        "INSERT INTO incident_outbox (incident_id, check_name, event) VALUES ($1, $2, $3)",
+        event.incident_id,
+        event.check,
+        event.model_dump(mode="json"),
+    )
+
+
+async def outbox_head(connection: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """The oldest transitions waiting for Kafka, in the order they happened."""
+    return await connection.fetch(
+        "SELECT id, check_name, event FROM incident_outbox ORDER BY id LIMIT $1", limit
+    )
+
+
+async def outbox_delete(connection: asyncpg.Connection, ids: list[int]) -> None:
+    if ids:
+        await connection.execute("DELETE FROM incident_outbox WHERE id = any($1::bigint[])", ids)
+
+
+async def outbox_size(connection: asyncpg.Connection | asyncpg.Pool) -> int:
+    return await connection.fetchval("SELECT count(*) FROM incident_outbox")
 
 
 async def open_incident_checks(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:

@@ -91,7 +91,7 @@ async def test_checks_keep_their_schedule_while_kafka_hangs_and_incidents_follow
         # Every 0.2 s while publishing hangs: nothing waits for the broker.
         assert len(beats) >= 9, gaps
         assert max(gaps) < 0.45, gaps
-        assert monitor.feed.pending_incidents == 1
+        assert await monitor.feed.pending_incidents() == 1
 
         os.kill(own_broker.process.pid, signal.SIGCONT)
         events = await read_topic(
@@ -102,7 +102,7 @@ async def test_checks_keep_their_schedule_while_kafka_hangs_and_incidents_follow
         )
         assert [(e["check"], e["action"]) for e in events] == [("payments", "opened")]
         assert events[0]["message"] == "ConnectionError: payments provider refused"
-        assert monitor.feed.pending_incidents == 0
+        assert await monitor.feed.pending_incidents() == 0
     finally:
         await monitor.stop()
         await broker.stop()

@@ -113,3 +113,41 @@ async def test_watch_picks_up_a_change_within_a_poll_interval(tmp_path: Path) ->
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def test_a_value_yaml_cannot_build_is_refused_with_its_line_and_the_last_good_config_runs(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(ONE)
+    applied = Applied()
+    watcher = ConfigWatcher(path, applied, poll_s=1.0)
+    watcher.load()
+    # YAML reads 2024-13-01 as a date, and Python refuses month 13 with a ValueError.
+    path.write_text(ONE + "  - {name: db, kind: dns, host: 2024-13-01}\n")
+    watcher.load()
+    assert applied.names == [["auth"]]
+    assert watcher.state.checks == ["auth"]
+    assert (watcher.state.error.file, watcher.state.error.line) == (str(path), 3)
+    assert watcher.state.error.reason == "'2024-13-01' is not a valid value: month must be in 1..12"
+
+
+def test_any_exception_reading_the_file_is_a_refused_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(ONE)
+    applied = Applied()
+    watcher = ConfigWatcher(path, applied, poll_s=1.0)
+    watcher.load()
+    refused_before = reloads("refused")
+
+    def unexpected(path: Path) -> HealthConfig:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("lookout_health.reload.load_config", unexpected)
+    path.write_text(TWO)
+    watcher.load()
+    assert applied.names == [["auth"]]
+    assert watcher.state.error.reason == "RecursionError: maximum recursion depth exceeded"
+    assert reloads("refused") == refused_before + 1
