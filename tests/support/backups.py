@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from lookout_common.backup_events import BackupCommand
+from lookout_common.backup_events import BackupCommand, sign_command
 from lookout_common.topics import Topic, topic_name
 
 
@@ -35,13 +35,19 @@ def b64_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-async def send(settings, command: BackupCommand) -> None:
+# The backup command key the tests' workers and dashboards share (LOOKOUT_BACKUP_COMMAND_KEY).
+COMMAND_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
+async def send(settings, command: BackupCommand | bytes, *, key: str | None = COMMAND_KEY) -> None:
+    """Put a command on the topic, signed with `key` (None: unsigned; bytes: as given)."""
+    if isinstance(command, BackupCommand):
+        command = (sign_command(command, key) if key else command).model_dump_json().encode()
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(
-            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
-            command.model_dump_json().encode(),
+            topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix), command
         )
     finally:
         await producer.stop()

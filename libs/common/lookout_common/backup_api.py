@@ -71,6 +71,10 @@ class Run(BaseModel):
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    authenticated: bool | None = Field(
+        None,
+        description="Backups: whether the manifest is authenticated (false: made without a key)",
+    )
 
 
 class StoredArtifact(BaseModel):

@@ -1,11 +1,20 @@
 """The backup contract: commands on `backup.commands.v1` and run results and progress on
-`backup.results.v1` (keyed by run id)."""
+`backup.results.v1` (keyed by run id).
+
+Commands are signed: an HMAC-SHA256 over the command's canonical JSON (keys sorted,
+compact, `signature` left out) under the command key (`LOOKOUT_BACKUP_COMMAND_KEY`)
+that dashboard-api and the backup worker share. The worker runs no other command.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -61,6 +70,36 @@ class BackupCommand(BaseModel):
     trial_restore: bool = Field(
         False, description="verify: also restore into a scratch schema and compare contents"
     )
+    include_internal: bool = Field(
+        False, description="Lookout's own tables (api_keys, audit_log, …) too, when named"
+    )
+    signature: str | None = Field(
+        None, description="HMAC-SHA256 (hex) of the canonical command under the command key"
+    )
+
+
+def canonical_command(document: Mapping[str, Any]) -> bytes:
+    """The bytes a command's signature covers: its JSON without `signature`, keys sorted."""
+    body = {key: value for key, value in document.items() if key != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def command_signature(document: Mapping[str, Any], key: str) -> str:
+    return hmac.new(key.encode(), canonical_command(document), hashlib.sha256).hexdigest()
+
+
+def sign_command(command: BackupCommand, key: str) -> BackupCommand:
+    """The command with its signature (what goes on the topic)."""
+    document = command.model_dump(mode="json")
+    return command.model_copy(update={"signature": command_signature(document, key)})
+
+
+def signature_valid(document: Mapping[str, Any], key: str) -> bool:
+    """Whether the raw command `document` (as read from the topic) carries a valid signature."""
+    signature = document.get("signature")
+    if not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(command_signature(document, key), signature)
 
 
 class BackupResult(BaseModel):

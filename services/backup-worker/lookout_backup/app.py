@@ -16,9 +16,9 @@ import boto3
 from fastapi import FastAPI, HTTPException, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
-from pydantic import ValidationError
 
 from lookout_backup import schedules, store
+from lookout_backup.commands import admit_command
 from lookout_backup.manifest import Manifest
 from lookout_backup.restore import RestoreRefused, read_manifest
 from lookout_backup.runner import Runner
@@ -26,7 +26,7 @@ from lookout_backup.targets import open_target
 from lookout_common.apikeys import KeyCache
 from lookout_common.auth import Admin, Reader
 from lookout_common.backup_api import Run, RunDetail, StoredArtifact
-from lookout_common.backup_events import BackupCommand, BackupResult
+from lookout_common.backup_events import BackupCommand, BackupResult, sign_command
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
@@ -89,19 +89,20 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
             ack_policy=AckPolicy.NACK_ON_ERROR,  # the offset moves once the run is recorded
             max_poll_interval_ms=6 * 60 * 60 * 1000,  # a run may take hours
         )
-        async def on_command(body: dict, message: KafkaMessage) -> None:
-            try:
-                command = BackupCommand.model_validate(body)
-            except ValidationError:
-                return  # unreadable commands cannot be retried into validity
-            await runner.execute(command)
+        async def on_command(body: Any, message: KafkaMessage) -> None:
+            # Signed, fresh and never seen, or refused and audited (never retried).
+            command = await admit_command(pool, settings, body)
+            if command is not None:
+                await runner.execute(command)
 
         commands_topic = topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix)
+        command_key = _secret(settings.backup_command_key)
 
         async def send(command: BackupCommand) -> None:
             # One key for every command: one partition, so a schedule's backup and its
-            # prune are consumed in order.
-            await broker.publish(command.model_dump_json().encode(), commands_topic, key=b"backup")
+            # prune are consumed in order. Signed like dashboard-api's commands.
+            signed = sign_command(command, command_key) if command_key else command
+            await broker.publish(signed.model_dump_json().encode(), commands_topic, key=b"backup")
 
         async def run_schedules(lease: LeaderLease) -> None:
             while True:
@@ -163,12 +164,19 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     @app.get(
         "/api/v1/backups/runs/{run_id}/manifest",
         response_model=Manifest,
-        responses={404: {"description": "No manifest (the run failed or is not a backup)"}},
+        responses={
+            404: {
+                "description": "No manifest it can trust (the run failed, is not a backup, or"
+                " its manifest does not authenticate)"
+            }
+        },
         tags=["backups"],
     )
     async def manifest(request: Request, run_id: str, _: Reader) -> Manifest:
         try:
-            return await read_manifest(request.app.state.runner.target, run_id)
+            runner = request.app.state.runner
+            recorded = await store.recorded_authentication(request.app.state.pool)
+            return await read_manifest(runner.target, run_id, runner.keyring, recorded)
         except RestoreRefused as error:
             raise HTTPException(404, str(error)) from None
 

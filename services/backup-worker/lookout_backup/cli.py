@@ -42,6 +42,7 @@ async def _main(args: argparse.Namespace) -> int:
                 print(
                     f"{row['run_id']:<40} {row['operation']:<8} {row['status']:<10}"
                     f" {row['rows']:>10,} rows {row['bytes']:>14,} bytes"
+                    + (" UNAUTHENTICATED" if row["authenticated"] is False else "")
                 )
             return 0
         if args.backup_command == "show":
@@ -65,6 +66,7 @@ async def _main(args: argparse.Namespace) -> int:
             target_url_env=getattr(args, "target_url_env", None),
             backup_type="incremental" if getattr(args, "incremental", False) else "full",
             trial_restore=getattr(args, "trial_restore", False),
+            include_internal=getattr(args, "include_internal", False),
         )
         runner.progress_bar = _bar
         try:
@@ -72,7 +74,11 @@ async def _main(args: argparse.Namespace) -> int:
         except Busy as error:
             print(f"refused: {error}", file=sys.stderr)
             return 2
-        print(f"{result.run_id}: {result.status.value}")
+        unauthenticated = runner.keyring.current is None and command.operation == "backup"
+        print(
+            f"{result.run_id}: {result.status.value}"
+            + (" (UNAUTHENTICATED: no LOOKOUT_BACKUP_KEY)" if unauthenticated else "")
+        )
         for error in result.errors:
             print(f"  {error}", file=sys.stderr)
         return 0 if result.status.value == "succeeded" else 1
@@ -110,6 +116,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     for parser in (run, check, back):
         parser.add_argument("--no-wait", action="store_true", help="refuse if a run is going on")
+    for parser in (run, back):
+        parser.add_argument(
+            "--include-internal",
+            action="store_true",
+            help="Lookout's own tables (api_keys, audit_log, …) too, when named",
+        )
     for parser in (listing, show, check):
         parser.set_defaults(collections=None)
     backup.set_defaults(func=lambda args: asyncio.run(_main(args)))

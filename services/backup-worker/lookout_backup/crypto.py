@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 FRAME = 1024 * 1024  # plaintext bytes per frame
 _HEADER = struct.Struct(">I")  # ciphertext length of the frame that follows
@@ -42,12 +45,48 @@ def decode_master(text: str) -> bytes:
     return key
 
 
-class Keyring:
-    """The current master key (encrypts) and older ones (only decrypt)."""
+MANIFEST_KEY_INFO = b"lookout-backup-manifest-v1"
 
-    def __init__(self, current: bytes | None, older: list[bytes] | None = None) -> None:
+
+def manifest_key(master: bytes) -> bytes:
+    """The sub-key that authenticates manifests: HKDF-SHA256 of the master key, so the
+    key that wraps data keys is never used for anything else."""
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=MANIFEST_KEY_INFO).derive(master)
+
+
+def mac(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+class Keyring:
+    """The current master key (encrypts) and older ones (only decrypt).
+
+    `allow_unauthenticated` is the explicit setting that permits backups without a key
+    (stored in clear, manifests unauthenticated) and trusting such manifests.
+    """
+
+    def __init__(
+        self,
+        current: bytes | None,
+        older: list[bytes] | None = None,
+        *,
+        allow_unauthenticated: bool = False,
+    ) -> None:
         self.current = current
         self.keys = {key_id(k): k for k in [*(older or []), *([current] if current else [])]}
+        self.allow_unauthenticated = allow_unauthenticated
+
+    def sign(self, message: bytes) -> tuple[str, str]:
+        """(master key id, HMAC-SHA256 of `message` under the current manifest key)."""
+        if self.current is None:
+            raise WrongKey("no backup key configured (LOOKOUT_BACKUP_KEY)")
+        return key_id(self.current), mac(manifest_key(self.current), message)
+
+    def authenticates(self, message: bytes, master_id: str, tag: str) -> bool:
+        master = self.keys.get(master_id)
+        if master is None:
+            raise WrongKey(f"backup was made with key {master_id}, which is not configured")
+        return hmac.compare_digest(mac(manifest_key(master), message), tag)
 
     def new_data_key(self) -> tuple[bytes, str, str]:
         """(data key, wrapped data key as base64, master key id)."""

@@ -17,7 +17,7 @@ from importlib.metadata import version
 import asyncpg
 
 from lookout_backup.compression import SUFFIX, Compressor
-from lookout_backup.crypto import Encryptor, Keyring
+from lookout_backup.crypto import Encryptor, Keyring, WrongKey
 from lookout_backup.manifest import (
     MANIFEST,
     Artifact,
@@ -27,6 +27,14 @@ from lookout_backup.manifest import (
     Compression,
     Format,
     Manifest,
+    seal,
+)
+from lookout_backup.names import (
+    INTERNAL_TABLES,
+    LOOKOUT_MARKER_TABLES,
+    object_stem,
+    qualified,
+    quote,
 )
 from lookout_backup.targets import Target
 
@@ -40,6 +48,7 @@ class BackupPlan:
     format: str = "csv"  # csv | json | both
     compression: Compression = "zstd"
     base: Manifest | None = None  # set: an incremental run on top of this one
+    include_internal: bool = False  # Lookout's own tables too (--include-internal)
 
 
 @dataclass(frozen=True)
@@ -69,12 +78,17 @@ class _Unescape:
         return data.replace(b"\\\\", b"\\")
 
 
-def _qualified(schema: str, table: str) -> str:
-    return f'"{schema}"."{table}"'
+async def is_lookout_database(connection: asyncpg.Connection) -> bool:
+    """Whether this is Lookout's own database (then its internal tables are fenced off)."""
+    return await connection.fetchval(
+        "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
+        *LOOKOUT_MARKER_TABLES,
+    )
 
 
-async def list_collections(connection: asyncpg.Connection) -> list[str]:
-    """Every ordinary or partitioned table of the `public` schema."""
+async def list_collections(connection: asyncpg.Connection, *, include_internal: bool) -> list[str]:
+    """Every ordinary or partitioned table of the `public` schema (Lookout's own tables
+    only with `include_internal`)."""
     rows = await connection.fetch(
         """
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -82,7 +96,10 @@ async def list_collections(connection: asyncpg.Connection) -> list[str]:
         ORDER BY 1
         """
     )
-    return [row["relname"] for row in rows]
+    names = [row["relname"] for row in rows]
+    if include_internal or not await is_lookout_database(connection):
+        return names
+    return [name for name in names if name not in INTERNAL_TABLES]
 
 
 async def collection_ddl(connection: asyncpg.Connection, schema: str, table: str) -> CollectionDDL:
@@ -132,7 +149,8 @@ async def _export_artifact(
     kind: str = "rows",
 ) -> Artifact:
     """Stream `select` (a query over `table`) as one artifact of the run."""
-    name = f"{table}.keys" if kind == "keys" else table
+    stem = object_stem(table)
+    name = f"{stem}.keys" if kind == "keys" else stem
     key = f"{plan.run_id}/{name}.{fmt}{SUFFIX[plan.compression]}{'.enc' if data_key else ''}"
     compressor = Compressor(plan.compression)
     encryptor = Encryptor(data_key, key) if data_key else None
@@ -207,12 +225,13 @@ async def _export_artifact(
 WATERMARK_COLUMN = "updated_at"
 
 
-async def table_fingerprint(connection: asyncpg.Connection, qualified: str) -> tuple[int, str]:
-    """(rows, order-independent hash of every row's text): equal after a faithful restore."""
+async def table_fingerprint(connection: asyncpg.Connection, table: str) -> tuple[int, str]:
+    """(rows, order-independent hash of every row's text) of `table`, a quoted
+    qualified name: equal after a faithful restore."""
     row = await connection.fetchrow(
         "SELECT count(*) AS rows,"
         " coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash"
-        f" FROM {qualified} AS t"
+        f" FROM {table} AS t"
     )
     return row["rows"], row["hash"]
 
@@ -229,10 +248,10 @@ async def _export_collection(
     """One collection: every row, or (incremental) the rows changed since the base run's
     watermark plus every primary key, so that deletes are replayed too."""
     ddl = await collection_ddl(connection, "public", table)
-    qualified = _qualified("public", table)
+    source = qualified("public", table)
     has_watermark = any(c.name == WATERMARK_COLUMN for c in ddl.columns)
     watermark = (
-        await connection.fetchval(f'SELECT max("{WATERMARK_COLUMN}") FROM {qualified}')
+        await connection.fetchval(f"SELECT max({quote(WATERMARK_COLUMN)}) FROM {source}")
         if has_watermark
         else None
     )
@@ -240,13 +259,13 @@ async def _export_collection(
     incremental = (
         base is not None and base.ok and base.watermark is not None and bool(ddl.primary_key)
     )
-    total, content_hash = await table_fingerprint(connection, qualified)
+    total, content_hash = await table_fingerprint(connection, source)
     if incremental:
-        select = f'SELECT * FROM {qualified} WHERE "{WATERMARK_COLUMN}" > $1'
+        select = f"SELECT * FROM {source} WHERE {quote(WATERMARK_COLUMN)} > $1"
         args: tuple = (base.watermark,)
         rows = await connection.fetchval(f"SELECT count(*) FROM ({select}) AS t", *args)
     else:
-        select, args = f"SELECT * FROM {qualified}", ()
+        select, args = f"SELECT * FROM {source}", ()
         rows = total
     for fmt in formats:
         artifacts.append(
@@ -255,7 +274,7 @@ async def _export_collection(
             )
         )
     if incremental:
-        keys = ", ".join(f'"{k}"' for k in ddl.primary_key)
+        keys = ", ".join(quote(k) for k in ddl.primary_key)
         artifacts.append(
             await _export_artifact(
                 connection,
@@ -265,7 +284,7 @@ async def _export_collection(
                 "csv",
                 data_key,
                 total,
-                f"SELECT {keys} FROM {qualified}",
+                f"SELECT {keys} FROM {source}",
                 kind="keys",
             )
         )
@@ -289,24 +308,39 @@ async def run_backup(
 ) -> Manifest:
     """Export the plan's collections; one failing collection is recorded, not fatal.
 
-    Raises only when the target fails (then no manifest exists and the run is invalid).
+    Raises when the target fails (then no manifest exists and the run is invalid), and
+    WrongKey when there is no key and unauthenticated backups are not allowed.
     """
     data_key, wrapped, key_id = (None, None, None)
     if keyring.current is not None:
         data_key, wrapped, key_id = keyring.new_data_key()
+    elif not keyring.allow_unauthenticated:
+        raise WrongKey(
+            "no backup key (LOOKOUT_BACKUP_KEY): set one, or allow unencrypted,"
+            " unauthenticated backups with LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED=true"
+        )
     formats: list[Format] = ["csv", "json"] if plan.format == "both" else [plan.format]
     outcomes: list[CollectionOutcome] = []
     artifacts: list[Artifact] = []
     total_rows = total_bytes = 0
+    await target.ensure_marker()
     connection = await asyncpg.connect(source_dsn)
     try:
         # One snapshot for every collection of the run: REPEATABLE READ sees the database
         # as of its first statement, whatever commits during the export.
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             snapshot_time = await connection.fetchval("SELECT now()")
-            collections = plan.collections or await list_collections(connection)
+            collections = plan.collections or await list_collections(
+                connection, include_internal=plan.include_internal
+            )
+            fenced = not plan.include_internal and await is_lookout_database(connection)
             for done, table in enumerate(collections, start=1):
                 try:
+                    if fenced and table in INTERNAL_TABLES:
+                        raise LookupError(
+                            f"{table} is one of Lookout's own tables: name it with"
+                            " --include-internal to back it up"
+                        )
                     written: list[Artifact] = []
                     async with connection.transaction():  # a savepoint per collection
                         outcome = await _export_collection(
@@ -316,7 +350,7 @@ async def run_backup(
                     outcomes.append(outcome)
                     total_rows += outcome.rows
                     total_bytes = sum(a.bytes for a in artifacts)
-                except (LookupError, asyncpg.PostgresError) as error:
+                except (LookupError, ValueError, asyncpg.PostgresError) as error:
                     reason = str(error).splitlines()[0]
                     outcomes.append(CollectionOutcome(collection=table, ok=False, error=reason))
                 if progress is not None:
@@ -338,5 +372,7 @@ async def run_backup(
         artifacts=artifacts,
     )
     # Written last: a run whose manifest is missing is invalid and gets pruned.
-    await target.put_bytes(f"{plan.run_id}/{MANIFEST}", manifest.model_dump_json(indent=2).encode())
-    return manifest
+    await target.put_bytes(f"{plan.run_id}/{MANIFEST}", seal(manifest, keyring))
+    return manifest.model_copy(
+        update={"authentication": "hmac-sha256" if data_key is not None else "none"}
+    )

@@ -1,5 +1,10 @@
 """Applying retention to the target and the records, and removing orphans (objects of
-runs that never wrote a manifest)."""
+runs that never wrote a manifest).
+
+Fenced: nothing is touched unless the target carries Lookout's marker object, and only
+names that are Lookout run ids are ever deleted, so a shared bucket or directory keeps
+everything else that lives beside the backups.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from lookout_backup.manifest import MANIFEST
+from lookout_backup.names import is_run_id
 from lookout_backup.retention import RetentionPolicy, RunInfo, decide
-from lookout_backup.targets import Target
+from lookout_backup.targets import MARKER, Target
 
 log = logging.getLogger("lookout.backup")
 
@@ -26,9 +32,18 @@ class PruneReport:
     objects_deleted: int = 0
 
 
+class NotLookoutTarget(Exception):
+    """The target has no marker object: prune refuses to touch it."""
+
+
 async def prune(
     pool: asyncpg.Pool, target: Target, policy: RetentionPolicy, zone: ZoneInfo, now: datetime
 ) -> PruneReport:
+    if not await target.has_marker():
+        raise NotLookoutTarget(
+            f"{target.name} has no {MARKER} marker: it may not be Lookout's, so prune"
+            " touches nothing there (a backup writes the marker)"
+        )
     rows = await pool.fetch(
         """
         SELECT run_id, status, base_run_id, coalesce(finished_at, queued_at) AS at
@@ -48,7 +63,8 @@ async def prune(
     decision = decide(runs, policy, now, zone)
     report = PruneReport(kept=decision.keep, removed=dict(decision.remove))
     for run_id in decision.remove:
-        report.objects_deleted += await target.delete_prefix(run_id)
+        if is_run_id(run_id):  # a record of another shape never names objects to delete
+            report.objects_deleted += await target.delete_prefix(run_id)
         await pool.execute("DELETE FROM backup_logs WHERE run_id = $1", run_id)
     known = {row["run_id"]: row for row in rows}
     active = {

@@ -1,15 +1,17 @@
-"""Restoring and verifying: every checksum is checked before any table is touched, and
-each collection is restored in one transaction.
+"""Restoring and verifying: the manifest is authenticated and every checksum is checked
+before any table is touched, and each collection is restored in one transaction.
 
 A corrupt, truncated, tampered or wrong-key backup is refused with the reason, and
-the target database is left exactly as it was.
+the target database is left exactly as it was. Every statement is prepared (the
+extended protocol: one statement, parameters bound), every identifier quoted by
+`names.quote`, every column type checked with `to_regtype` before it reaches DDL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,9 +21,26 @@ import zstandard
 
 from lookout_backup.compression import Decompressor
 from lookout_backup.crypto import Corrupt, Decryptor, Keyring, WrongKey
-from lookout_backup.export import table_fingerprint
-from lookout_backup.manifest import MANIFEST, Artifact, CollectionOutcome, Manifest
+from lookout_backup.export import is_lookout_database, table_fingerprint
+from lookout_backup.manifest import (
+    MANIFEST,
+    Artifact,
+    CollectionDDL,
+    CollectionOutcome,
+    Manifest,
+    ManifestRejected,
+    open_manifest,
+)
+from lookout_backup.names import (
+    APPEND_ONLY_TABLES,
+    INTERNAL_TABLES,
+    SAFE_RUN_ID,
+    object_stem,
+    qualified,
+    quote,
+)
 from lookout_backup.targets import Target
+from lookout_common import erasure_ledger
 
 Mode = Literal["replace", "merge"]
 
@@ -42,18 +61,27 @@ class RestoreReport:
     restored: dict[str, int] = field(default_factory=dict)  # collection -> rows
 
 
-async def read_manifest(target: Target, run_id: str) -> Manifest:
+async def read_manifest(
+    target: Target, run_id: str, keyring: Keyring, recorded: Mapping[str, bool] | None = None
+) -> Manifest:
+    """The authenticated, validated manifest of `run_id`. `recorded` holds what the run
+    records say (run id -> authenticated): a manifest may not claim less."""
+    if not SAFE_RUN_ID.fullmatch(run_id):
+        raise RestoreRefused(f"{run_id[:100]!r} is not a run id")
     key = f"{run_id}/{MANIFEST}"
     if not await target.exists(key):
         raise RestoreRefused(f"run {run_id} has no manifest: it is incomplete or failed")
     try:
-        return Manifest.model_validate_json(await target.get_bytes(key))
-    except ValueError as error:
-        raise RestoreRefused(f"manifest of run {run_id} is unreadable: {error}") from None
+        raw = await target.get_bytes(key)
+        return open_manifest(raw, run_id, keyring, (recorded or {}).get(run_id))
+    except ManifestRejected as error:
+        raise RestoreRefused(str(error)) from None
+    except OSError as error:
+        raise RestoreRefused(f"manifest of run {run_id} cannot be read: {error}") from None
 
 
 def data_key_of(manifest: Manifest, keyring: Keyring) -> bytes | None:
-    if not any(a.encrypted for a in manifest.artifacts):
+    if manifest.key_id is None:
         return None
     try:
         return keyring.unwrap(manifest.wrapped_data_key or "", manifest.key_id or "")
@@ -115,17 +143,47 @@ async def verify_artifact(
         raise RestoreRefused(f"{artifact.key}: content checksum mismatch")
 
 
-async def verify(target: Target, run_id: str, keyring: Keyring) -> Manifest:
-    """Re-download and check every artifact of a run; raises RestoreRefused if any fails."""
-    manifest = await read_manifest(target, run_id)
+async def verify(
+    target: Target, run_id: str, keyring: Keyring, recorded: Mapping[str, bool] | None = None
+) -> Manifest:
+    """Authenticate the manifest, then re-download and check every artifact of a run;
+    raises RestoreRefused if anything fails."""
+    manifest = await read_manifest(target, run_id, keyring, recorded)
     data_key = data_key_of(manifest, keyring)
     for artifact in manifest.artifacts:
         await verify_artifact(target, artifact, data_key, None)
     return manifest
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+async def run(connection: asyncpg.Connection, sql: str, *args: object) -> str:
+    """One statement through the extended protocol (prepared, parameters bound: a second
+    statement in `sql` is a syntax error, never executed); returns its status."""
+    statement = await connection.prepare(sql)
+    await statement.fetch(*args)
+    return statement.get_statusmsg()
+
+
+async def _check_types(connection: asyncpg.Connection, ddl: CollectionDDL) -> None:
+    """Every column type names a type this database has (`to_regtype`), on top of the
+    shape check the manifest's model made."""
+    for column in ddl.columns:
+        try:
+            known = await connection.fetchval("SELECT to_regtype($1) IS NOT NULL", column.type)
+        except asyncpg.PostgresError:
+            known = False
+        if not known:
+            raise RestoreRefused(f"column {column.name!r} has unknown type {column.type!r}")
+
+
+def scratch_file(scratch: Path, run_id: str, collection: str, kind: str, fmt: str) -> Path:
+    """Where a verified artifact's plaintext waits: named from the validated run id and
+    the collection's safe stem, and never outside `scratch`."""
+    if not SAFE_RUN_ID.fullmatch(run_id):
+        raise RestoreRefused(f"{run_id[:100]!r} is not a run id")
+    path = (scratch / f"{run_id}.{object_stem(collection)}.{kind}.{fmt}").resolve()
+    if path.parent != scratch.resolve():
+        raise RestoreRefused(f"scratch file for {run_id}/{collection} leaves the scratch directory")
+    return path
 
 
 @dataclass
@@ -138,11 +196,15 @@ class Step:
     keys: VerifiedArtifact | None = None
 
 
-async def chain_of(target: Target, manifest: Manifest) -> list[Manifest]:
+async def chain_of(
+    target: Target, manifest: Manifest, keyring: Keyring, recorded: Mapping[str, bool] | None
+) -> list[Manifest]:
     """The run and every base it stands on, oldest (the full run) first."""
     chain = [manifest]
     while chain[0].base_run_id is not None:
-        chain.insert(0, await read_manifest(target, chain[0].base_run_id))
+        if any(m.run_id == chain[0].base_run_id for m in chain):
+            raise RestoreRefused(f"the chain of {manifest.run_id} loops")
+        chain.insert(0, await read_manifest(target, chain[0].base_run_id, keyring, recorded))
     return chain
 
 
@@ -163,12 +225,13 @@ async def _stage_file(
     stage: str,
     like: str,
     verified: VerifiedArtifact,
-    columns,
+    columns: list[str],
     schema: str | None = None,
 ) -> None:
-    """Load one verified plaintext file into the table `stage` (temporary unless `schema`)."""
+    """Load one verified plaintext file into the table `stage` (temporary unless `schema`);
+    `like` is the quoted qualified table whose row type the JSON documents have."""
     if verified.artifact.format == "csv":
-        await connection.copy_to_table(
+        await connection.copy_to_table(  # asyncpg quotes the table and column names
             stage,
             schema_name=schema,
             source=verified.plaintext,
@@ -177,19 +240,21 @@ async def _stage_file(
             columns=columns,
         )
         return
-    documents_table = f"{stage}_json"
-    await connection.execute(f"CREATE TEMP TABLE {_q(documents_table)} (doc text) ON COMMIT DROP")
+    documents = "lookout_restore_documents"
+    await run(connection, f"CREATE TEMP TABLE IF NOT EXISTS {documents} (doc text) ON COMMIT DROP")
+    await run(connection, f"TRUNCATE {documents}")
 
-    async def documents() -> AsyncIterator[tuple[str]]:
+    async def lines() -> AsyncIterator[tuple[str]]:
         with verified.plaintext.open("rb") as handle:
             for line in handle:
                 yield (line.rstrip(b"\n").decode(),)
 
-    await connection.copy_records_to_table(documents_table, records=documents())
-    into = f"{_q(schema)}.{_q(stage)}" if schema else _q(stage)
-    await connection.execute(
+    await connection.copy_records_to_table(documents, records=lines())
+    into = qualified(schema, stage) if schema else quote(stage)
+    await run(
+        connection,
         f"INSERT INTO {into} SELECT (json_populate_record(NULL::{like}, doc::json)).*"
-        f" FROM {_q(documents_table)}"
+        f" FROM {documents}",
     )
 
 
@@ -198,46 +263,60 @@ async def _load(connection: asyncpg.Connection, steps: list[Step], schema: str, 
     incremental's changes and deletes), then replace or merge it into the target."""
     latest = steps[-1].outcome
     table, ddl = latest.collection, latest.ddl
-    qualified = f"{_q(schema)}.{_q(table)}"
+    if ddl is None:
+        raise RestoreRefused(f"run {steps[-1].manifest.run_id} has no DDL for {table}")
+    await _check_types(connection, ddl)
+    target_table = qualified(schema, table)
     columns = [c.name for c in ddl.columns]
-    column_list = ", ".join(_q(c) for c in columns)
-    keys = ", ".join(_q(k) for k in ddl.primary_key)
-    await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
-    new_table = await connection.fetchval("SELECT to_regclass($1) IS NULL", qualified)
+    column_list = ", ".join(quote(c) for c in columns)
+    keys = ", ".join(quote(k) for k in ddl.primary_key)
+    append_only = table in APPEND_ONLY_TABLES and schema == "public"
+    if append_only and mode == "replace":
+        raise RestoreRefused(f"{table} is append-only: restore it with merge (adds missing rows)")
+    await run(connection, f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    new_table = await connection.fetchval("SELECT to_regclass($1) IS NULL", target_table)
     if len(steps) == 1 and mode == "replace":
         # The common case, straight into the table: a new table gets its primary key
         # after the load (one index build instead of one insert per row), as pg_restore does.
-        await connection.execute(ddl.create_statement(qualified, with_key=not new_table))
-        await connection.execute(f"DELETE FROM {qualified}")
-        await _stage_file(connection, table, qualified, steps[0].rows, columns, schema)
+        await run(connection, ddl.create_statement(target_table, with_key=not new_table))
+        await run(connection, f"DELETE FROM {target_table}")
+        await _stage_file(connection, table, target_table, steps[0].rows, columns, schema)
         if new_table and ddl.primary_key:
-            await connection.execute(ddl.key_statement(qualified))
+            await run(connection, ddl.key_statement(target_table))
         return latest.rows
-    await connection.execute(ddl.create_statement(qualified))
-    state = f"lookout_restore_{table}"[:50]
-    await connection.execute(
-        f"CREATE TEMP TABLE {_q(state)} (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
+    await run(connection, ddl.create_statement(target_table))
+    state = quote("lookout_restore_state")
+    await run(
+        connection,
+        f"CREATE TEMP TABLE {state} (LIKE {target_table} INCLUDING DEFAULTS) ON COMMIT DROP",
     )
     if ddl.primary_key:
-        await connection.execute(f"ALTER TABLE {_q(state)} ADD PRIMARY KEY ({keys})")
-    upsert = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns if c not in ddl.primary_key)
-    conflict = f"ON CONFLICT ({keys}) " + (f"DO UPDATE SET {upsert}" if upsert else "DO NOTHING")
+        await run(connection, f"ALTER TABLE {state} ADD PRIMARY KEY ({keys})")
+    upsert = ", ".join(
+        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in ddl.primary_key
+    )
+    update = f"DO UPDATE SET {upsert}" if upsert and not append_only else "DO NOTHING"
+    conflict = f"ON CONFLICT ({keys}) {update}"
     for number, step in enumerate(steps):
         if step.outcome.mode == "full":
-            await _stage_file(connection, state, qualified, step.rows, columns)
+            await _stage_file(connection, "lookout_restore_state", target_table, step.rows, columns)
             continue
-        changes, present = f"{state}_c{number}", f"{state}_k{number}"
-        await connection.execute(
-            f"CREATE TEMP TABLE {_q(changes)} (LIKE {qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
+        changes, present = f"lookout_restore_c{number}", f"lookout_restore_k{number}"
+        await run(
+            connection,
+            f"CREATE TEMP TABLE {quote(changes)} (LIKE {target_table} INCLUDING DEFAULTS)"
+            " ON COMMIT DROP",
         )
-        await _stage_file(connection, changes, qualified, step.rows, columns)
-        await connection.execute(
-            f"INSERT INTO {_q(state)} ({column_list}) SELECT {column_list} FROM {_q(changes)} "
-            + conflict
+        await _stage_file(connection, changes, target_table, step.rows, columns)
+        await run(
+            connection,
+            f"INSERT INTO {state} ({column_list}) SELECT {column_list} FROM {quote(changes)} "
+            + conflict,
         )
-        await connection.execute(
-            f"CREATE TEMP TABLE {_q(present)} ON COMMIT DROP AS"
-            f" SELECT {keys} FROM {_q(state)} WITH NO DATA"
+        await run(
+            connection,
+            f"CREATE TEMP TABLE {quote(present)} ON COMMIT DROP AS"
+            f" SELECT {keys} FROM {state} WITH NO DATA",
         )
         await connection.copy_to_table(
             present,
@@ -246,24 +325,66 @@ async def _load(connection: asyncpg.Connection, steps: list[Step], schema: str, 
             header=True,
             columns=list(ddl.primary_key),
         )
-        matches = " AND ".join(f"k.{_q(k)} = s.{_q(k)}" for k in ddl.primary_key)
-        await connection.execute(  # rows deleted at the source since the previous run
-            f"DELETE FROM {_q(state)} AS s WHERE NOT EXISTS"
-            f" (SELECT 1 FROM {_q(present)} AS k WHERE {matches})"
+        matches = " AND ".join(f"k.{quote(k)} = s.{quote(k)}" for k in ddl.primary_key)
+        await run(  # rows deleted at the source since the previous run
+            connection,
+            f"DELETE FROM {state} AS s WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {quote(present)} AS k WHERE {matches})",
         )
     if mode == "replace":
-        await connection.execute(f"DELETE FROM {qualified}")
-        inserted = await connection.execute(
-            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(state)}"
+        await run(connection, f"DELETE FROM {target_table}")
+        inserted = await run(
+            connection,
+            f"INSERT INTO {target_table} ({column_list}) SELECT {column_list} FROM {state}",
         )
     else:
         if not ddl.primary_key:
             raise RestoreRefused(f"{table} has no primary key: merge needs one; use replace")
-        inserted = await connection.execute(
-            f"INSERT INTO {qualified} ({column_list}) SELECT {column_list} FROM {_q(state)} "
-            + conflict
+        inserted = await run(
+            connection,
+            f"INSERT INTO {target_table} ({column_list}) SELECT {column_list} FROM {state} "
+            + conflict,
         )
     return int(inserted.rsplit(" ", 1)[1])
+
+
+async def _reapply_erasures(
+    connection: asyncpg.Connection, schema: str, table: str, erased: Sequence[str]
+) -> int:
+    """Delete the rows of erased people from a restored personal table (same transaction)."""
+    personal = erasure_ledger.BY_NAME.get(table)
+    if personal is None or not erased:
+        return 0
+    status = await run(
+        connection,
+        erasure_ledger.reapply_statement(personal, qualified(schema, table)),
+        list(erased),
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def _wanted(
+    connection: asyncpg.Connection,
+    manifest: Manifest,
+    collections: list[str] | None,
+    include_internal: bool,
+) -> list[str]:
+    """The collections to restore: those named, or every usable one; Lookout's own
+    tables only with `include_internal` when the destination is Lookout's database."""
+    available = {c.collection for c in manifest.collections if c.ok}
+    fenced = not include_internal and await is_lookout_database(connection)
+    if collections:
+        if missing := [c for c in collections if c not in available]:
+            raise RestoreRefused(
+                f"run {manifest.run_id} has no usable backup of: {', '.join(missing)}"
+            )
+        if fenced and (internal := [c for c in collections if c in INTERNAL_TABLES]):
+            raise RestoreRefused(
+                f"{', '.join(internal)}: Lookout's own tables are restored only when named"
+                " with --include-internal"
+            )
+        return list(collections)
+    return sorted(c for c in available if not (fenced and c in INTERNAL_TABLES))
 
 
 async def restore(
@@ -275,43 +396,59 @@ async def restore(
     collections: list[str] | None = None,
     mode: Mode = "replace",
     schema: str = "public",
+    include_internal: bool = False,
+    erased: Sequence[str] = (),
+    role: str | None = None,
+    recorded: Mapping[str, bool] | None = None,
 ) -> RestoreReport:
     """Restore all (or the named) collections of a verified run (an incremental one is
-    replayed on top of its chain) into `dest_dsn`."""
-    manifest = await read_manifest(target, run_id)
-    available = {c.collection for c in manifest.collections if c.ok}
-    wanted = collections or sorted(available)
-    if missing := [c for c in wanted if c not in available]:
-        raise RestoreRefused(f"run {run_id} has no usable backup of: {', '.join(missing)}")
-    chain = await chain_of(target, manifest)
+    replayed on top of its chain) into `dest_dsn`, as `role` when one is given.
+
+    `erased` (the erasure ledger's hashes) is re-applied to every restored personal
+    table in the transaction that loads it, so erased people stay erased."""
+    manifest = await read_manifest(target, run_id, keyring, recorded)
+    chain = await chain_of(target, manifest, keyring, recorded)
     keys = {m.run_id: data_key_of(m, keyring) for m in chain}
     report = RestoreReport(run_id)
-    with tempfile.TemporaryDirectory(prefix="lookout-restore-") as scratch:
-        plans: list[list[Step]] = []
-        for collection in wanted:  # every checksum first, before any table is touched
-            steps = []
-            for run, outcome in _steps(chain, collection):
-                fetched = []
-                for kind in ("rows", "keys") if outcome.mode == "changes" else ("rows",):
-                    artifact = run.artifact(collection, "csv", kind)
-                    if artifact is None:
-                        raise RestoreRefused(f"run {run.run_id} lists no {kind} of {collection}")
-                    path = Path(scratch) / f"{run.run_id}.{collection}.{kind}.{artifact.format}"
-                    await verify_artifact(target, artifact, keys[run.run_id], path)
-                    fetched.append(VerifiedArtifact(artifact, path))
-                steps.append(Step(run, outcome, *fetched))
-            plans.append(steps)
-        connection = await asyncpg.connect(dest_dsn)
-        try:
+    connection = await asyncpg.connect(dest_dsn)
+    try:
+        if role:
+            # Not a superuser while loading: a flaw anywhere above still could not reach
+            # COPY … TO PROGRAM or another database's files.
+            await run(connection, f"SET ROLE {quote(role)}")
+        wanted = await _wanted(connection, manifest, collections, include_internal)
+        with tempfile.TemporaryDirectory(prefix="lookout-restore-") as scratch:
+            plans: list[list[Step]] = []
+            for collection in wanted:  # every checksum first, before any table is touched
+                steps = []
+                for step_run, outcome in _steps(chain, collection):
+                    fetched = []
+                    kinds = ("rows", "keys") if outcome.mode == "changes" else ("rows",)
+                    for kind in kinds:
+                        artifact = step_run.artifact(collection, "csv", kind)
+                        if artifact is None:
+                            raise RestoreRefused(
+                                f"run {step_run.run_id} lists no {kind} of {collection}"
+                            )
+                        path = scratch_file(
+                            Path(scratch), step_run.run_id, collection, kind, artifact.format
+                        )
+                        await verify_artifact(target, artifact, keys[step_run.run_id], path)
+                        fetched.append(VerifiedArtifact(artifact, path))
+                    steps.append(Step(step_run, outcome, *fetched))
+                plans.append(steps)
             for steps in plans:
                 # One transaction per collection. Foreign keys are not checked while
-                # loading (replication role), so collections load in any order.
+                # loading (replication role, superusers only), so collections load in
+                # any order.
+                collection = steps[-1].outcome.collection
                 async with connection.transaction():
                     await _relax_foreign_keys(connection)
                     rows = await _load(connection, steps, schema, mode)
-                report.restored[steps[-1].outcome.collection] = rows
-        finally:
-            await connection.close()
+                    await _reapply_erasures(connection, schema, collection, erased)
+                report.restored[collection] = rows
+    finally:
+        await connection.close()
     return report
 
 
@@ -320,7 +457,7 @@ async def _relax_foreign_keys(connection: asyncpg.Connection) -> None:
         "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
     )
     if is_superuser:
-        await connection.execute("SET LOCAL session_replication_role = replica")
+        await run(connection, "SET LOCAL session_replication_role = replica")
 
 
 @dataclass
@@ -332,21 +469,39 @@ class TrialRestoreReport:
 
 
 async def trial_restore(
-    target: Target, run_id: str, scratch_dsn: str, *, keyring: Keyring
+    target: Target,
+    run_id: str,
+    scratch_dsn: str,
+    *,
+    keyring: Keyring,
+    role: str | None = None,
+    recorded: Mapping[str, bool] | None = None,
 ) -> TrialRestoreReport:
     """Restore a run into a scratch schema and compare each table's row count and content
-    hash with the snapshot's; the scratch schema is dropped afterwards."""
-    manifest = await read_manifest(target, run_id)
+    hash with the snapshot's; the scratch schema is dropped afterwards.
+
+    Erasures are not re-applied here: the copy must match the snapshot, and it is
+    dropped before this returns."""
+    manifest = await read_manifest(target, run_id, keyring, recorded)
     schema = f"lookout_trial_{hashlib.sha256(run_id.encode()).hexdigest()[:12]}"
     report = TrialRestoreReport(run_id, schema)
-    await restore(target, run_id, scratch_dsn, keyring=keyring, schema=schema)
     connection = await asyncpg.connect(scratch_dsn)
     try:
+        await restore(
+            target,
+            run_id,
+            scratch_dsn,
+            keyring=keyring,
+            schema=schema,
+            include_internal=True,  # a scratch schema: Lookout's tables there grant nothing
+            role=role,
+            recorded=recorded,
+        )
         for outcome in manifest.collections:
             if not outcome.ok or outcome.content_hash is None:
                 continue
             rows, content = await table_fingerprint(
-                connection, f"{_q(schema)}.{_q(outcome.collection)}"
+                connection, qualified(schema, outcome.collection)
             )
             expected = await _snapshot_rows(target, manifest, outcome.collection)
             if rows != expected or content != outcome.content_hash:
@@ -356,7 +511,7 @@ async def trial_restore(
                 )
             report.checked.append(outcome.collection)
     finally:
-        await connection.execute(f"DROP SCHEMA IF EXISTS {_q(schema)} CASCADE")
+        await run(connection, f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
         await connection.close()
     return report
 

@@ -16,10 +16,10 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from lookout_backup import store
-from lookout_backup.crypto import Keyring, decode_master
+from lookout_backup.crypto import Keyring, WrongKey, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
 from lookout_backup.manifest import Manifest
-from lookout_backup.prune import prune
+from lookout_backup.prune import NotLookoutTarget, prune
 from lookout_backup.restore import (
     RestoreRefused,
     read_manifest,
@@ -29,6 +29,7 @@ from lookout_backup.restore import (
 )
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
+from lookout_common import erasure_ledger
 from lookout_common.backup_events import BackupCommand, BackupResult, Retention, RunStatus
 from lookout_common.leader import lock_id
 from lookout_common.settings import BackupWorkerSettings
@@ -49,15 +50,20 @@ class Busy(Exception):
 
 
 def keyring_from(settings: BackupWorkerSettings) -> Keyring:
-    """The master keys; without LOOKOUT_BACKUP_KEY backups are stored unencrypted."""
+    """The master keys. Without LOOKOUT_BACKUP_KEY backups are refused, unless
+    LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED=true (then stored in clear, unauthenticated)."""
     text = settings.backup_key.get_secret_value().strip() if settings.backup_key else ""
     current = decode_master(text) if text else None
     if current is None:
-        log.warning("LOOKOUT_BACKUP_KEY is not set: backups will not be encrypted")
+        log.warning(
+            "LOOKOUT_BACKUP_KEY is not set: backups will be UNAUTHENTICATED and unencrypted"
+            if settings.backup_allow_unauthenticated
+            else "LOOKOUT_BACKUP_KEY is not set: backups are refused"
+        )
     older = []
     if settings.backup_old_keys:
         older = [decode_master(k) for k in settings.backup_old_keys.get_secret_value().split(",")]
-    return Keyring(current, older)
+    return Keyring(current, older, allow_unauthenticated=settings.backup_allow_unauthenticated)
 
 
 def new_run_id(operation: str) -> str:
@@ -182,9 +188,10 @@ class Runner:
 
     async def _base(self) -> Manifest | None:
         """The newest usable backup to build an incremental on (None: run a full one)."""
+        recorded = await store.recorded_authentication(self.pool)
         for row in await store.usable_backups(self.pool):
             try:
-                return await read_manifest(self.target, row["run_id"])
+                return await read_manifest(self.target, row["run_id"], self.keyring, recorded)
             except RestoreRefused:
                 continue
         return None
@@ -223,6 +230,7 @@ class Runner:
                     format=self.settings.backup_format,
                     compression=self.settings.backup_compression,
                     base=await self._base() if command.backup_type == "incremental" else None,
+                    include_internal=command.include_internal,
                 )
                 if plan.base is not None:
                     await store.set_base(self.pool, run_id, plan.base.run_id)
@@ -236,17 +244,19 @@ class Runner:
                 checked = command.run_id or await self._latest_run_id()
                 if checked is None:
                     return RunStatus.FAILED, ["there is no backup to verify"], None
-                command = command.model_copy(update={"run_id": checked})
                 await store.set_target_run(self.pool, run_id, checked)
-                await verify(self.target, checked, self.keyring)
+                recorded = await store.recorded_authentication(self.pool)
+                await verify(self.target, checked, self.keyring, recorded)
                 if not command.trial_restore:
                     return RunStatus.SUCCEEDED, [], None
                 scratch = self.settings.backup_scratch_url
                 trial = await trial_restore(
                     self.target,
-                    command.run_id or "",
+                    checked,
                     scratch.get_secret_value() if scratch else self.source,
                     keyring=self.keyring,
+                    role=self.settings.backup_restore_role,
+                    recorded=recorded,
                 )
                 problems = [f"{name}: {why}" for name, why in sorted(trial.mismatches.items())]
                 return (RunStatus.FAILED if problems else RunStatus.SUCCEEDED), problems, None
@@ -264,6 +274,10 @@ class Runner:
                     collections=command.collections,
                     mode=command.restore_mode,
                     schema=command.target_schema or "public",
+                    include_internal=command.include_internal,
+                    erased=await erasure_ledger.hashes(self.pool),
+                    role=self.settings.backup_restore_role,
+                    recorded=await store.recorded_authentication(self.pool),
                 )
                 # The run's record says how many rows each restore loaded.
                 await store.progress(self.pool, run_id, sum(report.restored.values()), 0)
@@ -284,7 +298,7 @@ class Runner:
             )
             await store.record_pruned(self.pool, run_id, sorted(report.removed))
             return RunStatus.SUCCEEDED, [], None
-        except RestoreRefused as error:
+        except (RestoreRefused, WrongKey, NotLookoutTarget) as error:
             return RunStatus.FAILED, [str(error)], None
         except Exception as error:
             log.exception("run failed", extra={"run": run_id})

@@ -79,7 +79,8 @@ async def finish_run(
         await connection.execute(
             """
             UPDATE backup_logs SET status = $2, errors = $3::text::jsonb, finished_at = now(),
-                rows = coalesce($4, rows), bytes = coalesce($5, bytes)
+                rows = coalesce($4, rows), bytes = coalesce($5, bytes),
+                authenticated = coalesce($6, authenticated)
             WHERE run_id = $1
             """,
             run_id,
@@ -87,6 +88,7 @@ async def finish_run(
             json.dumps(errors),
             sum(c.rows for c in manifest.collections) if manifest else None,
             sum(a.bytes for a in manifest.artifacts) if manifest else None,
+            manifest.authenticated if manifest else None,
         )
         if manifest is not None:
             await connection.executemany(
@@ -178,4 +180,41 @@ async def set_base(pool: asyncpg.Pool, run_id: str, base_run_id: str) -> None:
 async def set_target_run(pool: asyncpg.Pool, run_id: str, target_run_id: str) -> None:
     await pool.execute(
         "UPDATE backup_logs SET target_run_id = $2 WHERE run_id = $1", run_id, target_run_id
+    )
+
+
+async def recorded_authentication(pool: asyncpg.Pool) -> dict[str, bool]:
+    """Backup run id -> whether its manifest was authenticated when it was made: a
+    manifest read back may never claim less than its run's record."""
+    rows = await pool.fetch(
+        "SELECT run_id, authenticated FROM backup_logs"
+        " WHERE operation = 'backup' AND authenticated IS NOT NULL"
+    )
+    return {row["run_id"]: row["authenticated"] for row in rows}
+
+
+async def command_seen(pool: asyncpg.Pool, command_id: str) -> bool:
+    return await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM backup_logs WHERE command_id = $1)", command_id
+    )
+
+
+async def audit(
+    pool: asyncpg.Pool,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    outcome: str,
+    detail: dict,
+) -> None:
+    """An entry in the audit log (append-only), as dashboard-api writes them."""
+    await pool.execute(
+        "INSERT INTO audit_log (actor, action, target, outcome, detail)"
+        " VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+        actor[:200],
+        action,
+        target[:200] if target else None,
+        outcome,
+        json.dumps(detail, default=str),
     )

@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lookout_backup.names import is_run_id
 from lookout_common.settings import BackupWorkerSettings
 
 log = logging.getLogger("lookout.backup")
@@ -29,6 +30,17 @@ log = logging.getLogger("lookout.backup")
 PART = 8 * 1024 * 1024
 PERMANENT = ("NoSuchKey", "404", "NoSuchBucket", "AccessDenied")  # retrying will not help
 CHUNK = 1024 * 1024
+# The object that says "this prefix (or directory) is Lookout's": prune touches nothing
+# where it is missing. The worker writes it before its first backup there.
+MARKER = ".lookout-backups"
+MARKER_BODY = b'{"owner": "lookout", "what": "backups of the Lookout backup-worker"}\n'
+DELETE_BATCH = 1000  # S3's most keys per DeleteObjects
+
+
+def _fenced(run_id: str) -> str:
+    if not is_run_id(run_id):
+        raise ValueError(f"{run_id!r} is not a Lookout run id: not deleting it")
+    return run_id
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class Target(Protocol):
     async def put_bytes(self, key: str, data: bytes) -> StoredObject: ...
     async def get_bytes(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
+    async def ensure_marker(self) -> None: ...
+    async def has_marker(self) -> bool: ...
     async def list_runs(self) -> list[str]: ...
     async def delete_prefix(self, prefix: str) -> int: ...
 
@@ -99,18 +113,35 @@ class LocalTarget:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
 
+    async def ensure_marker(self) -> None:
+        if not await self.has_marker():
+            await self.put_bytes(MARKER, MARKER_BODY)
+
+    async def has_marker(self) -> bool:
+        return await asyncio.to_thread((self.root / MARKER).is_file)
+
     async def list_runs(self) -> list[str]:
+        """The run directories (only names that are run ids)."""
         if not self.root.exists():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if is_run_id(p.name) and p.is_dir() and not p.is_symlink()
+        )
 
     async def delete_prefix(self, prefix: str) -> int:
-        path = self._path(prefix)
+        """Delete one run's directory; refuses any name that is not a run id."""
+        path = self._path(_fenced(prefix))
         if not path.exists():
             return 0
-        count = sum(1 for p in path.rglob("*") if p.is_file())
-        await asyncio.to_thread(shutil.rmtree, path)
-        return count
+
+        def remove() -> int:
+            count = sum(1 for p in path.rglob("*") if p.is_file())
+            shutil.rmtree(path)
+            return count
+
+        return await asyncio.to_thread(remove)
 
 
 class S3Target:
@@ -244,22 +275,62 @@ class S3Target:
         except ClientError:
             return False
 
+    async def ensure_marker(self) -> None:
+        if not await self.has_marker():
+            await self.put_bytes(MARKER, MARKER_BODY)
+
+    async def has_marker(self) -> bool:
+        return await self.exists(MARKER)
+
+    async def _pages(self, **listing: Any) -> AsyncIterator[dict]:
+        """Every page of a listing (S3 answers at most 1,000 entries per call)."""
+        token: str | None = None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = await self._call("list_objects_v2", Bucket=self.bucket, **listing, **extra)
+            yield page
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
     async def list_runs(self) -> list[str]:
-        answer = await self._call(
-            "list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"
-        )
-        return sorted(
-            p["Prefix"][len(self.prefix) :].rstrip("/") for p in answer.get("CommonPrefixes", [])
-        )
+        """The run "folders" under the prefix (only names that are run ids)."""
+        names = []
+        async for page in self._pages(Prefix=self.prefix, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(self.prefix) :].rstrip("/")
+                if is_run_id(name):
+                    names.append(name)
+        return sorted(names)
 
     async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object of one run, in batches of 1,000; refuses any name that is
+        not a run id."""
+        folder = f"{self.prefix}{_fenced(prefix)}/"
         deleted = 0
-        answer = await self._call(
-            "list_objects_v2", Bucket=self.bucket, Prefix=f"{self.prefix}{prefix.rstrip('/')}/"
-        )
-        for item in answer.get("Contents", []):
-            await self._call("delete_object", Bucket=self.bucket, Key=item["Key"])
-            deleted += 1
+        batch: list[dict[str, str]] = []
+
+        async def flush() -> None:
+            nonlocal deleted
+            answer = await self._call(
+                "delete_objects", Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if errors := answer.get("Errors"):
+                first = errors[0]
+                raise OSError(
+                    f"S3 did not delete {len(errors)} objects of {prefix}, e.g."
+                    f" {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                )
+            deleted += len(batch)
+            batch.clear()
+
+        async for page in self._pages(Prefix=folder):
+            for item in page.get("Contents", []):
+                batch.append({"Key": item["Key"]})
+                if len(batch) == DELETE_BATCH:
+                    await flush()
+        if batch:
+            await flush()
         return deleted
 
 

@@ -16,7 +16,12 @@ from pydantic import ConfigDict, Field, StrictBool
 from lookout_common.apikeys import ApiKey
 from lookout_common.auth import Admin, Reader
 from lookout_common.backup_api import Run, RunDetail, Schedule, ScheduleIn
-from lookout_common.backup_events import BackupCommand, CollectionName, Retention
+from lookout_common.backup_events import (
+    BackupCommand,
+    CollectionName,
+    Retention,
+    sign_command,
+)
 from lookout_common.models import Camel
 from lookout_common.topics import Topic, topic_name
 from lookout_common.validation import RowId
@@ -41,6 +46,9 @@ class BackupAction(Camel):
     restore_mode: Literal["replace", "merge"] = "replace"
     target_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     trial_restore: StrictBool = False
+    include_internal: StrictBool = Field(
+        False, description="Lookout's own tables (api_keys, audit_log, …) too, when named"
+    )
     retention: Retention | None = None
     confirm: StrictBool = Field(False, description="Must be true for a restore")
 
@@ -168,7 +176,10 @@ async def delete_schedule(request: Request, schedule_id: RowId, key: Admin) -> R
     "/actions",
     status_code=202,
     response_model=Accepted,
-    responses={422: {"description": "Invalid action (a restore needs confirm: true)"}},
+    responses={
+        422: {"description": "Invalid action (a restore needs confirm: true)"},
+        503: {"description": "No command key is configured: commands cannot be signed"},
+    },
     summary="Ask the backup worker to back up, verify, restore or prune",
 )
 async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
@@ -185,9 +196,16 @@ async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
         restore_mode=action.restore_mode,
         target_schema=action.target_schema,
         trial_restore=action.trial_restore,
+        include_internal=action.include_internal,
         retention=action.retention,
     )
     settings = request.app.state.settings
+    if settings.backup_command_key is None:
+        raise HTTPException(
+            503, "LOOKOUT_BACKUP_COMMAND_KEY is not set: backup commands cannot be signed"
+        )
+    # Signed: the worker runs no command without the command key's HMAC.
+    command = sign_command(command, settings.backup_command_key.get_secret_value())
     # Key "backup": every command on one partition, consumed in the order sent.
     await request.app.state.broker.publish(
         command.model_dump_json().encode(),

@@ -6,6 +6,8 @@ in one transaction. The event-id ledger keeps the erased events' ids (ids only, 
 content), so a Kafka redelivery of one of them is recognised and not stored again.
 Events still waiting in Kafka when the erasure runs are stored after it: erase once
 the person's traffic has stopped (for example after account deletion), or again.
+The erasure ledger keeps sha256 hashes of the erased ids (lookout_common.erasure_ledger),
+and the backup worker deletes them again after restoring any personal table.
 """
 
 from __future__ import annotations
@@ -16,23 +18,12 @@ import asyncpg
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
+from lookout_common import erasure_ledger
 from lookout_common.auth import AUTH_ERRORS, Admin
+from lookout_common.erasure_ledger import PERSONAL_TABLES
 from lookout_dashboard import audit
 
 router = APIRouter(prefix="/api/v1/users", tags=["privacy"])
-
-# What is deleted, table by table: (table, condition on the person's ids as $1).
-PERSONAL_TABLES: tuple[tuple[str, str], ...] = (
-    ("user_analytics", "user_id = ANY($1) OR anonymous_id = ANY($1)"),
-    ("analytics_people", "actor = ANY($1)"),
-    ("active_periods", "actor = ANY($1)"),
-    ("person_events", "actor = ANY($1)"),
-    ("experiment_exposures", "actor = ANY($1)"),
-    ("page_visitors", "actor = ANY($1)"),
-    ("rollup_distinct", "kind = 'actor' AND member = ANY($1)"),
-    ("user_traits", "user_id = ANY($1)"),
-    ("identity_links", "anonymous_id = ANY($1) OR user_id = ANY($1)"),
-)
 
 
 class Erasure(BaseModel):
@@ -61,9 +52,14 @@ async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Era
         )
         identities = [user_id, *(row["anonymous_id"] for row in linked)]
         deleted = {}
-        for table, condition in PERSONAL_TABLES:
-            status = await connection.execute(f"DELETE FROM {table} WHERE {condition}", identities)
-            deleted[table] = int(status.rsplit(" ", 1)[1])
+        for personal in PERSONAL_TABLES:
+            status = await connection.execute(
+                f"DELETE FROM {personal.table} WHERE {personal.condition('{column} = ANY($1)')}",
+                identities,
+            )
+            deleted[personal.table] = int(status.rsplit(" ", 1)[1])
+        # The hashed ids stay, so a restore of an older backup erases them again.
+        await erasure_ledger.record(connection, identities)
         await audit.record(
             connection,
             actor=actor,

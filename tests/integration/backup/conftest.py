@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import boto3
 import pytest
+from support.backups import COMMAND_KEY
 from support.services import settings_env
 
 from lookout_backup.crypto import Keyring
@@ -64,4 +65,5 @@ def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
         LOOKOUT_BACKUP_DIR=str(tmp_path / "backups"),
         LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
         LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
+        LOOKOUT_BACKUP_COMMAND_KEY=COMMAND_KEY,
     )

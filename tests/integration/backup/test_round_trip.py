@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 
 import asyncpg
 import pytest
@@ -13,14 +12,16 @@ from support.backups import table_dump
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.export import BackupPlan, run_backup
+from lookout_backup.manifest import seal
 from lookout_backup.restore import RestoreRefused, restore, trial_restore, verify
+from lookout_backup.runner import new_run_id
 from lookout_common.marketplace import TABLES
 
 pytestmark = pytest.mark.integration
 
 
 def plan(**changes) -> BackupPlan:
-    return BackupPlan(run_id=f"run-{uuid.uuid4().hex[:8]}", **changes)
+    return BackupPlan(run_id=new_run_id("backup"), **changes)
 
 
 async def snapshot(database_url: str, tables=TABLES) -> dict[str, list[bytes]]:
@@ -272,11 +273,12 @@ async def test_trial_restore_compares_counts_and_contents_and_cleans_up(
     finally:
         await connection.close()
 
-    # A snapshot that does not match what comes back is reported, table by table.
+    # A snapshot that does not match what comes back is reported, table by table (a
+    # manifest edited by someone holding the key, since no one else can edit one).
     path = local_target.root / manifest.run_id / "manifest.json"
     edited = manifest.model_copy(deep=True)
     edited.outcome("users").content_hash = "12345"
-    path.write_text(edited.model_dump_json())
+    path.write_bytes(seal(edited, keyring))
     report = await trial_restore(local_target, manifest.run_id, marketplace, keyring=keyring)
     assert list(report.mismatches) == ["users"]
     assert "expected 12345" in report.mismatches["users"]

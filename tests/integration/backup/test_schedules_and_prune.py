@@ -122,7 +122,7 @@ async def test_prune_keeps_the_newest_and_removes_expired_failed_and_orphans(
     assert set(report.kept) == set(made[1:])
     assert report.removed[made[0]] == "expired"
     assert report.removed[orphan].startswith("orphan")
-    assert sorted(p.name for p in target.root.iterdir()) == sorted(made[1:])
+    assert sorted(p.name for p in target.root.iterdir()) == sorted([".lookout-backups", *made[1:]])
     remaining = [r["run_id"] for r in await runs(settings.dsn())]
     assert made[0] not in remaining
     assert set(made[1:]) <= set(remaining)

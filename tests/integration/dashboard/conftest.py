@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from support.backups import COMMAND_KEY
 from support.db import create_keys
 from support.services import settings_env
 
@@ -31,7 +32,8 @@ async def stack(settings, service_factory, tmp_path: Path):
         f'checks:\n  - {{name: lookout-db, kind: postgres, dsn: "{settings.dsn()}",'
         " interval_s: 3600}\n"
     )
-    common = settings_env(settings)
+    # Dashboard-api signs backup commands with the key the worker checks them with.
+    common = settings_env(settings, LOOKOUT_BACKUP_COMMAND_KEY=COMMAND_KEY)
     monitor = service_factory("lookout_health", {**common, "LOOKOUT_HEALTH_CONFIG": str(checks)})
     worker = service_factory(
         "lookout_backup",
