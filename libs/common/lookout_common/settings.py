@@ -289,3 +289,18 @@ class DashboardSettings(LookoutSettings):
     stream_tick_s: float = Field(
         5.0, gt=0, le=60, description="How often the live stream sends fresh overview metrics"
     )
+
+
+class StackSettings(BaseSettings):
+    """`lookout up`, the one-machine stack (flags of `lookout up` override these)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOKOUT_", env_file=".env", extra="ignore")
+
+    drain_timeout_s: float = Field(
+        60.0,
+        ge=0,
+        description="On stop, how long to wait for the aggregator to store what the broker holds",
+    )
+    embedded_broker: Literal["s3", "memory"] = Field(
+        "s3", description="Embedded broker's storage: s3 (durable, on SeaweedFS) or memory"
+    )

@@ -1,10 +1,17 @@
-"""The batch consumer: Kafka records in, one Postgres transaction per batch, then commit.
+"""The batch consumer: Kafka records in, Postgres transactions, dead letters, then commit.
 
 Offsets are committed by FastStream only after `handle` returns (ack policy
-NACK_ON_ERROR), and `handle` returns only after the transaction committed. A
-transient database failure is retried with backoff on the same batch; a record
-that can never be stored (undecodable, or data Postgres refuses) goes to the
-dead-letter topic instead of blocking the partition.
+NACK_ON_ERROR), for every partition of the batch, and `handle` returns only after the
+batch's transactions committed and its dead letters were acknowledged. No record can
+stop the consumer for more than one retry cycle:
+
+- a transient failure (connection lost, deadlock, the database shutting down) retries
+  the same records with backoff; waiting cures it, and no record can cause it;
+- any other failure of a write splits it in halves until the failing records are alone
+  (`isolation.py`); those are dead-lettered with the exception's type and message, the
+  rest is stored once;
+- records that are not events, or whose timestamp is outside the accepted range, are
+  dead-lettered before any SQL runs, so no day partition is ever created for them.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,9 +29,12 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
+from lookout_aggregator.isolation import write_isolating
+from lookout_aggregator.letters import LetterBox, describe, letter
 from lookout_aggregator.store import EventHead, ensure_partitions, store_batch
-from lookout_common.events import DeadLetter, FieldError
+from lookout_common.events import DeadLetter, DeadLetterCode
 from lookout_common.settings import AggregatorSettings
+from lookout_common.timebounds import latest_accepted, oldest_accepted
 from lookout_common.topics import Topic, topic_name
 
 log = logging.getLogger("lookout.aggregator")
@@ -46,24 +57,39 @@ BATCH_SECONDS = Histogram(
 BATCH_RETRIES = Counter(
     "lookout_aggregator_batch_retries_total", "Batches retried after a database error"
 )
+ISOLATED = Counter(
+    "lookout_aggregator_isolated_total",
+    "Records a failing write was bisected down to, by exception type",
+    ["error_type"],
+)
 LAG = Gauge("lookout_aggregator_consumer_lag", "Records in assigned partitions not yet stored")
 
-TRANSIENT = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.QueryCanceledError,
-    OSError,
-    TimeoutError,
-)
+# SQLSTATE classes that waiting cures: connection, transaction rollback (deadlock,
+# serialization), insufficient resources, operator intervention (shutdown, cancel),
+# system error. Plus a read-only transaction (a failover in progress) and lock waits.
+TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+TRANSIENT_STATES = frozenset({"25006", "55P03", "55006"})
+# The database is not set up for us (a missing migration, a revoked grant). No record
+# can cause these: record values reach Postgres only as the $1 parameter, never as a
+# name, so they are waited out like an outage rather than dead-lettering every record.
+SETUP_CLASSES = ("42", "3F", "28")
 
 
-# Data Postgres will never take (bad encoding, a non-object `properties`, no partition):
-# retried one event at a time so only the offending events are dead-lettered.
-REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+def transient(error: Exception) -> bool:
+    """A failure that no record causes and waiting cures: retry, never dead-letter."""
+    if isinstance(error, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(error, asyncpg.PostgresError):
+        state = error.sqlstate or ""
+        return state[:2] in TRANSIENT_CLASSES + SETUP_CLASSES or state in TRANSIENT_STATES
+    return False
+
+
+def code_of(error: Exception) -> DeadLetterCode:
+    """Postgres refused the row (bad encoding, a limit, a constraint), or anything else."""
+    if isinstance(error, asyncpg.PostgresError):
+        return DeadLetterCode.REFUSED_BY_DATABASE
+    return DeadLetterCode.PROCESSING_ERROR
 
 
 @dataclass(frozen=True)
@@ -76,51 +102,94 @@ class Aggregator:
     def __init__(self, settings: AggregatorSettings, pool: asyncpg.Pool, broker: KafkaBroker):
         self.settings = settings
         self.pool = pool
-        self.broker = broker
-        self.dlq_topic = topic_name(Topic.EVENTS_DLQ, settings.topic_prefix)
+        self.letters = LetterBox(
+            broker,
+            topic_name(Topic.EVENTS_DLQ, settings.topic_prefix),
+            backoff_s=settings.retry_backoff_s,
+            stopping=lambda: self.stopping,
+        )
         self.processed: dict[TopicPartition, int] = {}  # next offset not yet stored
         self.consumers: list = []  # the aiokafka consumers, set once subscribed
         self.stopping = False
         self._days: set = set()  # day partitions known to exist
 
-    def decode(self, records: list[ConsumerRecord]) -> tuple[list[Decoded], list]:
-        events, invalid = [], []
+    def decode(
+        self, records: Sequence[ConsumerRecord], now: datetime
+    ) -> tuple[list[Decoded], list[DeadLetter]]:
+        """The records that are events in the accepted time range, and letters for the rest."""
+        oldest = oldest_accepted(
+            now, self.settings.events_retention_days, self.settings.events_max_age_days
+        )
+        latest = latest_accepted(now)
+        events, letters = [], []
         for record in records:
             try:
-                events.append(Decoded(EventHead.model_validate_json(record.value), record.value))
+                head = EventHead.model_validate_json(record.value or b"")
             except ValidationError as error:
-                invalid.append((record, str(error)))
-        return events, invalid
+                letters.append(
+                    letter(
+                        record.value,
+                        DeadLetterCode.UNDECODABLE,
+                        f"undecodable event: {error}",
+                        error_type="ValidationError",
+                    )
+                )
+                continue
+            # Compared, never converted: 0001-01-01T00:30+01:00 has no UTC datetime.
+            if not oldest <= head.timestamp <= latest:
+                letters.append(
+                    letter(
+                        record.value,
+                        DeadLetterCode.TIMESTAMP_OUT_OF_RANGE,
+                        f"field `timestamp`: {head.timestamp.isoformat()} is outside the "
+                        f"accepted range {oldest.isoformat()} to {latest.isoformat()}",
+                        source=head.source,
+                        request_id=head.request_id,
+                    )
+                )
+                continue
+            events.append(Decoded(head, record.value))
+        return events, letters
 
     async def handle(self, records: list[ConsumerRecord]) -> None:
         started = time.perf_counter()
         BATCH_SIZE.observe(len(records))
-        events, invalid = self.decode(records)
-        for record, reason in invalid:
-            await self.dead_letter(record.value, f"undecodable event: {reason}")
-        stored, refused = await self._store_with_retry(events)
-        EVENTS.labels("stored").inc(stored)
-        EVENTS.labels("duplicate").inc(len(events) - stored - refused)
-        EVENTS.labels("invalid").inc(len(invalid) + refused)
+        events, letters = self.decode(records, datetime.now(UTC))
+        outcome = await write_isolating(events, self._store_retrying, transient)
+        for isolated in outcome.isolated:
+            error_type = type(isolated.error).__name__
+            ISOLATED.labels(error_type).inc()
+            event = isolated.item
+            letters.append(
+                letter(
+                    event.value,
+                    code_of(isolated.error),
+                    f"{error_type}: {describe(isolated.error)}",
+                    error_type=error_type,
+                    source=event.head.source,
+                    request_id=event.head.request_id,
+                )
+            )
+        # The letters are acknowledged before this returns, so before the offsets commit.
+        await self.letters.publish(letters)
+        EVENTS.labels("stored").inc(outcome.written)
+        EVENTS.labels("duplicate").inc(len(events) - outcome.written - len(outcome.isolated))
+        EVENTS.labels("invalid").inc(len(letters))
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             self.processed[tp] = max(self.processed.get(tp, 0), record.offset + 1)
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _store_with_retry(self, events: list[Decoded]) -> tuple[int, int]:
-        """(stored, refused): retries transient failures, isolates refused events."""
+    async def _store_retrying(self, events: Sequence[Decoded]) -> int:
+        """Store `events` in one transaction, retrying transient failures with backoff."""
         delay = self.settings.retry_backoff_s
         while True:
             try:
-                return await self._store(events), 0
-            except REFUSED as error:
-                log.warning(
-                    "batch refused by Postgres; storing one by one", extra={"error": str(error)}
-                )
-                self._days.clear()  # a missing partition (dropped by retention) is refused too
-                return await self._store_one_by_one(events)
-            except TRANSIENT as error:
-                if self.stopping:
+                return await self._store(events)
+            except Exception as error:
+                # A missing partition (dropped by retention) must be looked up again.
+                self._days.clear()
+                if not transient(error) or self.stopping:
                     raise
                 BATCH_RETRIES.inc()
                 log.warning(
@@ -130,7 +199,7 @@ class Aggregator:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _store(self, events: list[Decoded]) -> int:
+    async def _store(self, events: Sequence[Decoded]) -> int:
         if not events:
             return 0
         async with self.pool.acquire() as connection:
@@ -138,6 +207,8 @@ class Aggregator:
             if missing := days - self._days:
                 await ensure_partitions(connection, missing)
                 self._days |= missing
+            # One transaction per write: the batch is stored whole or not at all, and the
+            # offsets are committed only after it (by FastStream, once `handle` returns).
             async with connection.transaction():
                 return await store_batch(
                     connection,
@@ -145,30 +216,6 @@ class Aggregator:
                     timezone=self.settings.timezone,
                     session_timeout=timedelta(seconds=self.settings.session_timeout_s),
                 )
-
-    async def _store_one_by_one(self, events: list[Decoded]) -> tuple[int, int]:
-        stored = refused = 0
-        for event in events:
-            try:
-                stored += await self._store([event])
-            except REFUSED as error:
-                refused += 1
-                await self.dead_letter(event.value, f"refused by Postgres: {error}", event.head)
-        return stored, refused
-
-    async def dead_letter(self, value: bytes, reason: str, event: EventHead | None = None) -> None:
-        letter = DeadLetter(
-            stage="aggregator",
-            reason=reason,
-            errors=[FieldError(field="", reason=reason)],
-            payload=value.decode(errors="replace"),
-            source=event.source if event else None,
-            request_id=event.request_id if event else None,
-            rejected_at=datetime.now(UTC),
-        )
-        # Awaited with acks=all: the offset is not committed before the letter is safe.
-        await self.broker.publish(letter.model_dump_json().encode(), self.dlq_topic)
-        log.error("event dead-lettered", extra={"reason": reason})
 
     def assignment(self) -> set[TopicPartition]:
         return {tp for consumer in self.consumers for tp in consumer.assignment()}

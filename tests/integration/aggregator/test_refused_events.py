@@ -80,10 +80,17 @@ async def test_bad_records_are_dead_lettered_and_good_ones_stored(
     )
     assert len(letters) == 4
     assert {letter["stage"] for letter in letters} == {"aggregator"}
+    codes = sorted(letter["code"] for letter in letters)
+    # Bad JSON and an unknown schema version; non-object properties and a NUL byte.
+    assert codes == ["refused_by_database"] * 2 + ["undecodable"] * 2
     reasons = " | ".join(letter["reason"] for letter in letters)
-    assert reasons.count("undecodable event") == 2  # bad JSON, unknown schema version
-    assert reasons.count("refused by Postgres") == 2  # non-object properties, NUL byte
+    assert reasons.count("undecodable event") == 2
     assert "user_analytics_properties_object" in reasons
+    assert {letter["error_type"] for letter in letters} == {
+        "ValidationError",
+        "CheckViolationError",
+        "UntranslatableCharacterError",
+    }
     payloads = " ".join(letter["payload"] for letter in letters)
     for event_id in ("wrong-version", "string-properties", "nul-byte"):
         assert event_id in payloads
