@@ -3,6 +3,10 @@
 Services add their own subcommands (for example `lookout backup …`) through the
 `lookout.cli` entry-point group: each entry is a `register(subparsers)` callable,
 so this package never imports a service.
+
+Every command other than `up` talks to the running stack: the one whose
+`stack.json` is in `--data-dir` (default `.lookout`), unless no data dir is named
+and `LOOKOUT_DATABASE_URL` or `LOOKOUT_KAFKA_BOOTSTRAP` name external services.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from pathlib import Path
 
 from lookout_common.apikeys import Role, create_key, revoke_key
 from lookout_common.db import connect
+from lookout_common.embedded.stackfile import NoStack, attach
 from lookout_common.kafka import ensure_topics
 from lookout_common.logging import configure_logging
 from lookout_common.migrate import ensure_database, migrate
-from lookout_common.settings import LookoutSettings
+from lookout_common.settings import AggregatorSettings, LookoutSettings, StackSettings
 
 
 async def _migrate(settings: LookoutSettings) -> list[str]:
@@ -74,18 +79,55 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from lookout_common.stack import run_stack
 
-    return run_stack(data_dir=Path(args.data_dir), demo=args.demo, host=args.host)
+    settings = StackSettings()
+    return run_stack(
+        data_dir=Path(args.data_dir),
+        demo=args.demo,
+        host=args.host,
+        broker_storage=args.broker_storage or settings.embedded_broker,
+        drain_timeout_s=(
+            args.drain_timeout if args.drain_timeout is not None else settings.drain_timeout_s
+        ),
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from lookout_common.embedded.status import gather, render
+
+    status = asyncio.run(gather(args.stack, AggregatorSettings()))
+    print(render(args.stack, status))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lookout", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-dir",
+        dest="stack_dir",
+        help="talk to the stack running over this data dir (default: .lookout, unless "
+        "LOOKOUT_DATABASE_URL or LOOKOUT_KAFKA_BOOTSTRAP is set)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run the whole stack on this machine")
     up.add_argument("--demo", action="store_true", help="drive simulated marketplace traffic")
     up.add_argument("--data-dir", default=".lookout", help="where data lives (default .lookout)")
     up.add_argument("--host", default="127.0.0.1", help="interface the services bind")
-    up.set_defaults(func=cmd_up)
+    up.add_argument(
+        "--broker-storage",
+        choices=["s3", "memory"],
+        help="embedded broker's log: s3 (durable, default) or memory (LOOKOUT_EMBEDDED_BROKER)",
+    )
+    up.add_argument(
+        "--drain-timeout",
+        type=float,
+        help="seconds a stop waits for the aggregator to drain (LOOKOUT_DRAIN_TIMEOUT_S, 60)",
+    )
+    up.set_defaults(func=cmd_up, attaches=False)
+
+    commands.add_parser(
+        "status", help="processes, ports, consumer lag, last backup, open incidents"
+    ).set_defaults(func=cmd_status)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     commands.add_parser("topics", help="create Kafka topics").set_defaults(func=cmd_topics)
@@ -109,7 +151,29 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("cli", "WARNING")
     args = build_parser().parse_args(argv)
     logging.getLogger().setLevel(logging.WARNING)
+    args.stack = None
+    if getattr(args, "attaches", True):
+        try:
+            args.stack = attach(Path(args.stack_dir) if args.stack_dir else None)
+        except NoStack as error:
+            print(f"lookout {args.command}: {error}", file=sys.stderr)
+            return 2
+        if args.stack is not None:
+            print(
+                f"(stack in {args.stack['data_dir']}, lookout up pid {args.stack['pid']}:"
+                f" database {_where(args.stack['database_url'])},"
+                f" broker {args.stack['kafka_bootstrap']})",
+                file=sys.stderr,
+            )
     return args.func(args)
+
+
+def _where(url: str) -> str:
+    """host:port/database of a URL, without its credentials."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}{parts.path}"
 
 
 if __name__ == "__main__":

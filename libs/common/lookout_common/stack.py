@@ -1,10 +1,15 @@
 """`lookout up`: the whole stack on one machine.
 
-Order matters in both directions. Start: Postgres, broker, migrations, topics,
-keys, then the services (consumers before ingest). Stop: demo traffic, ingest
-(no new acks), wait until the aggregator has drained the topic into Postgres
-(the embedded broker keeps data in memory only), then the other services, the
-broker, Postgres. Acknowledged events therefore survive a stop.
+Order matters in both directions. Start: S3 (SeaweedFS), the broker (its log in
+S3), Postgres, migrations, topics, keys, then the services (consumers before
+ingest). Stop: demo traffic, ingest (no new acks), wait a bounded time for the
+aggregator to drain the topic into Postgres, then the other services, the broker,
+S3, Postgres. On the durable broker what is not drained stays in its log and is
+aggregated on the next start; on the memory broker it would be lost.
+
+Every child dies with `lookout up` (PR_SET_PDEATHSIG), so a kill -9 leaves no
+orphan holding ports or locks; a new start over the same data dir clears what a
+killed run left and takes the same ports again (`ports.json`).
 """
 
 from __future__ import annotations
@@ -26,15 +31,24 @@ import httpx
 
 from lookout_common.apikeys import Role, create_key, find_key
 from lookout_common.db import connect
-from lookout_common.embedded.process import free_port, port_open, spawn, stop_process
+from lookout_common.embedded.process import spawn, stop_process
+from lookout_common.embedded.stackfile import (
+    STACK_FILE,
+    Ports,
+    clear_stale,
+    process_record,
+    read_json,
+    write_private,
+)
 from lookout_common.kafka import ensure_topics
 from lookout_common.migrate import ensure_database, migrate
 from lookout_common.settings import LookoutSettings
 
 log = logging.getLogger("lookout.stack")
 
-DRAIN_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 90.0
+SERVICE_STOP_TIMEOUT_S = 10.0
+BACKUP_BUCKET = "lookout-backups"
 
 
 @dataclass
@@ -63,26 +77,26 @@ def default_services() -> list[ServiceSpec]:
     ]
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds keys), atomically."""
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def pick_port(preferred: int, host: str = "127.0.0.1") -> int:
-    return preferred if not port_open(host, preferred, timeout=0.2) else free_port(host)
-
-
 class Stack:
     """Owns every child process of one `lookout up`."""
 
-    def __init__(self, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        broker_storage: str = "s3",
+        drain_timeout_s: float = 60.0,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.host = host
+        self.broker_storage = broker_storage
+        self.drain_timeout_s = drain_timeout_s
         self.logs = self.data_dir / "logs"
+        self.ports: Ports | None = None
+        self.wrote_stack_file = False
+        self.key_files: dict[str, str] = {}  # setting -> file in the data dir holding it
+        self.s3 = None
         self.postgres = None
         self.kafka = None
         self.services = default_services()
@@ -97,36 +111,71 @@ class Stack:
     def start_infrastructure(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
+        for left in clear_stale(self.data_dir):
+            print(f"  cleared     {left}, left by a killed run")
+        self.ports = Ports(self.data_dir, self.host)
+        embedded_broker = not os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP")
+        embedded_backups = not os.environ.get("LOOKOUT_S3_BUCKET")
+        if embedded_backups or (embedded_broker and self.broker_storage == "s3"):
+            self._start_s3()
+        self.env = {"LOOKOUT_HTTP_HOST": self.host}
+        if embedded_broker:
+            from lookout_common.embedded.kafka import EmbeddedKafka
+
+            durable = self.broker_storage == "s3"
+            self.kafka = EmbeddedKafka(
+                self.logs,
+                port=self.ports.pick("kafka", 9092),
+                s3_environment=self.s3.broker_environment() if durable else None,
+                die_with_parent=True,
+            )
+            self.kafka.start()
+            storage = "log in S3, durable" if durable else "memory only: drained on stop"
+            print(f"  kafka       embedded Tansu, {self.kafka.bootstrap} ({storage})")
+        self.env["LOOKOUT_KAFKA_BOOTSTRAP"] = (
+            self.kafka.bootstrap if self.kafka else os.environ["LOOKOUT_KAFKA_BOOTSTRAP"]
+        )
         database_url = os.environ.get("LOOKOUT_DATABASE_URL")
         if not database_url:
             from lookout_common.embedded.postgres import EmbeddedPostgres
 
-            self.postgres = EmbeddedPostgres(self.data_dir / "postgres", port=pick_port(5432))
+            self.postgres = EmbeddedPostgres(
+                self.data_dir / "postgres",
+                port=self.ports.pick("postgres", 5432),
+                die_with_parent=True,
+            )
             self.postgres.log_path = self.logs / "postgres.log"
             self.postgres.start()
             database_url = self.postgres.database_url("lookout")
             print(f"  postgres    embedded, {self.postgres.url} (data in {self.postgres.data_dir})")
-        bootstrap = os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            from lookout_common.embedded.kafka import EmbeddedKafka
-
-            self.kafka = EmbeddedKafka(self.logs, port=pick_port(9092))
-            bootstrap = self.kafka.start()
-            print(f"  kafka       embedded Tansu, {bootstrap} (memory only; drained on stop)")
-        self.env = {
-            "LOOKOUT_DATABASE_URL": database_url,
-            "LOOKOUT_KAFKA_BOOTSTRAP": bootstrap,
-            "LOOKOUT_HTTP_HOST": self.host,
-        }
-        if not os.environ.get("LOOKOUT_S3_BUCKET"):
-            backups = self.data_dir / "backups"
-            backups.mkdir(exist_ok=True)
-            self.env["LOOKOUT_BACKUP_DIR"] = str(backups)
-            print(f"  backups     local directory {backups}")
+        self.env["LOOKOUT_DATABASE_URL"] = database_url
+        if embedded_backups:
+            self.env |= {
+                "LOOKOUT_S3_ENDPOINT_URL": self.s3.endpoint_url,
+                "LOOKOUT_S3_BUCKET": BACKUP_BUCKET,
+                "LOOKOUT_S3_ACCESS_KEY_ID": self.s3.credentials.access_key_id,
+                "LOOKOUT_S3_SECRET_ACCESS_KEY": self.s3.credentials.secret_access_key,
+            }
+            print(f"  backups     embedded S3, bucket {BACKUP_BUCKET}")
         if not os.environ.get("LOOKOUT_BACKUP_KEY"):
             self.env["LOOKOUT_BACKUP_KEY"] = self._backup_key()
+            self.key_files["LOOKOUT_BACKUP_KEY"] = "backup.key"
         if not os.environ.get("LOOKOUT_BACKUP_COMMAND_KEY"):  # dashboard-api signs, worker checks
             self.env["LOOKOUT_BACKUP_COMMAND_KEY"] = self._backup_key("backup-command.key")
+            self.key_files["LOOKOUT_BACKUP_COMMAND_KEY"] = "backup-command.key"
+
+    def _start_s3(self) -> None:
+        from lookout_common.embedded.kafka import BROKER_BUCKET
+        from lookout_common.embedded.s3 import PORT_NAMES, EmbeddedS3
+
+        preferred = {"s3": 8333}
+        ports = {name: self.ports.pick(name, preferred.get(name)) for name in PORT_NAMES}
+        self.s3 = EmbeddedS3(
+            self.data_dir / "s3", ports, log_path=self.logs / "seaweedfs.log", die_with_parent=True
+        )
+        self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+        where = f"{self.s3.endpoint_url} (data in {self.s3.data_dir})"
+        print(f"  s3          embedded SeaweedFS, {where}")
 
     def _backup_key(self, name: str = "backup.key") -> str:
         """A key of this data dir (the master backup key, the backup command key), made
@@ -188,14 +237,11 @@ class Stack:
         return keys
 
     def _read_json(self, name: str) -> dict:
-        try:
-            return json.loads((self.data_dir / name).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
+        return read_json(self.data_dir / name)
 
     def start_services(self) -> None:
         for service in self.services:
-            service.port = pick_port(service.preferred_port, self.host)
+            service.port = self.ports.pick(service.name, service.preferred_port)
         urls = {s.name: s.url for s in self.services if s.name != "health-monitor"}
         self.env["LOOKOUT_HEALTH_SERVICE_URLS"] = json.dumps(urls)
         by_name = {s.name: s.url for s in self.services}
@@ -210,7 +256,10 @@ class Stack:
     def _spawn(self, service: ServiceSpec) -> None:
         env = {**os.environ, **self.env, "LOOKOUT_HTTP_PORT": str(service.port)}
         service.process = spawn(
-            [sys.executable, "-m", service.module], self.logs / f"{service.name}.log", env=env
+            [sys.executable, "-m", service.module],
+            self.logs / f"{service.name}.log",
+            env=env,
+            die_with_parent=True,
         )
 
     def _wait_ready(self, service: ServiceSpec, deadline: float) -> None:
@@ -228,7 +277,19 @@ class Stack:
             time.sleep(0.2)
         raise TimeoutError(f"{service.name} did not become ready; see {self.logs}")
 
+    def processes(self) -> dict[str, object]:
+        """Every running child process of the stack, by name."""
+        found = {
+            "s3": self.s3 and self.s3.process,
+            "kafka": self.kafka and self.kafka.process,
+            "postgres": self.postgres and self.postgres.process,
+        }
+        found |= {service.name: service.process for service in self.services}
+        return {name: process for name, process in found.items() if process is not None}
+
     def write_stack_file(self) -> dict:
+        """stack.json (0600): what the other `lookout` commands need to attach to this
+        stack, and every process, so a later start can clear what a killed run left."""
         by_name = {service.name: service.url for service in self.services}
         info = {
             "dashboard_url": by_name["dashboard-api"],
@@ -237,9 +298,20 @@ class Stack:
             "services": by_name,
             "database_url": self.env["LOOKOUT_DATABASE_URL"],
             "kafka_bootstrap": self.env["LOOKOUT_KAFKA_BOOTSTRAP"],
+            "broker_storage": self.broker_storage if self.kafka is not None else "external",
+            "data_dir": str(self.data_dir),
             "pid": os.getpid(),
+            "owner": process_record(os.getpid()),
+            "processes": {
+                name: process_record(process.pid) for name, process in self.processes().items()
+            },
+            "ports": self.ports.chosen,
+            # Keys stay in their own files (backup.key, …); the CLI reads them from there.
+            "env": {name: value for name, value in self.env.items() if name not in self.key_files},
+            "key_files": self.key_files,
         }
-        write_private(self.data_dir / "stack.json", json.dumps(info, indent=2))
+        write_private(self.data_dir / STACK_FILE, json.dumps(info, indent=2))
+        self.wrote_stack_file = True
         return info
 
     # ---- run -----------------------------------------------------------------------------
@@ -260,46 +332,68 @@ class Stack:
                     file=sys.stderr,
                 )
                 self._spawn(service)
+                self.write_stack_file()
 
     # ---- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
         by_name = {service.name: service for service in self.services}
         ingest = by_name.get("ingest")
         if ingest is not None and ingest.process is not None:
-            stop_process(ingest.process, timeout=30)
+            stop_process(ingest.process, timeout=SERVICE_STOP_TIMEOUT_S)
         aggregator = by_name.get("analytics-aggregator")
         if aggregator is not None and aggregator.process is not None:
             self._drain(aggregator)
         for service in reversed(self.services):
             if service.process is not None:
-                stop_process(service.process, timeout=30)
+                stop_process(service.process, timeout=SERVICE_STOP_TIMEOUT_S)
         if self.kafka is not None:
             self.kafka.stop()
+        if self.s3 is not None:
+            self.s3.stop()
         if self.postgres is not None:
             self.postgres.stop()
-        # The URLs in it are dead now; keys.json keeps the keys for the next start.
-        (self.data_dir / "stack.json").unlink(missing_ok=True)
+        # The URLs in it are dead now; keys.json keeps the keys for the next start. A start
+        # refused because another stack runs here never wrote it, so leaves it alone.
+        if self.wrote_stack_file:
+            (self.data_dir / STACK_FILE).unlink(missing_ok=True)
 
     def _drain(self, aggregator: ServiceSpec) -> None:
-        """Wait until the aggregator has stored everything the broker holds."""
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        """Wait up to the drain timeout for the aggregator to store what the broker holds."""
+        deadline = time.monotonic() + self.drain_timeout_s
         lag = None
-        while time.monotonic() < deadline and aggregator.process.poll() is None:
+        while aggregator.process.poll() is None:
             try:
                 lag = httpx.get(f"{aggregator.url}/lag", timeout=2).json().get("lag")
             except (httpx.HTTPError, ValueError):
                 lag = None
-            if lag == 0:
-                return
+            if lag == 0 or time.monotonic() >= deadline:
+                break
             time.sleep(0.2)
-        print(
-            f"! aggregator not drained before stop (lag {lag}); events may be lost", file=sys.stderr
-        )
+        if lag == 0:
+            return
+        waited = f"not drained after {self.drain_timeout_s:g} s (lag {lag})"
+        if self.kafka is not None and not self.kafka.durable:
+            print(f"! aggregator {waited}; the memory broker loses those events", file=sys.stderr)
+        else:
+            print(
+                f"! aggregator {waited}; those events stay in the broker's log and are "
+                "aggregated on the next start",
+                file=sys.stderr,
+            )
 
 
-def run_stack(data_dir: Path, *, demo: bool = False, host: str = "127.0.0.1") -> int:
+def run_stack(
+    data_dir: Path,
+    *,
+    demo: bool = False,
+    host: str = "127.0.0.1",
+    broker_storage: str = "s3",
+    drain_timeout_s: float = 60.0,
+) -> int:
     """Run until Ctrl-C or SIGTERM; returns the exit code."""
-    stack = Stack(data_dir, host=host)
+    stack = Stack(
+        data_dir, host=host, broker_storage=broker_storage, drain_timeout_s=drain_timeout_s
+    )
 
     def request_stop(signum: int, frame: object) -> None:
         stack.stop_requested = True

@@ -48,10 +48,18 @@ def _server_user() -> str | None:
 class EmbeddedPostgres:
     """One server over `data_dir`; data survives stop/start."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        durable: bool = True,
+        die_with_parent: bool = False,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port or free_port()
         self.durable = durable
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir.parent / "postgres.log"
 
@@ -116,7 +124,15 @@ class EmbeddedPostgres:
                 "-c",
                 "synchronous_commit=off",
             ]
-        self.process = spawn(argv, self.log_path, user=user)
+        # SIGQUIT on the parent's death: an immediate shutdown that takes the backends
+        # with it (a SIGKILLed postmaster would leave them holding the shared memory).
+        self.process = spawn(
+            argv,
+            self.log_path,
+            user=user,
+            die_with_parent=self.die_with_parent,
+            death_signal=signal.SIGQUIT,
+        )
         wait_until(self._ready, timeout, interval=0.2, what=f"PostgreSQL on port {self.port}")
         return self.url
 
@@ -157,16 +173,32 @@ def _ensure_traversable(directory: Path) -> None:
 
 
 def _stop_stale(pid_file: Path) -> None:
-    """A server left running by a killed `lookout up` over the same data: stop it."""
+    """A lock left by a killed `lookout up` over the same data: stop the server it names,
+    or remove the file when its process id now belongs to another program."""
     try:
         pid = int(pid_file.read_text().splitlines()[0])
+    except (ValueError, IndexError, OSError):
+        return
+    if not _is_postgres(pid):
+        pid_file.unlink(missing_ok=True)
+        return
+    try:
         os.kill(pid, signal.SIGINT)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return
     try:
         wait_until(lambda: not _alive(pid), 30, what=f"stale PostgreSQL {pid} to stop")
     except TimeoutError:
         os.kill(pid, signal.SIGKILL)
+
+
+def _is_postgres(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).name() == "postgres"
+    except psutil.Error:
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -1,13 +1,21 @@
 """Child processes the embedded stack owns: started in their own session so a
-terminal's Ctrl-C reaches only `lookout up`, which then stops them in order."""
+terminal's Ctrl-C reaches only `lookout up`, which then stops them in order.
+
+A child can also be tied to its parent's life (Linux PR_SET_PDEATHSIG): when
+`lookout up` is killed -9 it cannot stop anything, so the kernel does.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +35,26 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_hook(sig: int):
+    """A preexec_fn asking the kernel to send `sig` to the child when this process dies.
+
+    The signal follows the *thread* that forked, so only the main thread may use it.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    prctl = libc.prctl
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os.kill(os.getpid(), sig)
+
+    return hook
+
+
 def spawn(
     argv: list[str],
     log_path: Path,
@@ -34,9 +62,20 @@ def spawn(
     env: dict[str, str] | None = None,
     user: str | None = None,
     cwd: Path | None = None,
+    die_with_parent: bool = False,
+    death_signal: int = signal.SIGKILL,
 ) -> subprocess.Popen[bytes]:
-    """Start `argv` in a new session with stdout and stderr appended to `log_path`."""
+    """Start `argv` in a new session with stdout and stderr appended to `log_path`.
+
+    `die_with_parent`: the child gets `death_signal` when this process dies (Linux; the
+    caller must be the main thread, see `_parent_death_hook`).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    preexec = None
+    if die_with_parent and sys.platform == "linux":
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("die_with_parent children must be spawned by the main thread")
+        preexec = _parent_death_hook(death_signal)
     with open(log_path, "ab") as log_file:
         return subprocess.Popen(
             argv,
@@ -47,6 +86,7 @@ def spawn(
             user=user,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=preexec,
         )
 
 
