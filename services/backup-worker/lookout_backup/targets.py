@@ -155,6 +155,7 @@ class S3Target:
         server_side_encryption: str | None = None,
         attempts: int = 4,
         backoff_s: float = 0.5,
+        page_size: int = 1000,
     ) -> None:
         self._client = client_factory()
         self.bucket = bucket
@@ -167,6 +168,7 @@ class S3Target:
             self._extra["ServerSideEncryption"] = server_side_encryption
         self._attempts = attempts
         self._backoff_s = backoff_s
+        self._page_size = page_size  # entries per listing page (S3 answers at most 1,000)
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         """A boto3 call in a thread, retried with exponential backoff."""
@@ -287,7 +289,13 @@ class S3Target:
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
-            page = await self._call("list_objects_v2", Bucket=self.bucket, **listing, **extra)
+            page = await self._call(
+                "list_objects_v2",
+                Bucket=self.bucket,
+                MaxKeys=self._page_size,
+                **listing,
+                **extra,
+            )
             yield page
             if not page.get("IsTruncated"):
                 return
