@@ -2,13 +2,12 @@
 A/B experiments. Each follows one person across the login (an anonymous id linked by
 `identify` is the same person as its user id) and reads bounded data: per-person state
 (analytics_people, active_periods, person_events, experiment_exposures), or for funnels
-and journeys the raw events of the few event names or people involved, through indexes
-and under a row cap — never a scan of every raw event.
+and journeys the raw events of the few event names or people involved, through indexes,
+matched in SQL (funnels.py, journeys.py) — never a scan of every raw event.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -19,26 +18,18 @@ from pydantic import Field, ValidationError
 from lookout_common.auth import Reader
 from lookout_common.models import Camel
 from lookout_common.validation import IsoDatetime
-from lookout_dashboard.funnels import FunnelError, FunnelEvent, FunnelStep, FunnelStepResult, funnel
-from lookout_dashboard.journeys import JourneyError, Journeys, journeys
+from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, count_funnel
+from lookout_dashboard.journeys import (
+    MAX_JOURNEY_PEOPLE,
+    JourneyError,
+    Journeys,
+    follow_journeys,
+)
 from lookout_dashboard.ranges import ERRORS, From, Granularity, To, resolve_range
 from lookout_dashboard.rollups import pool_of, zone_of
 from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
-
-# Most raw rows one funnel or journey query may read; beyond it the answer is a 422
-# asking for a narrower range, never a slow scan.
-MAX_ROWS = 500_000
-# Most people whose sessions one journey query follows (the answer says if it stopped).
-MAX_JOURNEY_PEOPLE = 5_000
-
-# The person behind a raw event: its user id, else the user its anonymous id was
-# linked to, else the anonymous id. `ua` is user_analytics, `link` identity_links.
-PERSON = "coalesce(ua.user_id, link.user_id, ua.anonymous_id)"
-LINKED = (
-    "LEFT JOIN identity_links AS link ON ua.user_id IS NULL AND link.anonymous_id = ua.anonymous_id"
-)
 
 
 # ---------------------------------------------------------------- funnels
@@ -60,12 +51,6 @@ class FunnelAnswer(Camel):
     steps: list[FunnelStepResult]
 
 
-def _too_many(kind: str) -> HTTPException:
-    return HTTPException(
-        422, f"more than {MAX_ROWS} events fall in this {kind}: narrow the time range"
-    )
-
-
 @router.post(
     "/funnels",
     response_model=FunnelAnswer,
@@ -74,32 +59,8 @@ def _too_many(kind: str) -> HTTPException:
 async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnswer:
     start, end = resolve_range(query.start, query.end, Granularity.DAY)
     window = timedelta(seconds=query.window_s)
-    names = sorted({step.event for step in query.steps})
-    keys = sorted({key for step in query.steps for key in step.filters})
-    rows = await pool_of(request).fetch(
-        f"""
-        SELECT {PERSON} AS person, ua.occurred_at, ua.event,
-               (SELECT coalesce(jsonb_object_agg(key, value), '{{}}')
-                  FROM jsonb_each(ua.properties) WHERE key = ANY($4)) AS properties
-        FROM user_analytics AS ua {LINKED}
-        WHERE ua.event = ANY($1) AND ua.occurred_at >= $2 AND ua.occurred_at < $3
-        LIMIT {MAX_ROWS + 1}
-        """,
-        names,
-        start,
-        end + window,
-        keys,
-    )
-    if len(rows) > MAX_ROWS:
-        raise _too_many("funnel")
-    people: dict[str, list[FunnelEvent]] = defaultdict(list)
-    for row in rows:
-        people[row["person"]].append(
-            FunnelEvent(row["occurred_at"], row["event"], row["properties"])
-        )
     try:
-        # Events up to `to + window` may complete a path, but only one started before `to`.
-        steps = funnel(people, query.steps, window, starts_before=end)
+        steps = await count_funnel(pool_of(request), query.steps, window, start, end)
     except FunnelError as error:
         raise HTTPException(422, str(error)) from None
     return FunnelAnswer(start=start, end=end, window_s=query.window_s, steps=steps)
@@ -128,14 +89,6 @@ StartStep = Annotated[
 ]
 
 
-# Measurements and assignments, not something the person did: never a journey step.
-NOT_STEPS = frozenset({"performance", "experiment_exposure", "identify"})
-
-
-def step_of(event: str, path: str | None) -> str:
-    return f"page:{path}" if event == "page_view" and path else f"event:{event}"
-
-
 @router.get(
     "/journeys",
     response_model=JourneyAnswer,
@@ -151,58 +104,13 @@ async def user_journeys(
     top: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> JourneyAnswer:
     start, end = resolve_range(start, end, Granularity.DAY)
-    kind, _, name = start_step.partition(":")
-    event, path = ("page_view", name) if kind == "page" else (name, None)
-    pool = pool_of(request)
-    starters = await pool.fetch(
-        f"""
-        SELECT {PERSON} AS person, min(ua.occurred_at) AS first
-        FROM user_analytics AS ua {LINKED}
-        WHERE ua.event = $1 AND ua.occurred_at >= $2 AND ua.occurred_at < $3
-          AND ($4::text IS NULL OR ua.properties ->> 'path' = $4)
-        GROUP BY 1 ORDER BY 2, 1 LIMIT {MAX_JOURNEY_PEOPLE + 1}
-        """,
-        event,
-        start,
-        end,
-        path,
-    )
-    truncated = len(starters) > MAX_JOURNEY_PEOPLE
-    people = [row["person"] for row in starters[:MAX_JOURNEY_PEOPLE]]
-    # Their events from the range, by their ids and linked anonymous ids (person indexes).
-    rows = await pool.fetch(
-        f"""
-        WITH ids AS (
-            SELECT unnest($1::text[]) AS id
-            UNION SELECT anonymous_id FROM identity_links WHERE user_id = ANY($1)
-        )
-        SELECT {PERSON} AS person, ua.session_id, ua.event, ua.properties ->> 'path' AS path
-        FROM (
-            SELECT * FROM user_analytics WHERE user_id IN (SELECT id FROM ids)
-              AND occurred_at >= $2 AND occurred_at < $3
-            UNION ALL
-            SELECT * FROM user_analytics WHERE anonymous_id IN (SELECT id FROM ids)
-              AND user_id IS NULL AND occurred_at >= $2 AND occurred_at < $3
-        ) AS ua {LINKED}
-        WHERE ua.kind <> 'identify' AND ua.event <> ALL($4::text[])
-        ORDER BY ua.occurred_at, ua.event_id
-        LIMIT {MAX_ROWS + 1}
-        """,
-        people,
-        start,
-        end,
-        sorted(NOT_STEPS),
-    )
-    if len(rows) > MAX_ROWS:
-        raise _too_many("journey")
-    sessions: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for row in rows:
-        sessions[row["person"], row["session_id"] or ""].append(step_of(row["event"], row["path"]))
     try:
-        found = journeys(sessions.values(), start_step, depth=depth, top=top)
+        found, people, truncated = await follow_journeys(
+            pool_of(request), start_step, start, end, depth=depth, top=top
+        )
     except JourneyError as error:
         raise HTTPException(422, str(error)) from None
-    return JourneyAnswer(**found.model_dump(), people=len(people), truncated=truncated)
+    return JourneyAnswer(**found.model_dump(), people=people, truncated=truncated)
 
 
 # ---------------------------------------------------------------- retention

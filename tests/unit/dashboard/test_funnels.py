@@ -1,19 +1,16 @@
-"""Funnels count people who did the steps in order within the window from their first step,
-measured along their deepest path; the numbers below are worked out by hand."""
+"""The reference funnel matcher (the dashboard's Python matcher before funnels moved into SQL,
+kept in tests/support to check the SQL against): people who did the steps in order within the
+window from their first step, measured along their deepest path; the numbers below are worked
+out by hand. test_funnel_journey_sql.py holds the SQL to the same answers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.matchers import FunnelEvent, funnel, furthest_path
 
-from lookout_dashboard.funnels import (
-    FunnelError,
-    FunnelEvent,
-    FunnelStep,
-    funnel,
-    furthest_path,
-)
+from lookout_dashboard.funnels import FunnelError, FunnelStep
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -1,11 +1,14 @@
 """Journeys from a start step: the most common paths and the Sankey graph of all of them, with
-repeats collapsed and an exit node where sequences end; the numbers are worked out by hand."""
+repeats collapsed and an exit node where sequences end; the numbers are worked out by hand.
+Paths are taken by the reference matcher (tests/support, the dashboard's Python matcher before
+journeys moved into SQL) and ranked and drawn by the service's own rank_paths."""
 
 from __future__ import annotations
 
 import pytest
+from support.matchers import journeys, path_from
 
-from lookout_dashboard.journeys import EXIT, JourneyError, journeys, path_from
+from lookout_dashboard.journeys import EXIT, JourneyError
 
 HOME = "page:/"
 SEARCH = "page:/search"
