@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 
 class EventType(StrEnum):
@@ -61,8 +61,9 @@ class BookingAttemptProperties(Properties):
 
 
 class BookingCompletedProperties(BookingAttemptProperties):
+    # `currency` stays optional (the brief's trackBooking sends none): ingest fills in
+    # LOOKOUT_DEFAULT_CURRENCY, so revenue is still summed per currency.
     total_price: Decimal = Field(alias="totalPrice", ge=0, max_digits=14)
-    currency: Currency
 
 
 class ChatStartedProperties(Properties):
@@ -96,7 +97,16 @@ class ErrorOccurredProperties(Properties):
     message: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     type: Identifier | None = None
     stack: Annotated[str, StringConstraints(max_length=16_384)] | None = None
-    context: dict[str, JsonValue] = Field(default_factory=dict)
+    # The brief's trackError(error, 'user_registration') names its context with a string,
+    # kept as sent (no rollup reads it).
+    context: JsonValue = Field(default_factory=dict)
+
+    @field_validator("context")
+    @classmethod
+    def _object_or_name(cls, value: JsonValue) -> JsonValue:
+        if isinstance(value, dict) or (isinstance(value, str) and len(value) <= 512):
+            return value
+        raise ValueError("context must be an object or a string of at most 512 characters")
 
 
 class NotificationSentProperties(Properties):

@@ -80,8 +80,20 @@ class IngestSettings(LookoutSettings):
         500 * 1024, description="Largest request body after gunzip (Segment: 500 KB)"
     )
     write_key_cache_s: float = Field(30.0, ge=0, description="How long a checked key is cached")
-    max_clock_skew_s: float = Field(
-        86_400.0, gt=0, description="Client timestamps further than this in the future are clamped"
+    events_retention_days: int | None = Field(
+        None, ge=1, description="The aggregator's raw-event retention: older events are refused"
+    )
+    events_max_age_days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="Events older than this (or than the retention, if nearer) are refused; "
+        "unset = the retention, else 1095 days (the aggregator reads the same setting)",
+    )
+    default_currency: str = Field(
+        "IDR",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 currency of a booking that names none (the marketplace's own)",
     )
     trust_forwarded_for: bool = Field(
         False,

@@ -26,14 +26,21 @@ from pydantic import BaseModel, Field
 
 from lookout_common.apikeys import ApiKey, KeyCache, Role
 from lookout_common.db import create_pool, database_reachable
-from lookout_common.events import AnalyticsEvent, FieldError
+from lookout_common.events import AnalyticsEvent, DeadLetter, FieldError
 from lookout_common.kafka import broker_reachable, start_producer
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import IngestSettings
+from lookout_common.timebounds import oldest_accepted
+from lookout_ingest.bounds import MAX_BATCH_ITEMS, carried, shape_errors
 from lookout_ingest.limits import RateLimiter
 from lookout_ingest.messages import Rejected, to_event
 from lookout_ingest.privacy import client_ip
-from lookout_ingest.publisher import REQUEST_EVENTS, EventPublisher, PublishFailed
+from lookout_ingest.publisher import (
+    REQUEST_EVENTS,
+    EventPublisher,
+    PublishFailed,
+    dead_letter_for,
+)
 from lookout_ingest.screening import Origin, Screen
 
 log = logging.getLogger("lookout.ingest")
@@ -101,11 +108,30 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
+MAX_REQUEST_ID_CHARS = 128
+MAX_WRITE_KEY_CHARS = 256
+# Batch-wide `context`, `sentAt` and `integrations` are copied into every event: kept
+# small so that 2,500 events do not each carry (and validate) a large copy.
+MAX_BATCH_DEFAULTS_BYTES = 8 * 1024
+
+
+def request_id_of(header: str | None) -> str:
+    """The client's `X-Request-Id` when it is 1 to 128 printable ASCII characters (it is
+    copied into every event and log line), else a new one."""
+    if header and len(header) <= MAX_REQUEST_ID_CHARS and all(" " < c <= "~" for c in header):
+        return header
+    return uuid.uuid4().hex
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400: not UTF-8, not JSON, nested past the parser's
+    recursion limit, or an integer past Python's 4,300-digit conversion limit."""
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RequestError(400, f"malformed JSON: {error}") from None
+    except RecursionError:
+        raise RequestError(400, "malformed JSON: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, integer too long
+        raise RequestError(400, f"malformed JSON: {str(error)[:200]}") from None
     if not isinstance(data, dict):
         raise RequestError(400, "request body must be a JSON object")
     return data
@@ -123,7 +149,9 @@ def write_key_from(request: Request, data: dict[str, Any]) -> str | None:
         user, _, _ = decoded.partition(":")
         return user or None
     key = data.get("writeKey")
-    return key if isinstance(key, str) and key else None
+    if not isinstance(key, str) or not key or len(key) > MAX_WRITE_KEY_CHARS:
+        return None
+    return key if key.isascii() else None  # keys are ASCII; this also refuses surrogates
 
 
 def _too_many_requests(retry_after: int, limit: str, label: str) -> JSONResponse:
@@ -174,7 +202,7 @@ class Ingest:
         return found
 
     async def handle(self, request: Request, kind: str | None) -> JSONResponse:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request.headers.get("x-request-id"))
         received_at = datetime.now(UTC)
         origin = self.origin(request)
         if wait := self.ip_limit.retry_after(origin.ip or ""):
@@ -191,14 +219,25 @@ class Ingest:
                 return _error(
                     400, [FieldError(field="batch", reason="batch must be a non-empty list")]
                 )
+            if len(items) > MAX_BATCH_ITEMS:
+                reason = f"batch has {len(items)} events; at most {MAX_BATCH_ITEMS} per request"
+                return _error(400, [FieldError(field="batch", reason=reason)])
             defaults = {
                 key: data[key] for key in ("context", "sentAt", "integrations") if key in data
             }
+            if problem := _defaults_problem(defaults):
+                return _error(400, [problem])
         else:
             if len(body) > self.settings.max_event_bytes:
                 reason = f"event exceeds {self.settings.max_event_bytes} bytes"
                 return _error(413, [FieldError(field="", reason=reason)])
             items, defaults = [data], {}
+        if not self.key_limit.admits(len(items)):
+            reason = (
+                f"batch has {len(items)} events, more than this write key may send at once "
+                f"({self.key_limit.burst}); split it"
+            )
+            return _error(400, [FieldError(field="batch", reason=reason)])
         if wait := self.key_limit.retry_after(source.id, len(items)):
             return _too_many_requests(wait, "write key", "write_key")
         return await self._accept(
@@ -217,16 +256,18 @@ class Ingest:
         body_size: int,
     ) -> JSONResponse:
         REQUEST_EVENTS.observe(len(items))
+        oldest = oldest_accepted(
+            received_at, self.settings.events_retention_days, self.settings.events_max_age_days
+        )
         accepted: list[AnalyticsEvent] = []
-        rejected: list[tuple[Any, list[FieldError]]] = []
+        rejected: list[tuple[Any, Rejected]] = []
         check_size = body_size > self.settings.max_event_bytes and kind is None
         for index, item in enumerate(items):
             position = index if kind is None else None
-            if check_size and len(json.dumps(item)) > self.settings.max_event_bytes:
-                reason = f"event exceeds {self.settings.max_event_bytes} bytes"
-                rejected.append((item, [FieldError(index=position, field="", reason=reason)]))
-                continue
             try:
+                if check_size and _too_large(item, self.settings.max_event_bytes):
+                    reason = f"event exceeds {self.settings.max_event_bytes} bytes"
+                    raise Rejected([FieldError(index=position, field="", reason=reason)])
                 accepted.append(
                     to_event(
                         item,
@@ -236,11 +277,12 @@ class Ingest:
                         source=source.name,
                         request_id=request_id,
                         defaults=defaults,
-                        max_skew_s=self.settings.max_clock_skew_s,
+                        oldest=oldest,
+                        default_currency=self.settings.default_currency,
                     )
                 )
             except Rejected as error:
-                rejected.append((item, error.errors))
+                rejected.append((item, error))
         screened = self.screen.screen(accepted, origin)
         try:
             await self.publisher.publish(screened.publish)
@@ -252,22 +294,63 @@ class Ingest:
         screened.count()
         if not rejected:
             return JSONResponse(Accepted().model_dump())
-        for item, errors in rejected:
-            reason = "too_large" if errors[0].reason.startswith("event exceeds") else "invalid"
-            await self.publisher.dead_letter(
-                self.screen.dead_letter_payload(item, defaults, origin),
-                errors,
-                reason=reason,
-                source=source.name,
-                request_id=request_id,
-            )
+        letters = [
+            self._dead_letter(item, error, defaults, origin, source, request_id)
+            for item, error in rejected
+        ]
+        await self.publisher.dead_letter(letters, request_id)
         log.info(
             "events rejected",
             extra={"request_id": request_id, "rejected": len(rejected), "accepted": len(accepted)},
         )
-        errors = [error for _, item_errors in rejected for error in item_errors]
+        errors = [error for _, rejection in rejected for error in rejection.errors]
         status = 413 if kind is not None and errors[0].reason.startswith("event exceeds") else 400
         return _error(status, errors, accepted=len(accepted))
+
+    def _dead_letter(
+        self,
+        item: Any,
+        rejection: Rejected,
+        defaults: dict[str, Any],
+        origin: Origin,
+        source: ApiKey,
+        request_id: str,
+    ) -> DeadLetter:
+        too_large = rejection.errors[0].reason.startswith("event exceeds")
+        # A too-large event is not copied (the letter must stay a bounded message); any
+        # other one is made encodable first (it may hold what failed validation).
+        payload = (
+            None
+            if too_large
+            else self.screen.dead_letter_payload(carried(item), carried(defaults), origin)
+        )
+        return dead_letter_for(
+            payload,
+            rejection.errors,
+            code=rejection.code,
+            reason="too_large" if too_large else rejection.code.value,
+            source=source.name,
+            request_id=request_id,
+        )
+
+
+def _too_large(item: Any, limit: int) -> bool:
+    try:
+        return len(json.dumps(item)) > limit
+    except RecursionError:
+        return False  # refused for its depth instead
+
+
+def _defaults_problem(defaults: dict[str, Any]) -> FieldError | None:
+    """Why a batch's shared fields make the whole request unacceptable, if they do."""
+    if errors := shape_errors(defaults, None):
+        return errors[0]
+    if len(json.dumps(defaults)) > MAX_BATCH_DEFAULTS_BYTES:
+        reason = (
+            f"context, sentAt and integrations of a batch exceed {MAX_BATCH_DEFAULTS_BYTES} bytes"
+        )
+        return FieldError(field="context", reason=reason)
+    return None
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -296,6 +379,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         description="Segment-compatible tracking API. A 200 means every accepted event "
         "is durably in Kafka.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     # Browser trackers post from the product's own origins. Write keys are public by
     # nature (they ship in the page), and no cookies are read, so any origin may call.

@@ -1,9 +1,10 @@
 """Rate limits: a token bucket per write key (counting events) and per client IP
 (counting requests).
 
-A bucket holds up to `burst` tokens and refills at `rate` per second. A request
-that costs more than the whole burst (a big batch) is admitted when the bucket is
-full and empties it, so that no valid request is refused forever.
+A bucket holds up to `burst` tokens and refills at `rate` per second; a request
+takes as many tokens as it costs (a batch: one per event). A request that costs more
+than the whole burst could never be admitted: the caller refuses it outright
+(`RateLimiter.admits`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ class TokenBucket:
         elapsed = max(0.0, now - self.updated)
         self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
         self.updated = now
-        needed = min(float(cost), float(self.burst))
-        if self.tokens >= needed:
-            self.tokens -= needed
+        if self.tokens >= cost:
+            self.tokens -= cost
             return 0.0
-        return (needed - self.tokens) / self.rate
+        return (cost - self.tokens) / self.rate
 
 
 class RateLimiter:
@@ -60,10 +60,17 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def admits(self, cost: int) -> bool:
+        """Whether a request costing `cost` can ever pass (no bucket holds more than burst)."""
+        return not self.enabled or cost <= self.burst
+
     def retry_after(self, client: Hashable, cost: int = 1) -> int:
-        """0 if `client` may spend `cost` now (and it is spent), else whole seconds to wait."""
+        """0 if `client` may spend `cost` now (and it is spent), else whole seconds to wait.
+        `cost` must be admitted (`admits`)."""
         if not self.enabled:
             return 0
+        if cost > self.burst:
+            raise ValueError(f"a cost of {cost} exceeds the burst of {self.burst}")
         now = self._clock()
         bucket = self._buckets.get(client)
         if bucket is None:

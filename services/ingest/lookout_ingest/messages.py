@@ -26,10 +26,15 @@ from lookout_common.events import (
     CUSTOM_EVENT_NAME,
     IDENTIFY_EVENT,
     AnalyticsEvent,
+    DeadLetterCode,
     EventType,
     FieldError,
     typed_properties,
 )
+from lookout_common.timebounds import DEFAULT_MAX_AGE_DAYS
+from lookout_ingest.bounds import shape_errors
+
+_BOOKING_EVENTS = frozenset({EventType.BOOKING_ATTEMPT.value, EventType.BOOKING_COMPLETED.value})
 
 ActorId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -91,29 +96,53 @@ def validation_errors(
 
 
 class Rejected(Exception):
-    """An event that cannot be accepted, with every reason found."""
+    """An event that cannot be accepted, with every reason found and their category."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(
+        self, errors: list[FieldError], code: DeadLetterCode = DeadLetterCode.INVALID
+    ) -> None:
         super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
         self.errors = errors
+        self.code = code
 
 
 def event_time(
-    message: IncomingMessage, received_at: datetime, sent_at: datetime | None, max_skew_s: float
+    message: IncomingMessage, received_at: datetime, oldest: datetime, index: int | None = None
 ) -> datetime:
-    """When it happened on our clock: Segment's `receivedAt - (sentAt - timestamp)`.
+    """When it happened on our clock, in UTC: Segment's `receivedAt - (sentAt - timestamp)`,
+    never after `received_at` and never before `oldest` (then it is `Rejected`).
 
-    A client clock that is off by hours would otherwise put events on the wrong
-    day; a timestamp still implausibly in the future is clamped to the receive time.
+    A client clock that is off by hours would otherwise put events on the wrong day.
+    Only differences of the client's own instants are taken (they never overflow), so a
+    timestamp whose UTC form no `datetime` holds (0001-01-01T00:30+01:00) is refused by
+    the bound instead of failing its conversion.
     """
     if message.timestamp is None:
         return received_at
-    occurred = message.timestamp
-    if sent_at is not None:
-        occurred = received_at - (sent_at - message.timestamp)
-    if occurred - received_at > timedelta(seconds=max_skew_s):
+    if message.sent_at is not None:
+        age = message.sent_at - message.timestamp
+    else:
+        age = received_at - message.timestamp
+    if age <= timedelta(0):
         return received_at
-    return occurred
+    if age > received_at - oldest:
+        reason = (
+            f"timestamp {message.timestamp.isoformat()} is older than the oldest accepted "
+            f"({oldest.isoformat()}; see LOOKOUT_EVENTS_MAX_AGE_DAYS)"
+        )
+        raise Rejected(
+            [FieldError(index=index, field="timestamp", reason=reason)],
+            DeadLetterCode.TIMESTAMP_OUT_OF_RANGE,
+        )
+    return received_at - age
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """`value` in UTC, or None when its UTC form is outside the years 1 to 9999."""
+    try:
+        return value.astimezone(UTC) if value is not None else None
+    except OverflowError:
+        return None
 
 
 def _page_properties(message: IncomingMessage) -> dict[str, Any]:
@@ -135,20 +164,29 @@ def to_event(
     source: str,
     request_id: str,
     defaults: dict[str, Any] | None = None,
-    max_skew_s: float = 86_400.0,
+    oldest: datetime | None = None,
+    default_currency: str = "IDR",
 ) -> AnalyticsEvent:
     """Validate one raw message and build the envelope published to Kafka.
 
-    `kind` is the endpoint's type (None inside a batch, where each item says).
+    `kind` is the endpoint's type (None inside a batch, where each item says);
+    `defaults` the batch's shared fields (their shape already checked by the caller);
+    `oldest` the oldest accepted event time (default: three years before `received_at`);
+    `default_currency` that of a booking that names none.
     Raises `Rejected` with field paths relative to the item.
     """
     if not isinstance(raw, dict):
-        raise Rejected([FieldError(index=index, field="", reason="event must be a JSON object")])
+        raise Rejected(
+            [FieldError(index=index, field="", reason="event must be a JSON object")],
+            DeadLetterCode.UNDECODABLE,
+        )
     data = dict(raw)
     if kind is not None:
         data["type"] = kind
     for key, value in (defaults or {}).items():
         data.setdefault(key, value)
+    if errors := shape_errors(raw, index):
+        raise Rejected(errors)
     try:
         message = IncomingMessage.model_validate(data)
     except ValidationError as error:
@@ -163,7 +201,11 @@ def to_event(
         typed_properties(event, properties)
     except ValidationError as error:
         raise Rejected(validation_errors(error, index, ("properties",))) from None
-    sent_at = message.sent_at
+    if event in _BOOKING_EVENTS and properties.get("currency") is None:
+        properties = {**properties, "currency": default_currency}
+    if oldest is None:
+        oldest = received_at - timedelta(days=DEFAULT_MAX_AGE_DAYS)
+    timestamp = event_time(message, received_at, oldest, index)
     return AnalyticsEvent(
         event_id=message.message_id or uuid.uuid4().hex,
         kind=message.type,
@@ -173,9 +215,9 @@ def to_event(
         properties=properties,
         traits=message.traits,
         context=message.context,
-        timestamp=event_time(message, received_at, sent_at, max_skew_s),
+        timestamp=timestamp,
         received_at=received_at,
-        sent_at=sent_at,
+        sent_at=_utc(message.sent_at),
         source=source,
         request_id=request_id,
     )

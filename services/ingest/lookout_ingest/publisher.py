@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
-from lookout_common.events import AnalyticsEvent, DeadLetter, FieldError
+from lookout_common.events import AnalyticsEvent, DeadLetter, DeadLetterCode, FieldError
 from lookout_common.settings import IngestSettings
 from lookout_common.topics import Topic, topic_name
 
@@ -54,11 +54,24 @@ class EventPublisher:
         self._dlq_topic = topic_name(Topic.EVENTS_DLQ, settings.topic_prefix)
 
     async def publish(self, events: Sequence[AnalyticsEvent]) -> None:
+        """Send every event and wait for every ack, or raise `PublishFailed`.
+
+        All records are encoded before the first is sent, so an event that cannot be
+        encoded fails the call before anything reached the broker (and is not a 503:
+        only the broker's own failures are)."""
         if not events:
             return
+        records = [
+            (
+                event.partition_key(),
+                event.model_dump_json().encode(),
+                [(_CONTENT_TYPE, _JSON), (_REQUEST_ID, event.request_id.encode())],
+            )
+            for event in events
+        ]
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(self._send_all(events), self._timeout)
+            await asyncio.wait_for(self._send_all(self._events_topic, records), self._timeout)
         except Exception as error:
             EVENTS.labels("failed", "broker_unavailable").inc(len(events))
             log.warning(
@@ -69,53 +82,52 @@ class EventPublisher:
         PUBLISH_SECONDS.observe(time.perf_counter() - started)
         EVENTS.labels("accepted", "").inc(len(events))
 
-    async def _send_all(self, events: Sequence[AnalyticsEvent]) -> None:
+    async def _send_all(
+        self, topic: str, records: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
         # `send` only enqueues into the producer's per-partition batches; the acks
         # (acks=all) arrive on the futures, awaited together.
-        futures = []
-        for event in events:
-            headers = [(_CONTENT_TYPE, _JSON), (_REQUEST_ID, event.request_id.encode())]
-            futures.append(
-                await self._producer.send(
-                    self._events_topic,
-                    value=event.model_dump_json().encode(),
-                    key=event.partition_key(),
-                    headers=headers,
-                )
-            )
+        futures = [
+            await self._producer.send(topic, value=value, key=key, headers=headers)
+            for key, value, headers in records
+        ]
         await asyncio.gather(*futures)
 
-    async def dead_letter(
-        self,
-        payload: object,
-        errors: list[FieldError],
-        *,
-        reason: str,
-        source: str | None,
-        request_id: str,
-    ) -> None:
-        """Keep a rejected event for operators; a failure here is logged, not fatal."""
-        EVENTS.labels("rejected", reason).inc()
-        letter = DeadLetter(
-            stage="ingest",
-            reason=reason,
-            errors=errors,
-            payload=payload,
-            source=source,
-            request_id=request_id,
-            rejected_at=datetime.now(UTC),
-        )
+    async def dead_letter(self, letters: Sequence[DeadLetter], request_id: str) -> None:
+        """Keep a request's rejected events for operators, sent as one batch under one
+        timeout; a failure here is logged, not fatal (the client still gets its 400)."""
+        if not letters:
+            return
+        for letter in letters:
+            EVENTS.labels("rejected", letter.reason).inc()
+        headers = [(_CONTENT_TYPE, _JSON), (_REQUEST_ID, request_id.encode())]
+        records = [(None, letter.model_dump_json().encode(), headers) for letter in letters]
         try:
-            await asyncio.wait_for(
-                self._producer.send_and_wait(
-                    self._dlq_topic,
-                    value=letter.model_dump_json().encode(),
-                    headers=[(_CONTENT_TYPE, _JSON), (_REQUEST_ID, request_id.encode())],
-                ),
-                self._timeout,
-            )
+            await asyncio.wait_for(self._send_all(self._dlq_topic, records), self._timeout)
         except Exception as error:  # noqa: BLE001 - the client still gets its 400
             log.error(
-                "dead letter not published",
-                extra={"request_id": request_id, "error": repr(error)},
+                "dead letters not published",
+                extra={"request_id": request_id, "letters": len(letters), "error": repr(error)},
             )
+
+
+def dead_letter_for(
+    payload: object,
+    errors: list[FieldError],
+    *,
+    code: DeadLetterCode,
+    reason: str,
+    source: str | None,
+    request_id: str,
+) -> DeadLetter:
+    """One rejected event as it goes to the dead-letter topic."""
+    return DeadLetter(
+        stage="ingest",
+        code=code,
+        reason=reason,
+        errors=errors,
+        payload=payload,
+        source=source,
+        request_id=request_id,
+        rejected_at=datetime.now(UTC),
+    )

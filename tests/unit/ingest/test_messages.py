@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lookout_common.events import DeadLetterCode
 from lookout_ingest.messages import Rejected, to_event
 
 RECEIVED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -73,15 +74,15 @@ def test_client_clock_skew_is_corrected_with_sent_at() -> None:
     assert event.timestamp == RECEIVED - timedelta(seconds=10)
 
 
-def test_timestamp_far_in_the_future_without_sent_at_is_clamped_to_receive_time() -> None:
+@pytest.mark.parametrize("ahead", [timedelta(seconds=1), timedelta(days=3)])
+def test_future_timestamp_without_sent_at_is_clamped_to_receive_time(ahead) -> None:
     event = convert(
         {
             "type": "track",
             "event": "custom",
             "anonymousId": "a1",
-            "timestamp": (RECEIVED + timedelta(days=3)).isoformat(),
-        },
-        max_skew_s=3600,
+            "timestamp": (RECEIVED + ahead).isoformat(),
+        }
     )
     assert event.timestamp == RECEIVED
 
@@ -103,7 +104,6 @@ def test_typed_properties_errors_name_the_property_path() -> None:
         }
     )
     assert "properties.totalPrice" in found
-    assert "properties.currency" in found
     assert "greater than or equal to 0" in found["properties.totalPrice"]
 
 
@@ -166,3 +166,96 @@ def test_identify_keeps_traits() -> None:
     event = convert({"type": "identify", "userId": "u1", "traits": {"plan": "pro"}})
     assert event.event == "identify"
     assert event.traits == {"plan": "pro"}
+
+
+def timestamp_rejection(raw: dict, **options) -> Rejected:
+    with pytest.raises(Rejected) as caught:
+        convert(raw, **options)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"timestamp": "0001-01-01T00:30:00+01:00"},  # year 0 in UTC: no datetime holds it
+        {"timestamp": "0001-01-01T00:00:00Z"},
+        {"timestamp": "0001-01-01T00:30:00+01:00", "sentAt": "2026-11-25T11:59:00Z"},
+        {"timestamp": "2023-11-20T00:00:00Z"},  # just over three years before receipt
+    ],
+)
+def test_timestamp_older_than_the_accepted_past_is_an_item_error(sent) -> None:
+    raw = {"type": "track", "event": "custom", "anonymousId": "a", **sent}
+    rejection = timestamp_rejection(raw)
+    assert rejection.code is DeadLetterCode.TIMESTAMP_OUT_OF_RANGE
+    assert [error.field for error in rejection.errors] == ["timestamp"]
+    assert "older than the oldest accepted" in rejection.errors[0].reason
+
+
+def test_oldest_accepted_time_is_the_callers_bound() -> None:
+    raw = {"type": "track", "event": "custom", "anonymousId": "a"}
+    ten_days_ago = (RECEIVED - timedelta(days=10)).isoformat()
+    kept = convert({**raw, "timestamp": ten_days_ago}, oldest=RECEIVED - timedelta(days=30))
+    assert kept.timestamp == RECEIVED - timedelta(days=10)
+    rejection = timestamp_rejection(
+        {**raw, "timestamp": ten_days_ago}, oldest=RECEIVED - timedelta(days=7)
+    )
+    assert rejection.code is DeadLetterCode.TIMESTAMP_OUT_OF_RANGE
+
+
+def test_skew_correction_never_leaves_the_bounds_nor_overflows() -> None:
+    raw = {"type": "track", "event": "custom", "anonymousId": "a"}
+    # sentAt long before timestamp: the event would be in the future, so it is now.
+    future = convert({**raw, "timestamp": "9999-12-31T23:59:59Z", "sentAt": "0001-01-01T00:00Z"})
+    assert future.timestamp == RECEIVED
+    assert future.sent_at == datetime(1, 1, 1, tzinfo=UTC)
+    # sentAt long after timestamp: an event from before the accepted past.
+    rejection = timestamp_rejection(
+        {**raw, "timestamp": "0001-01-01T00:00Z", "sentAt": "9999-12-31T23:30:00-01:00"}
+    )
+    assert rejection.code is DeadLetterCode.TIMESTAMP_OUT_OF_RANGE
+
+
+def test_published_times_are_utc_and_a_sent_at_without_utc_form_is_dropped() -> None:
+    event = convert(
+        {
+            "type": "track",
+            "event": "custom",
+            "anonymousId": "a",
+            "timestamp": "2026-11-25T13:00:00+02:00",
+            "sentAt": "0001-01-01T00:30:00+01:00",
+        }
+    )
+    assert event.timestamp == RECEIVED  # corrected into the future, so clamped
+    assert event.timestamp.utcoffset() == timedelta(0)
+    assert event.sent_at is None
+
+
+@pytest.mark.parametrize("event_name", ["booking_completed", "booking_attempt"])
+def test_booking_without_currency_gets_the_default_currency(event_name) -> None:
+    # The brief's trackBooking('completed', {…}) call, which names no currency.
+    properties = {
+        "therapistId": "t-7",
+        "serviceType": "balinese",
+        "duration": 90,
+        "totalPrice": 150000,
+        "location": "Ubud",
+        "paymentMethod": "card",
+    }
+    raw = {"type": "track", "event": event_name, "userId": "u1", "properties": properties}
+    assert convert(raw).properties["currency"] == "IDR"
+    assert convert(raw, default_currency="EUR").properties["currency"] == "EUR"
+    named = {**raw, "properties": {**properties, "currency": "USD"}}
+    assert convert(named).properties["currency"] == "USD"
+
+
+def test_error_context_may_be_a_string_and_is_kept_as_sent() -> None:
+    # The brief's trackError(error, 'user_registration').
+    raw = {
+        "type": "track",
+        "event": "error_occurred",
+        "anonymousId": "a",
+        "properties": {"message": "Email taken", "type": "Error", "context": "user_registration"},
+    }
+    assert convert(raw).properties["context"] == "user_registration"
+    too_long = {**raw, "properties": {**raw["properties"], "context": "x" * 513}}
+    assert "properties.context" in reasons(too_long)

@@ -295,11 +295,22 @@ def test_token_bucket_spends_its_burst_then_refills_at_its_rate() -> None:
     assert bucket.take(5, now=0.5) == pytest.approx(0.5)
 
 
-def test_a_request_costing_more_than_the_burst_passes_only_on_a_full_bucket() -> None:
-    bucket = TokenBucket(rate=10, burst=20, now=0.0)
-    assert bucket.take(500, now=0.0) == 0
-    assert bucket.take(500, now=1.0) == pytest.approx(1.0)
-    assert bucket.take(500, now=2.0) == 0
+def test_every_event_of_a_batch_is_charged_not_at_most_the_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=10, burst=100, clock=clock)
+    assert limiter.retry_after("key", 100) == 0
+    clock.now += 1.0  # 10 tokens back
+    assert limiter.retry_after("key", 100) == 9  # 90 more to wait for, at 10 a second
+    assert limiter.retry_after("key", 10) == 0
+
+
+def test_a_request_costing_more_than_the_burst_is_never_admitted() -> None:
+    limiter = RateLimiter(rate=10, burst=20, clock=FakeClock())
+    assert limiter.admits(20)
+    assert not limiter.admits(21)
+    with pytest.raises(ValueError, match="exceeds the burst"):
+        limiter.retry_after("key", 21)
+    assert RateLimiter(rate=0, burst=20, clock=FakeClock()).admits(10_000)
 
 
 def test_rate_limiter_answers_whole_seconds_per_client() -> None:
