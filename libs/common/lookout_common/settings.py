@@ -126,7 +126,9 @@ class IngestSettings(LookoutSettings):
     key_rate_per_s: float = Field(
         1000.0, ge=0, description="Events per second each write key may send; 0 disables"
     )
-    key_burst: int = Field(2000, ge=1, description="Events a write key may send at once")
+    key_burst: int = Field(
+        2500, ge=1, description="Events a write key may send at once (a larger batch is a 400)"
+    )
     ip_rate_per_s: float = Field(
         200.0, ge=0, description="Requests per second each client IP may send; 0 disables"
     )
