@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
+from lookout_common.db import DATABASE_UNAVAILABLE
 from lookout_common.settings import AlertSettings
 from lookout_health.alerts import outbox
 from lookout_health.alerts.receivers import DeliveryFailed, Receiver, send
@@ -49,7 +50,8 @@ class Deliverer:
             while True:
                 try:
                     busy = await self.drain_once(client)
-                except (OSError, asyncpg.PostgresError) as error:
+                except DATABASE_UNAVAILABLE as error:
+                    # An outage is waited out; anything else is a bug the supervisor sees.
                     log.warning("outbox unavailable", extra={"error": repr(error)})
                     busy = False
                 if not busy:

@@ -1,0 +1,195 @@
+"""Alert delivery survives what a receiver's settings and its outbox throw at it: a URL
+httpx cannot parse is refused at start-up, a request that cannot be built is that
+receiver's failed delivery (the others still deliver), and a delivery loop that fails is
+restarted while /healthz answers 503, then 200 once it delivers again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+from pydantic import ValidationError
+from support.services import settings_env
+from support.wait import eventually
+
+from lookout_common.db import create_pool
+from lookout_common.health_events import CheckStatus, IncidentEvent
+from lookout_common.settings import AlertSettings
+from lookout_common.supervise import Supervisor
+from lookout_common.topics import Topic, topic_name
+from lookout_health.alerts import outbox
+from lookout_health.alerts.app import create_app
+from lookout_health.alerts.delivery import Deliverer
+from lookout_health.alerts.model import incident_alert
+from lookout_health.alerts.receivers import WebhookReceiver
+
+pytestmark = pytest.mark.integration
+
+
+class Webhook:
+    """A real HTTP server on loopback that records every JSON body it is sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+    async def _answer(self, reader, writer) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            self.bodies.append(json.loads(await reader.readexactly(length)))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[Webhook]:
+    receiver = Webhook()
+    receiver.server = await asyncio.start_server(receiver._answer, "127.0.0.1", 0)
+    yield receiver
+    receiver.server.close()
+
+
+def incident(incident_id: int) -> IncidentEvent:
+    return IncidentEvent(
+        incident_id=incident_id,
+        check="auth-service",
+        action="opened",
+        status=CheckStatus.UNHEALTHY,
+        critical=True,
+        message="HTTP 500 from auth",
+        opened_at=datetime.now(UTC) - timedelta(minutes=1),
+        at=datetime.now(UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("receiver", "reason"),
+    [
+        ({"kind": "webhook", "url": "http://[::1/hook"}, "not a URL: Invalid port: ':1'"),
+        ({"kind": "slack", "url": "hooks.slack.com/x"}, "must be an http:// or https:// URL"),
+        (
+            {"kind": "webhook", "url": "http://h/", "headers": {"X-Token": "clé"}},
+            "header 'X-Token': only printable ASCII can be sent",
+        ),
+    ],
+)
+def test_a_receiver_no_request_can_be_built_for_is_refused_at_start_up(
+    receiver: dict, reason: str
+) -> None:
+    settings = AlertSettings(alert_receivers=[{"name": "broken", **receiver}])
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        create_app(settings)
+
+
+async def test_an_alert_a_receiver_cannot_send_is_its_failed_delivery_and_others_deliver(
+    settings, webhook: Webhook
+) -> None:
+    alert_settings = AlertSettings(
+        database_url=settings.dsn(), alert_poll_s=0.05, alert_retry_base_s=0.1
+    )
+    pool = await create_pool(alert_settings)
+    # A receiver whose URL no request can be built from (as if validation had let it by).
+    broken = WebhookReceiver.model_construct(
+        name="broken", kind="webhook", url="http://[::1/hook", headers={}, secret=None
+    )
+    working = WebhookReceiver(name="ops", kind="webhook", url=webhook.url)
+    before = REGISTRY.get_sample_value(
+        "lookout_loop_restarts_total", {"loop": "alert-delivery:broken"}
+    )
+    try:
+        async with Supervisor(backoff_s=0.05, unhealthy_failures=2) as loops:
+            for receiver in (broken, working):
+                loops.spawn(
+                    f"alert-delivery:{receiver.name}", Deliverer(alert_settings, pool, receiver).run
+                )
+            for number in (1, 2):  # the second one comes after the first failed attempt
+                await outbox.record(pool, incident_alert(incident(number)), ["broken", "ops"])
+                await eventually(lambda n=number: asyncio.sleep(0, len(webhook.bodies) >= n))
+            rows = await pool.fetch(
+                "SELECT attempts, last_error FROM alert_deliveries"
+                " WHERE receiver = 'broken' ORDER BY id"
+            )
+            assert all(row["attempts"] >= 1 for row in rows)
+            assert rows[0]["last_error"] == (
+                "cannot build the request: InvalidURL: Invalid port: ':1'"
+            )
+            assert loops.failing() == []
+        after = REGISTRY.get_sample_value(
+            "lookout_loop_restarts_total", {"loop": "alert-delivery:broken"}
+        )
+        assert after == before  # the loop itself never failed
+    finally:
+        await pool.close()
+
+
+async def test_a_failing_delivery_loop_is_restarted_fails_healthz_and_recovers(
+    settings, service_factory, webhook: Webhook
+) -> None:
+    receivers = [{"name": "ops", "kind": "webhook", "url": webhook.url}]
+    env = settings_env(
+        settings,
+        LOOKOUT_ALERT_RECEIVERS=json.dumps(receivers),
+        LOOKOUT_ALERT_POLL_S="0.1",
+        LOOKOUT_LOOP_BACKOFF_S="0.05",
+        LOOKOUT_LOOP_BACKOFF_MAX_S="0.2",
+        LOOKOUT_LOOP_UNHEALTHY_FAILURES="3",
+        LOOKOUT_LOOP_STABLE_S="1",
+    )
+    consumer = service_factory("lookout_health.alerts", env)
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        # Injected failure: the outbox table disappears under the delivery loop.
+        await connection.execute("ALTER TABLE alert_deliveries RENAME TO alert_deliveries_away")
+        async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
+
+            async def healthz(status: int):
+                answer = await client.get("/healthz")
+                return answer if answer.status_code == status else None
+
+            failing = await eventually(lambda: healthz(503), timeout=30)
+            assert failing.json()["failing_loops"] == ["alert-delivery:ops"]
+            metrics = (await client.get("/metrics")).text
+            assert 'lookout_loop_restarts_total{loop="alert-delivery:ops"}' in metrics
+            logged = [
+                json.loads(line)
+                for line in consumer.log_path.read_text().splitlines()
+                if '"background loop failed; restarting"' in line
+            ]
+            assert {entry["loop"] for entry in logged} == {"alert-delivery:ops"}
+            assert 'relation "alert_deliveries" does not exist' in logged[0]["exc"]
+
+            await connection.execute("ALTER TABLE alert_deliveries_away RENAME TO alert_deliveries")
+            await eventually(lambda: healthz(200), timeout=30)
+            producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+            await producer.start()
+            try:
+                await producer.send_and_wait(
+                    topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix),
+                    incident(7).model_dump_json().encode(),
+                )
+            finally:
+                await producer.stop()
+            await eventually(lambda: asyncio.sleep(0, webhook.bodies), timeout=30)
+            assert webhook.bodies[0]["labels"]["incident"] == "7"
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        await connection.close()
