@@ -2,13 +2,12 @@
 
 The Kafka handler only records the alert in the Postgres outbox (one row per
 receiver) and returns; the offset is committed after that. Delivery happens in one
-loop per receiver, with retries, so a restart loses nothing and a dead receiver
-blocks nobody.
+supervised loop per receiver, with retries, so a restart loses nothing and a dead
+receiver blocks nobody.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,8 +21,9 @@ from lookout_common.backup_events import BackupResult
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.health_events import IncidentEvent
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes, api_docs
+from lookout_common.service import add_probe_routes
 from lookout_common.settings import AlertSettings
+from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
 from lookout_health.alerts import outbox
 from lookout_health.alerts.delivery import Deliverer
@@ -41,6 +41,7 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
     settings = settings or AlertSettings()
     receivers = RECEIVERS.validate_python(settings.alert_receivers)
     names = [receiver.name for receiver in receivers]
+    loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,16 +81,12 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
 
         await start_with_retry(broker, settings)
         try:
-            async with asyncio.TaskGroup() as tasks:
-                loops = [
-                    tasks.create_task(Deliverer(settings, pool, r).run(), name=f"deliver-{r.name}")
-                    for r in receivers
-                ]
-                try:
-                    yield
-                finally:
-                    for loop in loops:
-                        loop.cancel()
+            async with loops:
+                for receiver in receivers:
+                    loops.spawn(
+                        f"alert-delivery:{receiver.name}", Deliverer(settings, pool, receiver).run
+                    )
+                yield
         finally:
             await broker.stop()
             await pool.close()
@@ -97,7 +94,6 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Lookout alert consumer",
         version="1.0",
-        **api_docs(settings),
         description="Delivers incident and backup-failure alerts to webhooks, Slack and "
         "Alertmanager.",
         lifespan=lifespan,
@@ -109,5 +105,6 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
             "postgres": lambda: database_reachable(app.state.pool),
             "kafka": lambda: broker_reachable(settings),
         },
+        loops=loops,
     )
     return app
