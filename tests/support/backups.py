@@ -54,13 +54,13 @@ async def send(settings, command: BackupCommand | bytes, *, key: str | None = CO
 
 
 def command(operation: str = "backup", **changes) -> BackupCommand:
-    return BackupCommand(
-        command_id=uuid.uuid4().hex,
-        operation=operation,
-        requested_by="sre",
-        requested_at=datetime.now(UTC),
+    fields = {
+        "command_id": uuid.uuid4().hex,
+        "requested_by": "sre",
+        "requested_at": datetime.now(UTC),
         **changes,
-    )
+    }
+    return BackupCommand(operation=operation, **fields)
 
 
 async def runs(database_url: str) -> list:

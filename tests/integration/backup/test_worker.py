@@ -7,12 +7,13 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from support.backups import command, runs, send
+from support.backups import b64_key, command, runs, send
 from support.db import create_keys
 from support.kafka import read_topic
 from support.wait import eventually
@@ -151,3 +152,45 @@ async def test_worker_killed_mid_run_leaves_a_failed_run_and_the_next_one_succee
         return rows if len(rows) == 2 and rows[1]["status"] == "succeeded" else None
 
     await eventually(second)
+
+
+async def test_unsigned_forged_stale_and_replayed_commands_are_refused_and_audited(
+    settings, service_factory, worker_env
+) -> None:
+    """Someone who reaches Kafka cannot restore or prune: only a command signed with
+    the command key, sent within the age window and never seen before, runs."""
+    service_factory("lookout_backup", worker_env)
+    valid = command("backup", collections=["users"])
+    await send(settings, command("prune", retention={"keep_last": 1}), key=None)
+    await send(settings, command("restore", run_id="x"), key=b64_key())
+    await send(
+        settings,
+        command("prune", requested_at=datetime.now(UTC) - timedelta(minutes=10)),
+    )
+    await send(settings, b"not json at all")
+    await send(settings, valid)
+    await send(settings, valid)  # replayed: the same signed command again
+
+    async def refusals():
+        connection = await asyncpg.connect(settings.dsn())
+        try:
+            rows = await connection.fetch(
+                "SELECT outcome, target FROM audit_log"
+                " WHERE action = 'backup.command.refused' ORDER BY id"
+            )
+        finally:
+            await connection.close()
+        return rows if len(rows) >= 5 else None
+
+    rows = await eventually(refusals)
+    assert sorted(r["outcome"] for r in rows) == [
+        "refused (bad signature)",
+        "refused (malformed)",
+        "refused (replayed)",
+        "refused (stale)",
+        "refused (unsigned)",
+    ]
+    assert [r["target"] for r in rows if r["outcome"] == "refused (replayed)"] == [valid.command_id]
+    [run] = await runs(settings.dsn())
+    assert run["command_id"] == valid.command_id
+    assert run["operation"] == "backup"
