@@ -1,19 +1,23 @@
 """Ingest and aggregation throughput, and end-to-end freshness, against raw baselines.
 
-Measured in one run on this machine, each figure the median of --repeats runs:
+Measured in one run on this machine, each figure the median of --repeats runs, for each
+embedded broker storage engine (--engine): `memory` and `s3` (Tansu's log in SeaweedFS, the
+durable default of `lookout up`), each against a raw producer on the same engine:
   raw aiokafka producer (acks=all) events/s for the same payloads
   ingest events/s via /v1/batch (100 events a request, 32 concurrent) and its ratio to raw
   aggregator drain events/s into Postgres and its ratio to a raw COPY of the same rows
   freshness: POST to visible in /api/v1/dashboard/metrics, p50 / p95
 
-Usage: .venv/bin/python bench/ingest.py [--events 50000] [--repeats 3]
-Set LOOKOUT_BENCH_DATABASE_URL / LOOKOUT_BENCH_KAFKA_BOOTSTRAP to use external services.
+Usage: .venv/bin/python bench/ingest.py [--events 50000] [--repeats 3] [--engine both]
+Set LOOKOUT_BENCH_DATABASE_URL / LOOKOUT_BENCH_KAFKA_BOOTSTRAP to use external services
+(LOOKOUT_BENCH_KAFKA_BOOTSTRAP replaces the memory engine's broker).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import uuid
@@ -33,6 +37,7 @@ from _stack import (
 from aiokafka import AIOKafkaProducer
 
 from lookout_common.apikeys import Role, create_key
+from lookout_common.embedded.process import free_port
 from lookout_common.kafka import ensure_topics
 from lookout_common.topics import Topic, topic_name
 
@@ -245,63 +250,120 @@ async def freshness(settings, scratch, write_key: str, admin_key: str, samples: 
     return latencies
 
 
-async def main(events_count: int, repeats: int) -> None:
-    with infrastructure() as (server_url, bootstrap, scratch):
-        raw, ingest, agg, copy = [], [], [], []
-        for run in range(repeats):
-            database_url = await fresh_database(server_url)
-            settings = settings_for(database_url, bootstrap, f"bench{run}{uuid.uuid4().hex[:6]}.")
-            await ensure_topics(settings)
-            connection = await asyncpg.connect(database_url)
-            write_key = await create_key(connection, Role.INGEST, "bench")
-            await connection.close()
-            events = segment_events(events_count)
-            raw_topic = topic_name(Topic.EVENTS, settings.topic_prefix + "raw.")
-            await ensure_topics(
-                settings_for(database_url, bootstrap, settings.topic_prefix + "raw.")
-            )
-            raw.append(await raw_producer(bootstrap, raw_topic, envelope_bytes(events)))
-            service = await Service("lookout_ingest", settings, scratch).start()
-            try:
-                ingest.append(await through_ingest(service.url, write_key, events))
-            finally:
-                service.stop()
-            agg.append(await drain(settings, scratch, events_count))
-            copy.append(await raw_copy(settings, events))
-            print(
-                f"run {run + 1}: raw producer {raw[-1]:,.0f}/s  ingest {ingest[-1]:,.0f}/s  "
-                f"aggregator {agg[-1]:,.0f}/s  raw COPY {copy[-1]:,.0f}/s",
-                flush=True,
-            )
+@contextlib.contextmanager
+def broker(engine: str, scratch, memory_bootstrap: str):
+    """The bootstrap of a broker on `engine`: the shared memory one, or Tansu on S3."""
+    if engine == "memory":
+        yield memory_bootstrap
+        return
+    from lookout_common.embedded.kafka import BROKER_BUCKET, EmbeddedKafka
+    from lookout_common.embedded.s3 import PORT_NAMES, EmbeddedS3
+
+    directory = scratch / "s3-engine"
+    directory.mkdir()
+    s3 = EmbeddedS3(
+        directory / "s3",
+        {name: free_port() for name in PORT_NAMES},
+        log_path=directory / "seaweedfs.log",
+    )
+    try:
+        s3.start([BROKER_BUCKET])
+        kafka = EmbeddedKafka(directory, s3_environment=s3.broker_environment())
+        try:
+            yield kafka.start()
+        finally:
+            kafka.stop()
+    finally:
+        s3.stop()
+
+
+async def measure(server_url: str, bootstrap: str, scratch, events_count: int, repeats: int):
+    raw, ingest, agg, copy = [], [], [], []
+    for run in range(repeats):
         database_url = await fresh_database(server_url)
-        settings = settings_for(database_url, bootstrap, f"fresh{uuid.uuid4().hex[:6]}.")
+        settings = settings_for(database_url, bootstrap, f"bench{run}{uuid.uuid4().hex[:6]}.")
         await ensure_topics(settings)
         connection = await asyncpg.connect(database_url)
         write_key = await create_key(connection, Role.INGEST, "bench")
-        admin_key = await create_key(connection, Role.ADMIN, "bench")
         await connection.close()
-        latencies = await freshness(settings, scratch, write_key, admin_key, samples=40)
+        events = segment_events(events_count)
+        raw_topic = topic_name(Topic.EVENTS, settings.topic_prefix + "raw.")
+        await ensure_topics(settings_for(database_url, bootstrap, settings.topic_prefix + "raw."))
+        raw.append(await raw_producer(bootstrap, raw_topic, envelope_bytes(events)))
+        service = await Service("lookout_ingest", settings, scratch).start()
+        try:
+            ingest.append(await through_ingest(service.url, write_key, events))
+        finally:
+            service.stop()
+        agg.append(await drain(settings, scratch, events_count))
+        copy.append(await raw_copy(settings, events))
+        print(
+            f"run {run + 1}: raw producer {raw[-1]:,.0f}/s  ingest {ingest[-1]:,.0f}/s  "
+            f"aggregator {agg[-1]:,.0f}/s  raw COPY {copy[-1]:,.0f}/s",
+            flush=True,
+        )
+    database_url = await fresh_database(server_url)
+    settings = settings_for(database_url, bootstrap, f"fresh{uuid.uuid4().hex[:6]}.")
+    await ensure_topics(settings)
+    connection = await asyncpg.connect(database_url)
+    write_key = await create_key(connection, Role.INGEST, "bench")
+    admin_key = await create_key(connection, Role.ADMIN, "bench")
+    await connection.close()
+    latencies = await freshness(settings, scratch, write_key, admin_key, samples=40)
+    return {
+        "raw": median(raw),
+        "ingest": median(ingest),
+        "aggregator": median(agg),
+        "copy": median(copy),
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+    }
 
-    print(f"\nmedians of {repeats} runs, {events_count:,} events each")
-    print(f"raw aiokafka producer : {median(raw):>10,.0f} events/s")
+
+def report(engine: str, figures: dict, events_count: int, repeats: int) -> None:
+    print(f"\n{engine} engine: medians of {repeats} runs, {events_count:,} events each")
+    print(f"raw aiokafka producer : {figures['raw']:>10,.0f} events/s")
     print(
-        f"ingest /v1/batch      : {median(ingest):>10,.0f} events/s   "
-        f"ratio {median(ingest) / median(raw):.2f} (target >= 0.5)"
+        f"ingest /v1/batch      : {figures['ingest']:>10,.0f} events/s   "
+        f"ratio {figures['ingest'] / figures['raw']:.2f} (target >= 0.5)"
     )
-    print(f"raw COPY              : {median(copy):>10,.0f} events/s")
+    print(f"raw COPY              : {figures['copy']:>10,.0f} events/s")
     print(
-        f"aggregator drain      : {median(agg):>10,.0f} events/s   "
-        f"ratio {median(agg) / median(copy):.2f} (target >= 0.3)"
+        f"aggregator drain      : {figures['aggregator']:>10,.0f} events/s   "
+        f"ratio {figures['aggregator'] / figures['copy']:.2f} (target >= 0.3)"
     )
     print(
-        f"freshness             : p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms (target p95 <= 2000 ms)"
+        f"freshness             : p50 {figures['p50'] * 1000:.0f} ms, "
+        f"p95 {figures['p95'] * 1000:.0f} ms (target p95 <= 2000 ms)"
     )
+
+
+async def main(events_count: int, repeats: int, engines: list[str]) -> None:
+    results = {}
+    with infrastructure() as (server_url, memory_bootstrap, scratch):
+        for engine in engines:
+            print(f"-- {engine} engine", flush=True)
+            with broker(engine, scratch, memory_bootstrap) as bootstrap:
+                results[engine] = await measure(
+                    server_url, bootstrap, scratch, events_count, repeats
+                )
+    for engine, figures in results.items():
+        report(engine, figures, events_count, repeats)
+    if len(results) == 2:
+        durable, memory = results["s3"], results["memory"]
+        print(
+            "\ncost of durability (s3 / memory):"
+            f" raw producer {durable['raw'] / memory['raw']:.2f},"
+            f" ingest {durable['ingest'] / memory['ingest']:.2f},"
+            f" aggregator {durable['aggregator'] / memory['aggregator']:.2f}"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", choices=["memory", "s3", "both"], default="both")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.repeats))
+    engines = ["memory", "s3"] if arguments.engine == "both" else [arguments.engine]
+    asyncio.run(main(arguments.events, arguments.repeats, engines))

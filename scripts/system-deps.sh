@@ -11,11 +11,13 @@ declare -A PROVIDES=(
   [chromium]=/usr/bin/chromium
   [nodejs]=/usr/bin/node
   [npm]=/usr/bin/npm
+  [systemd]=/usr/bin/systemd-analyze
 )
 # promtool checks the alert rules; a real Alertmanager receives health alerts; headless
 # Chromium runs the dashboard's and the browser tracker's browser tests; Node and npm
-# test and build the browser tracker (clients/js).
-DEFAULT=(prometheus prometheus-alertmanager chromium nodejs npm)
+# test and build the browser tracker (clients/js); systemd-analyze verifies the one-server
+# unit (deploy/systemd).
+DEFAULT=(prometheus prometheus-alertmanager chromium nodejs npm systemd)
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${DEFAULT[@]}")
