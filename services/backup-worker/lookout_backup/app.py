@@ -4,11 +4,11 @@ per source, publishes `backup.results.v1`, and serves its runs over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -32,6 +32,7 @@ from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import BackupWorkerSettings
+from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
 from lookout_common.validation import RowId
 
@@ -65,6 +66,7 @@ def _run(row: Any) -> dict:
 
 def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     settings = settings or BackupWorkerSettings()
+    loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,23 +106,25 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
             signed = sign_command(command, command_key) if command_key else command
             await broker.publish(signed.model_dump_json().encode(), commands_topic, key=b"backup")
 
-        async def run_schedules(lease: LeaderLease) -> None:
-            while True:
-                await asyncio.sleep(settings.backup_schedule_poll_s)
-                if lease.is_leader:
-                    try:
-                        await schedules.enqueue_due(pool, send, datetime.now(UTC))
-                    except (OSError, asyncpg.PostgresError) as error:
-                        log.warning("schedules not checked", extra={"error": repr(error)})
-
         await start_with_retry(broker, settings)
-        async with LeaderLease(settings, "backup-worker", retry_s=2.0) as lease:
-            scheduler = asyncio.create_task(run_schedules(lease), name="backup-schedules")
+        async with (
+            loops,
+            LeaderLease(settings, "backup-worker", retry_s=2.0, supervisor=loops) as lease,
+        ):
+            loops.spawn(
+                "backup-schedules",
+                functools.partial(
+                    schedules.run_schedules,
+                    pool,
+                    send,
+                    lambda: lease.is_leader,
+                    settings.backup_schedule_poll_s,
+                ),
+            )
             try:
                 yield
             finally:
-                scheduler.cancel()
-                await asyncio.gather(scheduler, return_exceptions=True)
+                await loops.stop()
                 await broker.stop()
                 await pool.close()
 
@@ -138,6 +142,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
             "kafka": lambda: broker_reachable(settings),
             "target": lambda: asyncio.to_thread(target_writable, settings),
         },
+        loops=loops,
     )
 
     @app.get("/api/v1/backups/runs", response_model=list[Run], tags=["backups"])

@@ -4,16 +4,19 @@ with the schedule's retention)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+from aiokafka.errors import KafkaError
 
 from lookout_backup.schedule import next_run
 from lookout_common.backup_api import Schedule, ScheduleIn
 from lookout_common.backup_events import BackupCommand, Retention
+from lookout_common.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("lookout.backup")
 
@@ -158,3 +161,24 @@ async def enqueue_due(
     if sent:
         log.info("scheduled backups sent", extra={"schedules": sent})
     return sent
+
+
+async def run_schedules(
+    pool: asyncpg.Pool,
+    send: Callable[[BackupCommand], Awaitable[None]],
+    is_leader: Callable[[], bool],
+    poll_s: float,
+) -> None:
+    """Forever (under the app's supervisor): every `poll_s`, the leader sends what is due.
+
+    Postgres or Kafka being unreachable skips one pass: its transaction rolls back, so the
+    schedule stays due and the next pass sends it (with the same command ids).
+    """
+    while True:
+        await asyncio.sleep(poll_s)
+        if not is_leader():
+            continue
+        try:
+            await enqueue_due(pool, send, datetime.now(UTC))
+        except (*DATABASE_UNAVAILABLE, KafkaError) as error:
+            log.warning("schedules not sent; the next pass retries", extra={"error": repr(error)})
