@@ -14,6 +14,7 @@ from faststream.kafka import KafkaMessage
 from pydantic import BaseModel, Field
 
 from lookout_aggregator.consumer import Aggregator
+from lookout_aggregator.data_quality import DeadLetterCounter
 from lookout_aggregator.retention import run_retention
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
@@ -30,6 +31,22 @@ class Lag(BaseModel):
 async def _undecoded(message: Any) -> None:
     """Skip FastStream's JSON decoding: the aggregator validates the raw records itself."""
     return None
+
+
+def batch_options(settings: AggregatorSettings) -> dict[str, Any]:
+    """How the aggregator's subscribers fetch and acknowledge: batches of raw records whose
+    offsets are committed only after the handler returned, and a failed batch (NACK)
+    rewinds every partition it touched (FastStream >= 0.7.8), so none is skipped."""
+    return {
+        "batch": True,
+        "max_records": settings.batch_max_records,
+        "batch_timeout_ms": settings.batch_timeout_ms,
+        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "max_poll_interval_ms": 10 * 60 * 1000,
+        "decoder": _undecoded,
+    }
 
 
 def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
@@ -52,17 +69,26 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
             subscriber = broker.subscriber(
                 topic_name(Topic.EVENTS, settings.topic_prefix),
                 group_id=group_name(settings.group_id, settings.topic_prefix),
-                batch=True,
-                max_records=settings.batch_max_records,
-                batch_timeout_ms=settings.batch_timeout_ms,
-                max_partition_fetch_bytes=8 * 1024 * 1024,
-                auto_offset_reset="earliest",
-                ack_policy=AckPolicy.NACK_ON_ERROR,
-                max_poll_interval_ms=10 * 60 * 1000,
-                decoder=_undecoded,
+                **batch_options(settings),
             )
             subscriber(consume)
             subscribers.append(subscriber)
+
+        # Both stages' dead letters, counted for the data-quality view: its own group on
+        # its own broker client, started in the background so that joining a second group
+        # (seconds on some brokers) never delays the events' consumer or readiness.
+        counter = DeadLetterCounter(pool, backoff_s=settings.retry_backoff_s)
+        quality_broker = make_broker(settings, client_id="lookout-aggregator-data-quality")
+
+        async def count_dead_letters(message: KafkaMessage) -> None:
+            await counter.handle(list(message.raw_message))
+
+        quality_broker.subscriber(
+            topic_name(Topic.EVENTS_DLQ, settings.topic_prefix),
+            group_id=group_name(f"{settings.group_id}-dead-letters", settings.topic_prefix),
+            **batch_options(settings),
+        )(count_dead_letters)
+        quality_start = asyncio.create_task(start_with_retry(quality_broker, settings))
 
         state.update(pool=pool, aggregator=aggregator)
         await start_with_retry(broker, settings)
@@ -76,6 +102,11 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
             yield
         finally:
             aggregator.stopping = True
+            counter.stopping = True
+            quality_start.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await quality_start
+            await quality_broker.stop()
             if retention is not None:
                 retention.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
