@@ -19,6 +19,7 @@ from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import DashboardSettings
+from lookout_common.supervise import Supervisor
 from lookout_dashboard import (
     activity,
     analytics,
@@ -54,6 +55,7 @@ def _document_body_errors(router: APIRouter) -> None:
 
 def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     settings = settings or DashboardSettings()
+    loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,7 +70,9 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             found = await dashboard_metrics(app.state.pool, settings.zone, settings.active_window_s)
             return found.model_dump_json(by_alias=True)
 
-        app.state.relay = stream.Relay(settings, tick, tick_s=settings.stream_tick_s)
+        app.state.relay = stream.Relay(
+            settings, tick, tick_s=settings.stream_tick_s, supervisor=loops
+        )
         await app.state.relay.start()
         try:
             yield
@@ -102,6 +106,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             "postgres": lambda: database_reachable(app.state.pool),
             "kafka": lambda: broker_reachable(settings),
         },
+        loops=loops,
     )
     for module in (
         analytics,

@@ -17,10 +17,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
+from lookout_common.db import DATABASE_UNAVAILABLE
 from lookout_common.settings import LookoutSettings
+from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, topic_name
 
 log = logging.getLogger("lookout.dashboard.stream")
@@ -57,12 +61,14 @@ class Relay:
     subscribers: set[Subscriber] = field(default_factory=set)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     latest_metrics: str | None = None  # sent first to a client that connects
+    # Both loops run supervised: restarted with backoff, /healthz 503 while one keeps failing.
+    supervisor: Supervisor = field(default_factory=Supervisor)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._consume(), name="stream-kafka"),
-            asyncio.create_task(self._tick(), name="stream-metrics"),
+            self.supervisor.spawn("dashboard-stream-kafka", self._consume),
+            self.supervisor.spawn("dashboard-stream-metrics", self._tick),
         ]
 
     async def stop(self) -> None:
@@ -110,9 +116,7 @@ class Relay:
                     data = _one_line(record.value)
                     if data is not None:
                         self.broadcast(kinds[record.topic], data)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the stream resumes when Kafka does
+            except (KafkaError, OSError, TimeoutError) as error:  # resumes when Kafka does
                 log.warning("live stream lost Kafka; retrying", extra={"error": repr(error)})
             finally:
                 self.connected.clear()
@@ -130,9 +134,7 @@ class Relay:
                 else:
                     # Nobody watching: no query, and no stale numbers for the next client.
                     self.latest_metrics = None
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the next tick tries again
+            except (*DATABASE_UNAVAILABLE, asyncpg.QueryCanceledError) as error:
                 log.warning("metrics tick failed", extra={"error": repr(error)})
             await asyncio.sleep(self.tick_s)
 
