@@ -366,6 +366,7 @@ function rangeSections(range) {
     ['analytics-pages', () => loadPages(range)],
     ['analytics-performance', () => loadPerformance(range)],
     ['analytics-errors', () => loadErrors(range)],
+    ['analytics-quality', () => loadDeadLetters(range)],
     ['analytics-geography', () => loadGeography(range)],
   ];
 }
@@ -606,6 +607,34 @@ async function loadErrors(range) {
   fillTable($('er-top'), errors.top.map((group) => el('tr', { 'data-fingerprint': group.fingerprint },
     cell(notSent(group.type)), cell(group.message, 'message'), cell(group.topFrame || '–', 'frame'),
     cell(fmt.int(group.count), 'num'), cell(fmt.time(group.lastSeen)))), EMPTY);
+}
+
+// -- data quality: dead letters by reason
+const DEAD_LETTER_CODES = {
+  invalid: 'Invalid field',
+  undecodable: 'Not an event',
+  timestamp_out_of_range: 'Timestamp out of range',
+  refused_by_database: 'Refused by the database',
+  processing_error: 'Processing error',
+};
+
+function codeName(code) {
+  return DEAD_LETTER_CODES[code] || code;
+}
+
+async function loadDeadLetters(range) {
+  const letters = await api(`/api/v1/analytics/dead-letters?${rangeQuery(range)}`);
+  if (stale(range)) return;
+  $('dq-total').textContent = fmt.int(letters.total);
+  chart('chart-dead-letters', letters.series.length > 0, [{
+    type: 'bar', name: 'dead letters', x: letters.series.map((point) => point.bucket),
+    y: letters.series.map((point) => point.letters), marker: { color: COLORS.bad },
+  }], { yaxis: { title: { text: 'dead letters' }, rangemode: 'tozero' } });
+  fillTable($('dq-codes'), letters.cells.map((row) => el('tr', { 'data-code': row.code },
+    cell(codeName(row.code)), cell(row.stage), cell(fmt.int(row.letters), 'num'))), EMPTY);
+  fillTable($('dq-reasons'), letters.recentReasons.map((row) => el('tr', { 'data-code': row.code },
+    cell(`${codeName(row.code)} (${row.stage})`), cell(row.reason, 'message'),
+    cell(fmt.int(row.letters), 'num'), cell(fmt.time(row.lastSeen)))), EMPTY);
 }
 
 // -- geography
