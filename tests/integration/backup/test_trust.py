@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,24 +53,45 @@ async def exists(database_url: str, relation: str) -> bool:
         await connection.close()
 
 
-def inject_type(document: dict) -> None:
-    ddl = document["collections"][0]["ddl"]
-    ddl["columns"][0]["type"] = f"text); CREATE TABLE {CANARY} (x int); --"
+@pytest.fixture
+def canary() -> Iterator[Path]:
+    """Where an injected program would leave its mark: a directory the Postgres
+    server's OS user may write to (the test's own tmp_path is private to this user)."""
+    directory = Path(tempfile.mkdtemp(prefix="lookout-canary-"))
+    directory.chmod(0o777)
+    yield directory / "program-ran"
+    shutil.rmtree(directory)
+
+
+def injector(canary: Path):
+    """A manifest change that, pasted into DDL and run as the restoring superuser, would
+    run a program (`COPY … TO PROGRAM`, outside any transaction) and create a table."""
+
+    def inject(document: dict) -> None:
+        ddl = document["collections"][0]["ddl"]
+        ddl["columns"][0]["type"] = (
+            f"text); COMMIT; CREATE TABLE {CANARY} (x int);"
+            f" COPY (SELECT 1) TO PROGRAM 'touch {canary}'; COMMIT; --"
+        )
+
+    return inject
 
 
 @pytest.mark.parametrize("resealed", [False, True], ids=["tampered", "tampered-and-resealed"])
 async def test_sql_in_a_column_type_is_refused_and_never_runs(
-    marketplace, local_target, keyring, resealed
+    marketplace, local_target, keyring, resealed, canary: Path
 ) -> None:
     manifest = await run_backup(
         marketplace, local_target, BackupPlan(new_run_id("backup"), ["places"]), keyring
     )
-    edit_manifest(local_target, manifest.run_id, inject_type, reseal=keyring if resealed else None)
+    reseal = keyring if resealed else None
+    edit_manifest(local_target, manifest.run_id, injector(canary), reseal=reseal)
     match = "column type" if resealed else "does not authenticate"
     with pytest.raises(RestoreRefused, match=match):
         await restore(local_target, manifest.run_id, marketplace, keyring=keyring, schema="copy")
     assert not await exists(marketplace, CANARY)
     assert not await exists(marketplace, "copy.places")
+    assert "program-ran" not in os.listdir(canary.parent)
 
 
 async def test_statements_go_through_the_extended_protocol(marketplace) -> None:
@@ -209,7 +232,7 @@ async def test_a_run_id_with_a_path_never_places_scratch_files_outside(
 
 
 async def test_a_scheduled_trial_restore_of_a_tampered_backup_fails_and_runs_nothing(
-    marketplace, worker_env, monkeypatch: pytest.MonkeyPatch
+    marketplace, worker_env, monkeypatch: pytest.MonkeyPatch, canary: Path
 ) -> None:
     """No one acting: a schedule with trial restores backs up, then verifies the new run
     by restoring it; a manifest tampered in between fails the check, its SQL never runs."""
@@ -241,10 +264,11 @@ async def test_a_scheduled_trial_restore_of_a_tampered_backup_fails_and_runs_not
         assert [c.operation for c in sent] == ["backup", "verify", "prune"]
         backup = await runner.execute(sent[0])
         assert backup.status is RunStatus.SUCCEEDED
-        edit_manifest(target, backup.run_id, inject_type)
+        edit_manifest(target, backup.run_id, injector(canary))
         trial = await runner.execute(sent[1])
     finally:
         await pool.close()
     assert trial.status is RunStatus.FAILED
     assert "does not authenticate" in trial.errors[0]
     assert not await exists(marketplace, CANARY)
+    assert "program-ran" not in os.listdir(canary.parent)
