@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.service import add_probe_routes
 from lookout_common.settings import AggregatorSettings
+from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
 
 
@@ -52,6 +54,7 @@ def batch_options(settings: AggregatorSettings) -> dict[str, Any]:
 def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
     settings = settings or AggregatorSettings()
     state: dict[str, Any] = {}
+    loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,10 +96,15 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         state.update(pool=pool, aggregator=aggregator)
         await start_with_retry(broker, settings)
         aggregator.consumers = [subscriber.consumer for subscriber in subscribers]
-        retention = None
         if settings.events_retention_days:
-            retention = asyncio.create_task(
-                run_retention(pool, settings.events_retention_days, settings.retention_interval_s)
+            loops.spawn(
+                "aggregator-retention",
+                functools.partial(
+                    run_retention,
+                    pool,
+                    settings.events_retention_days,
+                    settings.retention_interval_s,
+                ),
             )
         try:
             yield
@@ -107,10 +115,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await quality_start
             await quality_broker.stop()
-            if retention is not None:
-                retention.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await retention
+            await loops.stop()
             await broker.stop()
             await pool.close()
 
@@ -127,6 +132,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
             "postgres": lambda: database_reachable(state["pool"]),
             "kafka": lambda: broker_reachable(settings),
         },
+        loops=loops,
     )
 
     @app.get("/lag", response_model=Lag, tags=["operations"])
