@@ -169,11 +169,28 @@ class Stack:
         from lookout_common.embedded.s3 import PORT_NAMES, EmbeddedS3
 
         preferred = {"s3": 8333}
-        ports = {name: self.ports.pick(name, preferred.get(name)) for name in PORT_NAMES}
-        self.s3 = EmbeddedS3(
-            self.data_dir / "s3", ports, log_path=self.logs / "seaweedfs.log", die_with_parent=True
-        )
-        self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+        for attempt in range(2):
+            # Eight ports are checked free, then bound by SeaweedFS a moment later: another
+            # program may take one in between, so a failed start retries on fresh ports.
+            ports = {
+                name: self.ports.pick(name, preferred.get(name), fresh=attempt > 0)
+                for name in PORT_NAMES
+            }
+            self.s3 = EmbeddedS3(
+                self.data_dir / "s3",
+                ports,
+                log_path=self.logs / "seaweedfs.log",
+                die_with_parent=True,
+            )
+            try:
+                self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+                break
+            except RuntimeError:
+                self.s3.stop()
+                if attempt > 0:
+                    raise
+                for name in PORT_NAMES:
+                    self.ports.chosen.pop(name, None)
         where = f"{self.s3.endpoint_url} (data in {self.s3.data_dir})"
         print(f"  s3          embedded SeaweedFS, {where}")
 

@@ -48,9 +48,11 @@ class Ports:
         self.previous = read_json(self.path)
         self.chosen: dict[str, int] = {}
 
-    def pick(self, name: str, preferred: int | None = None) -> int:
+    def pick(self, name: str, preferred: int | None = None, *, fresh: bool = False) -> int:
+        """`fresh`: any free port (the usual one was lost to another program meanwhile)."""
         taken = set(self.chosen.values())
-        for candidate in (self.previous.get(name), preferred):
+        candidates = () if fresh else (self.previous.get(name), preferred)
+        for candidate in candidates:
             if candidate and candidate not in taken and not port_open(self.host, candidate, 0.2):
                 self.chosen[name] = candidate
                 break
@@ -79,6 +81,9 @@ def _same_process(record: dict):
     try:
         process = psutil.Process(record["pid"])
         if abs(process.create_time() - record["started"]) > 1:
+            return None
+        # A killed child whose new parent (PID 1 of a container, say) never reaps it.
+        if process.status() == psutil.STATUS_ZOMBIE:
             return None
         return process
     except (psutil.Error, KeyError, TypeError):
