@@ -61,7 +61,10 @@ class Stack:
         async with httpx.AsyncClient(timeout=5) as http:
 
             async def drained() -> bool:
-                return (await http.get(lag_url)).json().get("lag") == 0
+                answer = await http.get(
+                    lag_url, headers={"Authorization": f"Bearer {self.admin_key}"}
+                )
+                return answer.json().get("lag") == 0
 
             await eventually(drained, 60, 0.5)
 

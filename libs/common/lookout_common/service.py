@@ -34,6 +34,15 @@ class Readiness(BaseModel):
     dependencies: dict[str, bool]
 
 
+def api_docs(settings: LookoutSettings) -> dict[str, str | None]:
+    """FastAPI's `docs_url`, `redoc_url` and `openapi_url`: FastAPI's defaults with
+    `LOOKOUT_API_DOCS=true`, otherwise none of them is served (they list every route and
+    the Swagger page loads its script from a CDN)."""
+    if settings.api_docs:
+        return {}
+    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+
+
 def add_probe_routes(
     app: FastAPI,
     service: str,

@@ -24,6 +24,21 @@ class LookoutSettings(BaseSettings):
     kafka_bootstrap: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client connects (SASL_SSL in production)"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (with a SASL_* protocol)"
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user of this service")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (secret)")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle that signs the brokers' certificates (SSL, SASL_SSL)"
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        None, description="Client certificate (PEM) for brokers that require mutual TLS"
+    )
+    kafka_ssl_keyfile: Path | None = Field(None, description="Private key of the certificate")
     database_url: SecretStr = Field(
         SecretStr("postgresql://postgres@127.0.0.1:5432/lookout"),
         description="PostgreSQL URL of Lookout's own database",
@@ -39,6 +54,9 @@ class LookoutSettings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port the HTTP server binds")
     db_pool_max: int = Field(10, ge=1, description="Largest asyncpg pool size")
     io_timeout_s: float = Field(10.0, gt=0, description="Timeout for one network call")
+    api_docs: bool = Field(
+        False, description="Serve /docs, /redoc and /openapi.json (off: they answer 404)"
+    )
     loop_backoff_s: float = Field(
         1.0, gt=0, description="First restart delay of a failed background loop (doubles)"
     )
@@ -214,6 +232,9 @@ class HealthMonitorSettings(LookoutSettings):
     backup_dir: Path = Field(
         Path(".lookout/backups"), description="Local backup directory the default config checks"
     )
+    health_status_cache_s: float = Field(
+        5.0, ge=0, le=300, description="How long /api/health reuses its last answer"
+    )
 
 
 class AlertSettings(LookoutSettings):
@@ -302,6 +323,12 @@ class DashboardSettings(LookoutSettings):
     )
     stream_tick_s: float = Field(
         5.0, gt=0, le=60, description="How often the live stream sends fresh overview metrics"
+    )
+    stream_key_check_s: float = Field(
+        5.0, gt=0, le=300, description="How often a live stream re-checks its API key"
+    )
+    stream_max_per_key: int = Field(
+        5, ge=1, le=1000, description="Live streams one API key may hold open at once"
     )
 
 

@@ -380,7 +380,7 @@ class Stack:
         lag = None
         while aggregator.process.poll() is None:
             try:
-                lag = httpx.get(f"{aggregator.url}/lag", timeout=2).json().get("lag")
+                lag = httpx.get(f"{aggregator.url}/lag", headers=key, timeout=2).json().get("lag")
             except (httpx.HTTPError, ValueError):
                 lag = None
             if lag == 0 or time.monotonic() >= deadline:
@@ -392,6 +392,7 @@ class Stack:
         if self.kafka is not None and not self.kafka.durable:
             print(f"! aggregator {waited}; the memory broker loses those events", file=sys.stderr)
         else:
+        key = {"Authorization": f"Bearer {self.keys.get('admin_key', '')}"}  # /lag needs one
             print(
                 f"! aggregator {waited}; those events stay in the broker's log and are "
                 "aggregated on the next start",

@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 from lookout_aggregator.consumer import Aggregator
 from lookout_aggregator.data_quality import DeadLetterCounter
 from lookout_aggregator.retention import run_retention
+from lookout_common.apikeys import KeyCache
+from lookout_common.auth import AUTH_ERRORS, Reader
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import AggregatorSettings
 from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
@@ -94,6 +96,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         quality_start = asyncio.create_task(start_with_retry(quality_broker, settings))
 
         state.update(pool=pool, aggregator=aggregator)
+        app.state.keys = KeyCache(pool, ttl=5.0)  # for /lag
         await start_with_retry(broker, settings)
         aggregator.consumers = [subscriber.consumer for subscriber in subscribers]
         if settings.events_retention_days:
@@ -124,6 +127,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         version="1.0",
         description="Consumes analytics.events.v1 into user_analytics and the rollups.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     add_probe_routes(
         app,
@@ -135,9 +139,10 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         loops=loops,
     )
 
-    @app.get("/lag", response_model=Lag, tags=["operations"])
-    async def lag() -> Lag:
-        """How far this replica is behind: `lookout up` waits for 0 before stopping."""
+    @app.get("/lag", response_model=Lag, responses=AUTH_ERRORS, tags=["operations"])
+    async def lag(_: Reader) -> Lag:
+        """How far this replica is behind (an admin or viewer key): `lookout up` waits for
+        0 before stopping."""
         aggregator: Aggregator = state["aggregator"]
         partitions = sorted(f"{tp.topic}:{tp.partition}" for tp in aggregator.assignment())
         return Lag(lag=await aggregator.lag(), partitions=partitions)

@@ -30,7 +30,7 @@ from lookout_common.backup_events import BackupCommand, BackupResult, sign_comma
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import BackupWorkerSettings
 from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
@@ -133,6 +133,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
         version="1.0",
         description="Backs up the product's tables and restores them after verifying them.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     add_probe_routes(
         app,

@@ -17,7 +17,7 @@ from lookout_common.apikeys import KeyCache
 from lookout_common.auth import AUTH_ERRORS, Admin, Reader
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import DashboardSettings
 from lookout_common.supervise import Supervisor
 from lookout_dashboard import (
@@ -89,6 +89,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         description="Analytics, health and backups for admins and viewers. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     app.add_middleware(AllowHeader)
     if settings.cors_origins:

@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
 from lookout_common.db import DATABASE_UNAVAILABLE
+from lookout_common.kafka import client_options
 from lookout_common.settings import LookoutSettings
 from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, topic_name
@@ -102,7 +103,7 @@ class Relay:
         while True:
             consumer = AIOKafkaConsumer(
                 *kinds,
-                bootstrap_servers=self.settings.kafka_bootstrap,
+                **client_options(self.settings),
                 client_id="lookout-dashboard-stream",
                 group_id=None,
                 auto_offset_reset="latest",

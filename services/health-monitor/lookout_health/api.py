@@ -1,14 +1,21 @@
 """The health monitor's HTTP API: status, checks, history, incidents, maintenance, run
-now (behind API keys), and the unauthenticated IETF `/api/health` for load balancers."""
+now (behind API keys), and the IETF `/api/health` for load balancers (without a key: the
+status and the component names only)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
-from lookout_common.auth import AUTH_ERRORS, Admin, Reader
+from lookout_common.auth import AUTH_ERRORS, READ_ROLES, Admin, Reader, bearer, require
 from lookout_common.health_api import (
     CheckSummary,
     HistoryPoint,
@@ -53,6 +60,39 @@ def _window(row) -> MaintenanceWindow:
         reason=row["reason"],
         created_by=row["created_by"],
     )
+
+
+@dataclass
+class CachedAnswer:
+    """The last keyless `/api/health` answer, reused for `ttl_s` seconds: however often
+    load balancers (or anyone) poll it, the database answers once per period."""
+
+    ttl_s: float
+    _answer: tuple[dict, int] | None = None
+    _at: float = -math.inf
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self, compute: Callable[[], Awaitable[tuple[dict, int]]]) -> tuple[dict, int]:
+        async with self._lock:  # concurrent callers share one computation
+            if self._answer is None or time.monotonic() - self._at >= self.ttl_s:
+                self._answer = await compute()
+                self._at = time.monotonic()
+            return self._answer
+
+
+PUBLIC_FIELDS = ("status", "version", "releaseId", "serviceId")
+
+
+def public_view(body: dict) -> dict:
+    """The IETF answer without details: the overall status and the component names (no
+    per-component status, timing or message, which name internal hosts)."""
+    components = sorted(
+        {entry["componentId"] for found in body["checks"].values() for entry in found}
+    )
+    return {
+        **{name: body[name] for name in PUBLIC_FIELDS},
+        "checks": {name: [{"componentId": name}] for name in components},
+    }
 
 
 def build_router() -> APIRouter:
@@ -209,20 +249,41 @@ def build_router() -> APIRouter:
         """Which config is running, and why the last change was refused (if it was)."""
         return request.app.state.config_state()
 
+    async def ietf_answer(request: Request) -> tuple[dict, int]:
+        # Status from the latest results and maintenance only: no uptime query here.
+        results = await latest(request)
+        window = await store.active_maintenance(request.app.state.pool, datetime.now(UTC))
+        state = system_state(results, window is not None)
+        return ietf_response(results, state, service_id="lookout", version=VERSION)
+
+    async def public_answer(request: Request) -> tuple[dict, int]:
+        body, code = await ietf_answer(request)
+        return public_view(body), code
+
+    reader = require(READ_ROLES)
+
     @router.get(
         "/api/health",
         tags=["health"],
         responses={
             200: {"content": {"application/health+json": {}}, "description": "pass or warn"},
             503: {"content": {"application/health+json": {}}, "description": "fail"},
+            **errors,
         },
     )
-    async def ietf_health(request: Request) -> JSONResponse:
-        """IETF Health Check Response Format for HTTP APIs, for load balancers."""
-        status_now = await current_status(request)
-        body, code = ietf_response(
-            await latest(request), status_now.status, service_id="lookout", version=VERSION
-        )
+    async def ietf_health(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> JSONResponse:
+        """IETF Health Check Response Format for HTTP APIs, for load balancers. Without a
+        key: the status and the component names, at most `LOOKOUT_HEALTH_STATUS_CACHE_S`
+        old; with an admin or viewer key: every check's status, time and message, fresh."""
+        if credentials is None:
+            cache: CachedAnswer = request.app.state.public_health
+            body, code = await cache.get(lambda: public_answer(request))
+        else:
+            await reader(request, credentials)  # 401 or 403 for a key that may not read
+            body, code = await ietf_answer(request)
         return JSONResponse(body, status_code=code, media_type="application/health+json")
 
     return router

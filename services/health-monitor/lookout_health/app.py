@@ -12,10 +12,10 @@ from lookout_common.apikeys import KeyCache
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
 from lookout_common.leader import LeaderLease
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import HealthMonitorSettings
 from lookout_common.supervise import Supervisor
-from lookout_health.api import VERSION, build_router
+from lookout_health.api import VERSION, CachedAnswer, build_router
 from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig
 from lookout_health.defaults import default_config
@@ -48,6 +48,7 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
 
             app.state.pool, app.state.monitor = pool, monitor
             app.state.keys = KeyCache(pool, 30.0)
+            app.state.public_health = CachedAnswer(settings.health_status_cache_s)
             if settings.health_config is not None:
                 watcher = ConfigWatcher(
                     settings.health_config, apply, settings.health_config_poll_s
@@ -73,6 +74,7 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
         description="Probes every dependency, keeps history, computes status and uptime, "
         "opens and resolves incidents.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     add_probe_routes(
         app,

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from lookout_common.kafka import KafkaAuth
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")]
 
@@ -30,6 +32,12 @@ class CheckBase(BaseModel):
     )
     failures_before_incident: int = Field(3, ge=1)
     successes_before_resolve: int = Field(2, ge=1)
+    # Every value a `${VAR}` put into the config file: this check's messages never show it.
+    _expanded: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @property
+    def expanded(self) -> frozenset[str]:
+        return self._expanded
 
 
 class PostgresCheck(CheckBase):
@@ -50,6 +58,9 @@ class TableCheck(CheckBase):
 class KafkaCheck(CheckBase):
     kind: Literal["kafka"]
     bootstrap: str
+    auth: KafkaAuth = Field(
+        default_factory=KafkaAuth, description="SASL and TLS (Lookout's own in the defaults)"
+    )
     canary_topic: str | None = Field(None, description="Produce and read back a canary here")
 
 
@@ -159,12 +170,16 @@ class ConfigError(Exception):
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _expand(node: yaml.Node, path: Path) -> Any:
-    """The node as plain data, with `${VAR}` expanded in strings."""
+def _expand(node: yaml.Node, path: Path, expanded: set[str]) -> Any:
+    """The node as plain data, with `${VAR}` expanded in strings (each value put into
+    `expanded`)."""
     if isinstance(node, yaml.MappingNode):
-        return {_expand(key, path): _expand(value, path) for key, value in node.value}
+        return {
+            _expand(key, path, expanded): _expand(value, path, expanded)
+            for key, value in node.value
+        }
     if isinstance(node, yaml.SequenceNode):
-        return [_expand(item, path) for item in node.value]
+        return [_expand(item, path, expanded) for item in node.value]
     try:
         value = yaml.constructor.SafeConstructor().construct_object(node)
     except (yaml.YAMLError, ValueError, OverflowError) as error:
@@ -180,6 +195,7 @@ def _expand(node: yaml.Node, path: Path) -> Any:
                 raise ConfigError(
                     path, node.start_mark.line + 1, f"environment variable {name} is not set"
                 )
+            expanded.add(os.environ[name])
             return os.environ[name]
 
         return _VARIABLE.sub(substitute, value)
@@ -217,14 +233,19 @@ def parse_config(text: str, path: Path | str = "<config>") -> HealthConfig:
         ) from None
     if root is None:
         return HealthConfig()
-    data = _expand(root, path)
+    expanded: set[str] = set()
+    data = _expand(root, path, expanded)
     try:
-        return HealthConfig.model_validate(data)
+        config = HealthConfig.model_validate(data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         location = tuple(part for part in first["loc"] if not _is_union_tag(part, first["loc"]))
         field = ".".join(str(part) for part in location)
         raise ConfigError(path, _line_of(root, location), f"{field}: {first['msg']}") from None
+    for check in config.checks:
+        # Any value from the environment, whichever check it was written in.
+        check._expanded = frozenset(expanded)
+    return config
 
 
 def _is_union_tag(part: Any, location: tuple[Any, ...]) -> bool:

@@ -4,6 +4,7 @@ service's readiness."""
 
 from __future__ import annotations
 
+from lookout_common.kafka import kafka_auth
 from lookout_common.settings import HealthMonitorSettings
 from lookout_common.topics import Topic, topic_name
 from lookout_health.config import (
@@ -33,6 +34,7 @@ def default_config(settings: HealthMonitorSettings) -> HealthConfig:
             name="kafka",
             kind="kafka",
             bootstrap=settings.kafka_bootstrap,
+            auth=kafka_auth(settings),
             canary_topic=topic_name(Topic.HEALTH_CANARY, settings.topic_prefix),
             interval_s=30,
         ),

@@ -21,7 +21,7 @@ from lookout_common.backup_events import BackupResult
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.health_events import IncidentEvent
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes
+from lookout_common.service import add_probe_routes, api_docs
 from lookout_common.settings import AlertSettings
 from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, group_name, topic_name
@@ -97,6 +97,7 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
         description="Delivers incident and backup-failure alerts to webhooks, Slack and "
         "Alertmanager.",
         lifespan=lifespan,
+        **api_docs(settings),
     )
     add_probe_routes(
         app,

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from lookout_common.kafka import auth_options
 from lookout_health.checks.base import ProbeFailed
 from lookout_health.config import KafkaCheck
 
 
+def _connection(check: KafkaCheck) -> dict[str, Any]:
+    """The checked broker's address and the check's SASL/TLS, for any aiokafka client."""
+    return {"bootstrap_servers": check.bootstrap, **auth_options(check.auth)}
+
+
 async def run_kafka(check: KafkaCheck) -> str:
     timeout_ms = int(check.timeout_s * 1000)
-    admin = AIOKafkaAdminClient(bootstrap_servers=check.bootstrap, request_timeout_ms=timeout_ms)
+    admin = AIOKafkaAdminClient(**_connection(check), request_timeout_ms=timeout_ms)
     try:
         await admin.start()
         topics = await admin.list_topics()
@@ -28,16 +35,14 @@ async def run_kafka(check: KafkaCheck) -> str:
 
 async def _canary(check: KafkaCheck, timeout_ms: int) -> str:
     token = uuid.uuid4().hex.encode()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=check.bootstrap, acks="all", request_timeout_ms=timeout_ms
-    )
+    producer = AIOKafkaProducer(**_connection(check), acks="all", request_timeout_ms=timeout_ms)
     await producer.start()
     try:
         sent = await producer.send_and_wait(check.canary_topic, token, partition=0)
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=check.bootstrap, enable_auto_commit=False, request_timeout_ms=timeout_ms
+        **_connection(check), enable_auto_commit=False, request_timeout_ms=timeout_ms
     )
     await consumer.start()
     try:

@@ -1,0 +1,77 @@
+"""Check messages reach viewers, Kafka and Slack: they never show URL credentials, query
+strings, or any value that came from `${VAR}` (or another secret of the check)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lookout_health.checks import PROBES
+from lookout_health.checks.redact import redact, redact_url, secrets_of
+from lookout_health.config import parse_config
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://api.internal:8443/health", "https://api.internal:8443/health"),
+        ("https://bob:hunter2@api.internal/health", "https://***@api.internal/health"),
+        ("https://api.internal/health?token=abc&x=1", "https://api.internal/health?…"),
+        ("https://api.internal/h#frag", "https://api.internal/h"),
+        ("http://[::1]:8080/a?b", "http://[::1]:8080/a?…"),
+        ("http://host:notaport/", "***"),
+    ],
+)
+def test_a_url_loses_credentials_query_and_fragment(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_every_url_inside_a_message_is_reduced() -> None:
+    message = "HTTP 500 from https://u:p@a.example/x?sig=1, then 'http://b.example/?k=v'"
+    assert redact(message, []) == (
+        "HTTP 500 from https://***@a.example/x?…, then 'http://b.example/?…'"
+    )
+
+
+def test_each_secret_is_replaced_longest_first_in_one_pass() -> None:
+    assert redact("key abc and abcdef", ["abc", "abcdef"]) == "key *** and ***"
+    assert redact("nothing secret here", ["", "zzz"]) == "nothing secret here"
+
+
+def test_values_from_the_environment_are_secrets_of_every_check(monkeypatch) -> None:
+    monkeypatch.setenv("STATUS_PATH", "p-7f3a91")
+    monkeypatch.setenv("PAYMENTS_HOST", "payments.corp.internal")
+    config = parse_config(
+        "checks:\n"
+        "  - {name: a, kind: http, url: 'https://${PAYMENTS_HOST}/${STATUS_PATH}/health'}\n"
+        "  - {name: b, kind: tcp, host: db.internal, port: 5432}\n"
+    )
+    first, second = config.checks
+    assert first.expanded == {"p-7f3a91", "payments.corp.internal"}
+    assert secrets_of(second) >= {"p-7f3a91", "payments.corp.internal"}
+
+
+def test_url_dsn_header_and_s3_secrets_of_a_check() -> None:
+    config = parse_config(
+        "checks:\n"
+        "  - {name: a, kind: http, url: 'https://bob:pw1@h/x', headers: {X-Token: tok9}}\n"
+        "  - {name: b, kind: postgres, dsn: 'postgresql://app:pw2@db/lookout'}\n"
+        "  - {name: c, kind: s3, bucket: k, access_key_id: AKIA1, secret_access_key: sk1}\n"
+    )
+    http, postgres, s3 = config.checks
+    assert secrets_of(http) == {"bob", "pw1", "tok9"}
+    assert secrets_of(postgres) == {"app", "pw2"}
+    assert secrets_of(s3) == {"AKIA1", "sk1"}
+
+
+async def test_a_failing_http_check_names_its_url_without_secrets(monkeypatch) -> None:
+    monkeypatch.setenv("STATUS_TOKEN", "t0ken-c4f2")
+    config = parse_config(
+        "checks:\n  - name: api\n    kind: http\n"
+        "    url: 'http://monitor:pw-9@127.0.0.1:1/status/${STATUS_TOKEN}?sig=zz-81'\n"
+        "    timeout_s: 2\n"
+    )
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - the probe's own failure type
+        await PROBES["http"](config.checks[0])
+    message = str(failure.value)
+    for secret in ("t0ken-c4f2", "pw-9", "zz-81", "monitor"):
+        assert secret not in message
