@@ -19,6 +19,7 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 
+from lookout_common.db import DATABASE_UNAVAILABLE
 from lookout_common.health_events import CheckResult, IncidentEvent
 from lookout_common.supervise import Supervisor
 from lookout_common.topics import Topic, topic_name
@@ -147,10 +148,13 @@ class Monitor:
             SCHEDULE_LAG.observe(max(time.monotonic() - due, 0.0))
             try:
                 await self.run(check.name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the monitor survives a database or broker outage
-                log.exception("check run not recorded", extra={"check": check.name})
+            except DATABASE_UNAVAILABLE as error:
+                # An outage is waited out here; any other failure is the supervisor's to
+                # count and restart, and fails /healthz if it persists.
+                log.warning(
+                    "check run not recorded: database unavailable",
+                    extra={"check": check.name, "error": repr(error)},
+                )
             due += check.interval_s
             now = time.monotonic()
             if due < now:

@@ -98,7 +98,7 @@ async def test_a_config_value_yaml_cannot_build_is_refused_and_the_monitor_keeps
     )
 
 
-async def test_a_failing_outbox_relay_is_restarted_fails_healthz_and_recovers(
+async def test_failing_check_and_outbox_loops_are_restarted_fail_healthz_and_recover(
     monitor, http_server
 ) -> None:
     monitor.env.update(FAST_SUPERVISION)
@@ -110,27 +110,30 @@ async def test_a_failing_outbox_relay_is_restarted_fails_healthz_and_recovers(
         "failing_loops": [],
     }
 
-    # Injected failure: the relay's table disappears, so every relay run raises.
+    # Injected failures: the tables of the check's schedule and of the outbox relay
+    # disappear, so every run of either loop raises.
+    await monitor.rows("ALTER TABLE system_health_logs RENAME TO system_health_logs_away")
     await monitor.rows("ALTER TABLE incident_outbox RENAME TO incident_outbox_away")
+
+    loops = ["health-check:auth-service", "health-incident-outbox"]
 
     async def failing():
         answer = await monitor.get("/healthz")
-        return answer if answer.status_code == 503 else None
+        return answer if answer.json()["failing_loops"] == loops else None
 
     answer = await monitor.wait_for(failing)
-    assert answer.json()["failing_loops"] == ["health-incident-outbox"]
+    assert answer.status_code == 503
     metrics = (await monitor.get("/metrics")).text
-    assert restarts(metrics, "health-incident-outbox") >= 3
-    assert 'lookout_loop_failing{loop="health-incident-outbox"} 1.0' in metrics
-    logged = [
-        entry
-        for entry in log_entries(monitor.service, "background loop failed; restarting")
-        if entry["loop"] == "health-incident-outbox"
-    ]
-    assert len(logged) >= 3
-    assert 'relation "incident_outbox" does not exist' in logged[0]["exc"]
-    assert "Traceback (most recent call last)" in logged[0]["exc"]
+    logged = log_entries(monitor.service, "background loop failed; restarting")
+    for loop, table in zip(loops, ["system_health_logs", "incident_outbox"], strict=True):
+        assert restarts(metrics, loop) >= 3
+        assert f'lookout_loop_failing{{loop="{loop}"}} 1.0' in metrics
+        failures = [entry for entry in logged if entry["loop"] == loop]
+        assert len(failures) >= 3
+        assert f'relation "{table}" does not exist' in failures[0]["exc"]
+        assert "Traceback (most recent call last)" in failures[0]["exc"]
 
+    await monitor.rows("ALTER TABLE system_health_logs_away RENAME TO system_health_logs")
     await monitor.rows("ALTER TABLE incident_outbox_away RENAME TO incident_outbox")
 
     async def healthy():
