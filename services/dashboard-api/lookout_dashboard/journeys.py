@@ -36,73 +36,125 @@ MAX_JOURNEY_PEOPLE = 5_000
 # Measurements and assignments, not something the person did: never a journey step.
 NOT_STEPS = ("experiment_exposure", "identify", "performance")
 
+# Events of a session read per id before its path is known; sessions whose path these do
+# not settle are read whole (the statement says which).
+EVENTS_PER_ID = 32
+
+
+def _session_events(sessions: str, limit: str | None = None) -> str:
+    """Rows (person, session, id, occurred_at, event_id, step, last) of each session in
+    `sessions` from its first start on, read per id through that id's own index; with a
+    `limit`, at most that many per id and session (`last`: the row that filled them)."""
+    select = f"""
+            SELECT e.occurred_at, e.event_id,
+                   CASE WHEN e.event = 'page_view' AND coalesce(e.properties ->> 'path', '') <> ''
+                        THEN 'page:' || (e.properties ->> 'path') ELSE 'event:' || e.event END
+                       AS step
+            FROM user_analytics AS e
+            WHERE e.{{column}} = ids.id AND e.occurred_at >= sessions.first
+              AND e.occurred_at >= $2 AND e.occurred_at < $3
+              AND coalesce(e.session_id, '') = sessions.session
+              AND e.kind <> 'identify' AND e.event <> ALL($5::text[]) {{anonymous}}
+            ORDER BY e.occurred_at, e.event_id LIMIT {limit or "ALL"}"""
+    by_user = select.format(column="user_id", anonymous="")
+    by_anonymous = select.format(column="anonymous_id", anonymous="AND e.user_id IS NULL")
+    last = "false"
+    if limit:
+        last = f"""row_number() OVER (PARTITION BY sessions.person, sessions.session, ids.id
+                                ORDER BY rows.occurred_at, rows.event_id) = {limit}"""
+    return f"""
+        SELECT sessions.person, sessions.session, ids.id, rows.*, {last} AS last
+        FROM {sessions} AS sessions JOIN ids USING (person)
+        CROSS JOIN LATERAL (
+            ({by_user})
+            UNION ALL
+            ({by_anonymous})
+        ) AS rows"""
+
+
+def _paths(rows: str) -> str:
+    """Per session of `rows`: its path, repeats collapsed, from the first start, at most
+    $7 steps."""
+    return f"""
+        SELECT person, session,
+               array_agg(step ORDER BY position) FILTER (
+                   WHERE position >= first AND position < first + $7) AS path
+        FROM (
+            SELECT *, min(position) FILTER (WHERE step = $6)
+                          OVER (PARTITION BY person, session) AS first
+            FROM (
+                SELECT person, session, step,
+                       row_number() OVER (PARTITION BY person, session
+                                          ORDER BY occurred_at, event_id) AS position
+                FROM (
+                    SELECT *, step IS DISTINCT FROM lag(step) OVER (
+                        PARTITION BY person, session ORDER BY occurred_at, event_id) AS changed
+                    FROM {rows}
+                ) AS changes WHERE changed
+            ) AS collapsed
+        ) AS numbered
+        GROUP BY person, session"""
+
+
 # $1 the start's event name, $2 from, $3 to, $4 the start's page path (NULL for an event),
-# $5 NOT_STEPS, $6 the start step, $7 depth. One row per distinct path with how many sessions
-# took it, and one row with a NULL path counting the starters (at most MAX + 1).
+# $5 NOT_STEPS, $6 the start step, $7 depth, $8 rows read per id and session at first. One
+# row per distinct path with how many sessions took it, and one row with a NULL path
+# counting the starters (at most MAX + 1).
 JOURNEYS_SQL = f"""
-WITH starters AS MATERIALIZED (
-    SELECT {PERSON} AS person, min(ua.occurred_at) AS first
+WITH starts AS MATERIALIZED (
+    -- Each session's first start: where its path begins (nothing earlier matters).
+    SELECT {PERSON} AS person, coalesce(ua.session_id, '') AS session,
+           min(ua.occurred_at) AS first
     FROM user_analytics AS ua {LINKED}
     WHERE ua.event = $1 AND ua.occurred_at >= $2 AND ua.occurred_at < $3
       AND ($4::text IS NULL OR ua.properties ->> 'path' = $4)
-    GROUP BY 1 ORDER BY 2, 1 LIMIT {MAX_JOURNEY_PEOPLE + 1}
+    GROUP BY 1, 2
+),
+starters AS MATERIALIZED (
+    SELECT person, min(first) AS first FROM starts
+    GROUP BY person ORDER BY 2, 1 LIMIT {MAX_JOURNEY_PEOPLE + 1}
 ),
 followed AS (
-    SELECT person, first FROM starters ORDER BY first, person LIMIT {MAX_JOURNEY_PEOPLE}
+    SELECT person FROM starters ORDER BY first, person LIMIT {MAX_JOURNEY_PEOPLE}
 ),
--- Every id the followed people's events carry, from their first start on: no session of
--- theirs holds the start step any earlier in the range.
+sessions AS (SELECT starts.* FROM starts JOIN followed USING (person)),
+-- Every id a followed person's events carry: theirs and the anonymous ids linked to it.
 ids AS (
-    SELECT id, min(first) AS first FROM (
-        SELECT person AS id, first FROM followed
-        UNION ALL
-        SELECT link.anonymous_id, followed.first
-        FROM followed JOIN identity_links AS link ON link.user_id = followed.person
-    ) AS both_kinds GROUP BY id
+    SELECT person, person AS id FROM followed
+    UNION
+    SELECT followed.person, link.anonymous_id
+    FROM followed JOIN identity_links AS link ON link.user_id = followed.person
 ),
-events AS (
-    SELECT {PERSON} AS person, coalesce(ua.session_id, '') AS session, ua.occurred_at,
-           ua.event_id,
-           CASE WHEN ua.event = 'page_view' AND coalesce(ua.path, '') <> ''
-                THEN 'page:' || ua.path ELSE 'event:' || ua.event END AS step
-    FROM (
-        SELECT e.user_id, e.anonymous_id, e.session_id, e.occurred_at, e.event_id, e.event,
-               e.kind, e.properties ->> 'path' AS path
-        FROM ids JOIN user_analytics AS e
-          ON e.user_id = ids.id AND e.occurred_at >= ids.first AND e.occurred_at < $3
-        UNION ALL
-        SELECT e.user_id, e.anonymous_id, e.session_id, e.occurred_at, e.event_id, e.event,
-               e.kind, e.properties ->> 'path' AS path
-        FROM ids JOIN user_analytics AS e
-          ON e.anonymous_id = ids.id AND e.user_id IS NULL AND e.occurred_at >= ids.first
-         AND e.occurred_at < $3
-    ) AS ua {LINKED}
-    WHERE ua.kind <> 'identify' AND ua.event <> ALL($5::text[])
+first_rows AS MATERIALIZED ({_session_events("sessions", "$8")}),
+-- Per session, the rows read so far are all there are up to the earliest row that filled
+-- its id's share (or to the end, if none did).
+known AS (
+    SELECT first_rows.* FROM first_rows
+    LEFT JOIN (
+        SELECT DISTINCT ON (person, session) person, session, occurred_at AS bound_at,
+               event_id AS bound_id
+        FROM first_rows WHERE last ORDER BY person, session, occurred_at, event_id
+    ) AS bounds USING (person, session)
+    WHERE bounds.bound_at IS NULL
+       OR (first_rows.occurred_at, first_rows.event_id) <= (bounds.bound_at, bounds.bound_id)
 ),
--- Each session's steps with consecutive repeats collapsed, numbered in time order.
-changes AS (
-    SELECT person, session, occurred_at, event_id, step,
-           step IS DISTINCT FROM lag(step) OVER in_session AS changed
-    FROM events
-    WINDOW in_session AS (PARTITION BY person, session ORDER BY occurred_at, event_id)
+first_paths AS MATERIALIZED (
+    SELECT first_paths.*, bounds.person IS NULL OR coalesce(cardinality(path), 0) = $7 AS settled
+    FROM ({_paths("known")}) AS first_paths
+    LEFT JOIN (SELECT DISTINCT person, session FROM first_rows WHERE last) AS bounds
+      USING (person, session)
 ),
-collapsed AS (
-    SELECT person, session, step,
-           row_number() OVER (PARTITION BY person, session ORDER BY occurred_at, event_id)
-               AS position
-    FROM changes WHERE changed
-),
-firsts AS (
-    SELECT person, session, min(position) AS first
-    FROM collapsed WHERE step = $6 GROUP BY person, session
+unsettled AS (
+    SELECT sessions.* FROM sessions
+    JOIN first_paths USING (person, session) WHERE NOT settled
 ),
 paths AS (
-    SELECT array_agg(collapsed.step ORDER BY collapsed.position) AS path
-    FROM collapsed JOIN firsts USING (person, session)
-    WHERE collapsed.position >= firsts.first AND collapsed.position < firsts.first + $7
-    GROUP BY person, session
+    SELECT path FROM first_paths WHERE settled
+    UNION ALL
+    SELECT path FROM ({_paths(f"({_session_events('unsettled')}) AS whole")}) AS whole_paths
 )
-SELECT path, count(*) AS sequences FROM paths GROUP BY path
+-- A session whose start is no step (identify, telemetry) has no path.
+SELECT path, count(*) AS sequences FROM paths WHERE path IS NOT NULL GROUP BY path
 UNION ALL
 SELECT NULL, count(*) FROM starters
 """
@@ -196,6 +248,7 @@ async def follow_journeys(
     *,
     depth: int = DEFAULT_DEPTH,
     top: int = DEFAULT_TOP,
+    events_per_id: int = EVENTS_PER_ID,
 ) -> tuple[Journeys, int, bool]:
     """The journeys from `start_step` ("page:<path>" or "event:<name>") in the sessions of the
     first MAX_JOURNEY_PEOPLE people (by their first start) who did it in [start, end), with
@@ -203,7 +256,7 @@ async def follow_journeys(
     kind, _, name = start_step.partition(":")
     event, path = ("page_view", name) if kind == "page" else (name, None)
     rows = await connection.fetch(
-        JOURNEYS_SQL, event, start, end, path, list(NOT_STEPS), start_step, depth
+        JOURNEYS_SQL, event, start, end, path, list(NOT_STEPS), start_step, depth, events_per_id
     )
     paths = {tuple(row["path"]): row["sequences"] for row in rows if row["path"] is not None}
     starters = next(row["sequences"] for row in rows if row["path"] is None)

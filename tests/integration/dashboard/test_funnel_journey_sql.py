@@ -172,7 +172,7 @@ def random_range(rng: random.Random) -> tuple[datetime, datetime]:
 async def test_sql_funnels_match_the_python_matcher(generated) -> None:
     connection, rng = generated
     reached_deep = 0
-    for case in range(250):
+    for case in range(150):
         steps = random_steps(rng)
         window = timedelta(seconds=rng.choice([1, 30, 60, 90, 300, 1800, 3600, 4 * 3600]))
         start, end = random_range(rng)
@@ -181,22 +181,25 @@ async def test_sql_funnels_match_the_python_matcher(generated) -> None:
         assert found == expected, f"case {case}: {steps} {window} {start} {end}"
         reached_deep += expected[-1].people > 0
     # The cases reach every branch: empty funnels and people who finished them.
-    assert 20 < reached_deep < 240
+    assert 15 < reached_deep < 140
 
 
 async def test_sql_journeys_match_the_python_matcher(generated) -> None:
     connection, rng = generated
     followed = 0
-    for case in range(120):
+    for case in range(60):
         start_step = rng.choice(
             [f"page:{path}" for path in PATHS if path] + [f"event:{name}" for name in NAMES]
         )
         depth = rng.randint(2, 8)
         start, end = random_range(rng)
         expected, people = await old_journeys(connection, start_step, start, end, depth)
-        found, found_people, truncated = await follow_journeys(
-            connection, start_step, start, end, depth=depth, top=50
-        )
-        assert (found, found_people, truncated) == (expected, people, False), f"case {case}"
+        # Sessions are first read a few events per id; those that leaves unsettled (a
+        # small share, forced here by reading 2) are read whole.
+        for events_per_id in (32, 2):
+            found, found_people, truncated = await follow_journeys(
+                connection, start_step, start, end, depth=depth, top=50, events_per_id=events_per_id
+            )
+            assert (found, found_people, truncated) == (expected, people, False), f"case {case}"
         followed += expected.sequences > 1
-    assert followed > 30
+    assert followed > 15
