@@ -50,7 +50,6 @@ class ConfigWatcher:
         digest = self._read_digest()
         if digest == self._digest:
             return
-        self._digest = digest
         try:
             config = load_config(self.path)
         except Exception as error:  # whatever a bad file raises, it is refused
@@ -61,10 +60,13 @@ class ConfigWatcher:
             log.error(
                 "config refused; the last good config keeps running", extra={"error": str(error)}
             )
+            self._digest = digest  # reported once, until the file changes again
             if self.state.loaded_at is None:
                 raise error from None
             return
         self._apply(config)
+        # Only once applied: if applying fails, the watcher's restart applies it again.
+        self._digest = digest
         RELOADS.labels("applied").inc()
         self.state = ConfigState(
             path=str(self.path),

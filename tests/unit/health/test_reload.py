@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from lookout_common.supervise import Supervisor
 from lookout_health.config import ConfigError, HealthConfig
 from lookout_health.reload import ConfigWatcher
 
@@ -151,3 +152,43 @@ def test_any_exception_reading_the_file_is_a_refused_config(
     assert applied.names == [["auth"]]
     assert watcher.state.error.reason == "RecursionError: maximum recursion depth exceeded"
     assert reloads("refused") == refused_before + 1
+
+
+async def test_a_failing_reload_is_restarted_by_its_supervisor_and_applies_the_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(ONE)
+    applied = Applied()
+    failures = 2
+
+    def apply(config: HealthConfig) -> None:
+        nonlocal failures
+        if len(applied.configs) == 1 and failures:
+            failures -= 1
+            raise RuntimeError("injected apply failure")
+        applied(config)
+
+    watcher = ConfigWatcher(path, apply, poll_s=0.02)
+    watcher.load()
+    labels = {"loop": "health-config-reload"}
+    before = REGISTRY.get_sample_value("lookout_loop_restarts_total", labels) or 0.0
+    caplog.set_level(logging.ERROR, logger="lookout.supervise")
+    async with Supervisor(backoff_s=0.02, unhealthy_failures=2, stable_s=0.2) as loops:
+        loops.spawn("health-config-reload", watcher.watch)
+        path.write_text(TWO)
+        for _ in range(100):
+            if loops.failing():
+                break
+            await asyncio.sleep(0.02)
+        assert loops.failing() == ["health-config-reload"]
+        for _ in range(100):
+            if len(applied.configs) == 2 and not loops.failing():
+                break
+            await asyncio.sleep(0.02)
+        assert applied.names == [["auth"], ["auth", "db"]]  # applied after the restarts
+        assert loops.failing() == []
+    after = REGISTRY.get_sample_value("lookout_loop_restarts_total", labels)
+    assert after - before == 2
+    failed = [r for r in caplog.records if getattr(r, "loop", "") == "health-config-reload"]
+    assert str(failed[0].exc_info[1]) == "injected apply failure"
