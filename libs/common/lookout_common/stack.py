@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -58,7 +58,6 @@ class ServiceSpec:
     preferred_port: int
     port: int = 0
     process: object = None
-    restarts: list[float] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -333,23 +332,38 @@ class Stack:
 
     # ---- run -----------------------------------------------------------------------------
     def supervise(self) -> None:
-        """Restart a child that died (at most 5 times a minute), until asked to stop."""
+        """Restart a child that died (at most 5 times a minute each), until asked to stop.
+
+        Infrastructure first (S3, broker, Postgres on their own ports and data), so the
+        services reconnect to it; nothing acknowledged is lost meanwhile (the log is in S3).
+        """
+        restarts: dict[str, list[float]] = {}
         while not self.stop_requested:
             time.sleep(0.5)
-            for service in self.services:
-                if service.process.poll() is None:
+            for name, process, restart in self._children():
+                if process.poll() is None:
                     continue
                 now = time.monotonic()
-                service.restarts = [t for t in service.restarts if now - t < 60] + [now]
-                if len(service.restarts) > 5:
-                    print(f"! {service.name} keeps crashing; stopping the stack", file=sys.stderr)
+                restarts[name] = [t for t in restarts.get(name, []) if now - t < 60] + [now]
+                if len(restarts[name]) > 5:
+                    print(f"! {name} keeps crashing; stopping the stack", file=sys.stderr)
                     return
-                print(
-                    f"! {service.name} exited ({service.process.returncode}); restarting",
-                    file=sys.stderr,
-                )
-                self._spawn(service)
+                print(f"! {name} exited ({process.returncode}); restarting", file=sys.stderr)
+                restart()
                 self.write_stack_file()
+
+    def _children(self):
+        """(name, process, restart) of every child, infrastructure first."""
+        from lookout_common.embedded.kafka import BROKER_BUCKET
+
+        if self.s3 is not None:
+            yield "s3", self.s3.process, lambda: self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+        if self.kafka is not None:
+            yield "kafka", self.kafka.process, self.kafka.start
+        if self.postgres is not None:
+            yield "postgres", self.postgres.process, self.postgres.start
+        for service in self.services:
+            yield service.name, service.process, lambda service=service: self._spawn(service)
 
     # ---- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -380,7 +394,7 @@ class Stack:
         lag = None
         while aggregator.process.poll() is None:
             try:
-                lag = httpx.get(f"{aggregator.url}/lag", headers=key, timeout=2).json().get("lag")
+                lag = httpx.get(f"{aggregator.url}/lag", timeout=2).json().get("lag")
             except (httpx.HTTPError, ValueError):
                 lag = None
             if lag == 0 or time.monotonic() >= deadline:
@@ -392,7 +406,6 @@ class Stack:
         if self.kafka is not None and not self.kafka.durable:
             print(f"! aggregator {waited}; the memory broker loses those events", file=sys.stderr)
         else:
-        key = {"Authorization": f"Bearer {self.keys.get('admin_key', '')}"}  # /lag needs one
             print(
                 f"! aggregator {waited}; those events stay in the broker's log and are "
                 "aggregated on the next start",
