@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from lookout_common.apikeys import KeyCache
+from lookout_common.apikeys import KeyCache, key_active
 from lookout_common.auth import AUTH_ERRORS, Admin, Reader
 from lookout_common.db import create_pool, database_reachable
 from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
@@ -72,7 +72,11 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             return found.model_dump_json(by_alias=True)
 
         app.state.relay = stream.Relay(
-            settings, tick, tick_s=settings.stream_tick_s, supervisor=loops
+            settings,
+            tick,
+            tick_s=settings.stream_tick_s,
+            max_per_key=settings.stream_max_per_key,
+            supervisor=loops,
         )
         await app.state.relay.start()
         try:
@@ -144,24 +148,36 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
                 "`check` (a check result), `incident` (an incident transition), `backup` "
                 "(a backup run's progress or outcome) and `missed` (messages dropped for a "
                 "slow client); `: keep-alive` comments in between. Each `data:` is one "
-                "JSON object.",
+                "JSON object. The key is checked again every few seconds: once revoked, "
+                "`revoked` is sent and the stream ends.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
             **AUTH_ERRORS,
+            429: {"description": "The key already holds its allowed number of live streams"},
         },
         tags=["live"],
         summary="The live stream of check results, incidents, backup progress and metrics",
     )
     async def live(
         request: Request,
-        _: Reader,
+        key: Reader,
         limit: Annotated[
             int | None, Query(ge=1, le=100_000, description="Close after this many messages")
         ] = None,
     ) -> StreamingResponse:
         relay: stream.Relay = request.app.state.relay
+        try:
+            subscriber = relay.subscribe(key.id)
+        except stream.TooManyStreams as error:
+            raise HTTPException(429, str(error), headers={"Retry-After": "5"}) from None
+        pool = request.app.state.pool
         body = stream.events(
-            relay, relay.subscribe(), is_disconnected=request.is_disconnected, limit=limit
+            relay,
+            subscriber,
+            is_disconnected=request.is_disconnected,
+            limit=limit,
+            key_valid=lambda: key_active(pool, key.id),
+            key_check_s=settings.stream_key_check_s,
         )
         return StreamingResponse(
             body,

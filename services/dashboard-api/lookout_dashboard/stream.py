@@ -49,6 +49,11 @@ RELAYED = Counter("lookout_dashboard_stream_relayed_total", "Messages relayed, b
 class Subscriber:
     queue: asyncio.Queue[tuple[str, str]]
     missed: int = 0
+    key_id: int | None = None  # the API key the stream was opened with
+
+
+class TooManyStreams(Exception):
+    """The key already holds its allowed number of live streams."""
 
 
 @dataclass(eq=False)
@@ -59,6 +64,7 @@ class Relay:
     metrics: Callable[[], Awaitable[str]]
     tick_s: float = 5.0
     queue_size: int = 1000
+    max_per_key: int = 5
     subscribers: set[Subscriber] = field(default_factory=set)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     latest_metrics: str | None = None  # sent first to a client that connects
@@ -77,8 +83,17 @@ class Relay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def subscribe(self) -> Subscriber:
-        subscriber = Subscriber(asyncio.Queue(self.queue_size))
+    def subscribe(self, key_id: int | None = None) -> Subscriber:
+        """A new client's queue; raises TooManyStreams when `key_id` already holds
+        `max_per_key` streams."""
+        if key_id is not None:
+            held = sum(1 for s in self.subscribers if s.key_id == key_id)
+            if held >= self.max_per_key:
+                raise TooManyStreams(
+                    f"this API key already holds {held} live streams (the most allowed: "
+                    f"{self.max_per_key}); close one first"
+                )
+        subscriber = Subscriber(asyncio.Queue(self.queue_size), key_id=key_id)
         self.subscribers.add(subscriber)
         CLIENTS.set(len(self.subscribers))
         return subscriber
@@ -160,22 +175,42 @@ async def events(
     is_disconnected: Callable[[], Awaitable[bool]],
     limit: int | None = None,
     keepalive_s: float = 15.0,
+    key_valid: Callable[[], Awaitable[bool]] | None = None,
+    key_check_s: float = 5.0,
 ) -> AsyncIterator[str]:
-    """The SSE body for one client: a hello, the latest metrics, then everything relayed."""
+    """The SSE body for one client: a hello, the latest metrics, then everything relayed.
+    Every `key_check_s` the stream asks `key_valid`; once the key is revoked it sends
+    `revoked` and ends."""
+    clock = asyncio.get_running_loop().time
     sent = 0
     try:
         hello = {"at": datetime.now(UTC).isoformat(), "kafka": relay.connected.is_set()}
         yield "retry: 3000\n\n" + sse("hello", json.dumps(hello))
         if relay.latest_metrics is not None:
             yield sse("metrics", relay.latest_metrics)
+        quiet_since = next_check = clock()
+        next_check += key_check_s
         while limit is None or sent < limit:
+            wait = quiet_since + keepalive_s - clock()
+            if key_valid is not None:
+                wait = min(wait, next_check - clock())
             try:
-                kind, data = await asyncio.wait_for(subscriber.queue.get(), keepalive_s)
+                kind, data = await asyncio.wait_for(subscriber.queue.get(), max(wait, 0.001))
             except TimeoutError:
-                if await is_disconnected():
+                kind = data = None
+            if key_valid is not None and clock() >= next_check:
+                if not await key_valid():
+                    yield sse("revoked", json.dumps({"reason": "the API key was revoked"}))
                     return
-                yield ": keep-alive\n\n"
+                next_check = clock() + key_check_s
+            if kind is None or data is None:
+                if clock() - quiet_since >= keepalive_s:
+                    if await is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+                    quiet_since = clock()
                 continue
+            quiet_since = clock()
             if subscriber.missed:
                 yield sse("missed", json.dumps({"messages": subscriber.missed}))
                 subscriber.missed = 0
