@@ -392,9 +392,10 @@ class Stack:
         """Wait up to the drain timeout for the aggregator to store what the broker holds."""
         deadline = time.monotonic() + self.drain_timeout_s
         lag = None
+        key = {"Authorization": f"Bearer {self.keys.get('admin_key', '')}"}  # /lag needs one
         while aggregator.process.poll() is None:
             try:
-                lag = httpx.get(f"{aggregator.url}/lag", timeout=2).json().get("lag")
+                lag = httpx.get(f"{aggregator.url}/lag", headers=key, timeout=2).json().get("lag")
             except (httpx.HTTPError, ValueError):
                 lag = None
             if lag == 0 or time.monotonic() >= deadline:

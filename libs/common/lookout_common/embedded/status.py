@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from lookout_common.db import connect
+from lookout_common.kafka import client_options
 from lookout_common.settings import AggregatorSettings
 from lookout_common.topics import Topic, group_name, topic_name
 
@@ -47,7 +48,7 @@ async def consumer_lag(settings: AggregatorSettings) -> int:
     subscribes, so it never joins the group or disturbs its members."""
     topic = topic_name(Topic.EVENTS, settings.topic_prefix)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings),
         group_id=group_name(settings.group_id, settings.topic_prefix),
         enable_auto_commit=False,
         request_timeout_ms=int(settings.io_timeout_s * 1000),
