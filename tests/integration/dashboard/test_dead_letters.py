@@ -27,9 +27,14 @@ async def test_dead_letters_of_both_stages_are_counted_by_reason(settings, servi
         settings.dsn(), (Role.INGEST, "front end"), (Role.VIEWER, "support")
     )
     env = settings_env(settings)
-    ingest = service_factory("lookout_ingest", env)
-    service_factory("lookout_aggregator", env)
-    dashboard = service_factory("lookout_dashboard", env)
+    # Started together (each joins its consumer groups meanwhile), then waited for.
+    services = [
+        service_factory(module, env, wait_ready=False)
+        for module in ("lookout_ingest", "lookout_aggregator", "lookout_dashboard")
+    ]
+    for service in services:
+        service.wait_ready()
+    ingest, _, dashboard = services
 
     # Ingest refuses an item whose event name is not a name; the valid one goes through.
     async with httpx.AsyncClient(timeout=15) as client:
