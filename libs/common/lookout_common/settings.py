@@ -300,7 +300,11 @@ class BackupWorkerSettings(LookoutSettings):
         None, description="Key that signs backup commands (shared with dashboard-api)"
     )
     backup_command_max_age_s: float = Field(
-        300.0, gt=0, le=86_400, description="A backup command older (or newer) than this is refused"
+        86_400.0,
+        gt=0,
+        le=7 * 86_400,
+        description="A backup command older (or newer) than this is refused; longer than"
+        " the longest run, since commands wait in the topic behind a running one",
     )
     s3_storage_class: str | None = Field(None, description="e.g. STANDARD_IA, GLACIER_IR")
     s3_server_side_encryption: str | None = Field(None, description="AES256 or aws:kms")
