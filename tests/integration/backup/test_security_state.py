@@ -235,34 +235,34 @@ def lookout(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess
 async def test_backups_without_a_key_need_the_setting_and_are_marked_unauthenticated(
     worker_env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {**worker_env, "LOOKOUT_BACKUP_KEY": "", "LOOKOUT_BACKUP_COLLECTIONS": '["places"]'}
-    refused = await asyncio.to_thread(lookout, env, "run")
-    assert refused.returncode == 1
-    assert "LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED" in refused.stderr
-    allowed = {**env, "LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED": "true"}
-    made = await asyncio.to_thread(lookout, allowed, "run")
-    assert made.returncode == 0, made.stderr
-    assert "UNAUTHENTICATED" in made.stdout
-    run_id = made.stdout.split(":")[0]
-    listed = await asyncio.to_thread(lookout, allowed, "list")
-    [line] = [line for line in listed.stdout.splitlines() if line.startswith(run_id)]
-    assert line.endswith("UNAUTHENTICATED")
-    for name, value in allowed.items():
+    keyless = {**worker_env, "LOOKOUT_BACKUP_KEY": "", "LOOKOUT_BACKUP_COLLECTIONS": '["places"]'}
+    for name, value in keyless.items():
         monkeypatch.setenv(name, value)
-    settings = BackupWorkerSettings()
-    pool = await create_pool(settings)
+    pool = await create_pool(BackupWorkerSettings())
     try:
-        runner = Runner(settings, pool, LocalTarget(settings.backup_dir))
-        rows = {
-            r["run_id"]: Run.model_validate(dict(r))
-            for r in await pool.fetch("SELECT *, '[]'::jsonb AS collections FROM backup_logs")
-        }
-        assert rows[run_id].authenticated is False
-        # A worker that has a key (and no permission) refuses to restore it.
+        refused = await Runner(
+            BackupWorkerSettings(), pool, LocalTarget(BackupWorkerSettings().backup_dir)
+        ).execute(command())
+        assert refused.status is RunStatus.FAILED
+        assert "LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED" in refused.errors[0]
+
+        allowed = {**keyless, "LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED": "true"}
+        made = await asyncio.to_thread(lookout, allowed, "run")
+        assert made.returncode == 0, made.stderr
+        assert "UNAUTHENTICATED" in made.stdout
+        run_id = made.stdout.split(":")[0]
+        listed = await asyncio.to_thread(lookout, allowed, "list")
+        [line] = [line for line in listed.stdout.splitlines() if line.startswith(run_id)]
+        assert line.endswith("UNAUTHENTICATED")
+        row = await pool.fetchrow("SELECT * FROM backup_logs WHERE run_id = $1", run_id)
+        assert Run.model_validate(dict(row)).authenticated is False
+
+        # A worker that has a key (and no permission) refuses to trust it.
         monkeypatch.setenv("LOOKOUT_BACKUP_KEY", worker_env["LOOKOUT_BACKUP_KEY"])
-        monkeypatch.setenv("LOOKOUT_BACKUP_ALLOW_UNAUTHENTICATED", "false")
-        strict = Runner(BackupWorkerSettings(), pool, runner.target)
-        result = await strict.execute(command("verify", run_id=run_id))
+        strict = BackupWorkerSettings()
+        result = await Runner(strict, pool, LocalTarget(strict.backup_dir)).execute(
+            command("verify", run_id=run_id)
+        )
     finally:
         await pool.close()
     assert result.status is RunStatus.FAILED

@@ -165,7 +165,7 @@ async def test_unsigned_forged_stale_and_replayed_commands_are_refused_and_audit
     await send(settings, command("restore", run_id="x"), key=b64_key())
     await send(
         settings,
-        command("prune", requested_at=datetime.now(UTC) - timedelta(minutes=10)),
+        command("prune", requested_at=datetime.now(UTC) - timedelta(days=2)),
     )
     await send(settings, b"not json at all")
     await send(settings, valid)
