@@ -282,7 +282,8 @@ class Ingest:
                     )
                 )
             except Rejected as error:
-                rejected.append((item, error))
+                # Without its traceback: 2,500 kept frames would make the collector crawl.
+                rejected.append((item, error.with_traceback(None)))
         screened = self.screen.screen(accepted, origin)
         try:
             await self.publisher.publish(screened.publish)

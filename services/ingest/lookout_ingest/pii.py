@@ -8,6 +8,7 @@ or `[redacted:card]`. The value of a deny-listed key (compared ignoring case, `_
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -24,19 +25,24 @@ REDACTED = "[redacted]"
 # (30 KB of `a@a.a.a…1` took 1.4 s), so RE2 runs them (Unicode classes spelled out: its
 # \w and \d are ASCII). CARD and PHONE need look-arounds, which RE2 lacks; they stay in
 # `re` because every repeat in them is bounded (at most 19 digit groups, separators and
-# digits never overlap), so each start position costs a constant.
+# digits never overlap), so each start position costs a constant; the separators and
+# the `+(` prefix are possessive (`?+`, `{0,2}+`): giving one back can never let a digit
+# match, so the engine does not try. PHONE runs only when RE2 finds a run it could match.
 _WORD = r"\p{L}\p{N}_"
 EMAIL = re2.compile(rf"[{_WORD}.%+\-]+@[{_WORD}\-]+(?:\.[{_WORD}\-]+)*\.\p{{L}}{{2,}}")
 # A run of digits with single spaces or dashes, not glued to a word, a path, a decimal
 # or a longer number; Luhn and the length are checked on each candidate.
-CARD = re.compile(r"(?<![\w.+\-/:])(?<!\d[ .\-])\d(?:[ \-]?\d){12,18}(?![\w/:]|[ .\-]\d)")
+CARD = re.compile(r"(?<![\w.+\-/:])(?<!\d[ .\-])\d(?:[ \-]?+\d){12,18}(?![\w/:]|[ .\-]\d)")
 # At least 9 digits with spaces, dots, dashes or parentheses, optionally after a `+`;
 # never started inside a token (version numbers, UUIDs, paths) nor ended inside one
 # (`2026-11-25 12:00` stops at the colon and has too few digits before it).
 PHONE = re.compile(
-    r"(?<![\w.+\-/:])(?<!\d[ .\-])\+?\(?\d(?:[ .\-()]{0,2}\d){8,18}(?![\w/:]|[ .\-]\d)"
+    r"(?<![\w.+\-/:])(?<!\d[ .\-])\+?+\(?+\d(?:[ .\-()]{0,2}+\d){8,18}(?![\w/:]|[ .\-]\d)"
 )
 _D = r"\p{Nd}"
+# Every PHONE match lies inside one of these: 9 or more digits, each pair at most two
+# separators apart.
+_PHONE_RUN = re2.compile(rf"\+?\(?{_D}(?:[ .\-()]{{0,2}}{_D}){{8,}}")
 _DATE = re2.compile(
     rf"{_D}{{4}}[-./]{_D}{{1,2}}[-./]{_D}{{1,2}}|{_D}{{1,2}}[-./]{_D}{{1,2}}[-./]{_D}{{4}}"
 )
@@ -88,11 +94,17 @@ def is_phone_number(candidate: str) -> bool:
     )
 
 
+@functools.cache
+def _normalized(deny_keys: tuple[str, ...]) -> frozenset[str]:
+    # One scrubber is made per request and per dead letter, from the same few lists.
+    return frozenset(normalized_key(key) for key in deny_keys)
+
+
 class Scrubber:
     """Applies the rules above; `redactions` counts what it replaced, by kind."""
 
     def __init__(self, deny_keys: Iterable[str]) -> None:
-        self._deny = frozenset(normalized_key(key) for key in deny_keys)
+        self._deny = _normalized(tuple(deny_keys))
         self.redactions: Counter[str] = Counter()
 
     def denied(self, key: str) -> bool:
@@ -123,7 +135,8 @@ class Scrubber:
             text = EMAIL.sub(self._replace("email"), text)
         if _NINE_DIGITS.search(text):
             text = CARD.sub(self._replace("card", is_card_number), text)
-            text = PHONE.sub(self._replace("phone", is_phone_number), text)
+            if _PHONE_RUN.search(text):
+                text = PHONE.sub(self._replace("phone", is_phone_number), text)
         return text
 
     def _replace(self, kind: str, accept=None):
