@@ -88,7 +88,7 @@ async def run(request: Request, run_id: str, _: Reader) -> Response:
     "/runs/{run_id}/manifest",
     response_model=dict[str, Any],
     responses=NOT_FOUND,
-    summary="A backup's manifest, as the worker wrote it next to its artifacts",
+    summary="A backup's manifest, once the worker has authenticated it",
 )
 async def manifest(request: Request, run_id: str, _: Reader) -> Response:
     return await _read(
