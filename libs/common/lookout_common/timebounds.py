@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 DEFAULT_MAX_AGE_DAYS = 1095  # three years, when neither retention nor a maximum age is set
-# How far ahead of this host's clock an event may be (ingest clamps client clocks further
-# ahead than its LOOKOUT_MAX_CLOCK_SKEW_S, default one day, to the receive time).
+# How far ahead of this host's clock an event may be (ingest clamps every future client
+# timestamp to its receive time; this leaves room for other producers and clock drift).
 FUTURE_SLACK = timedelta(days=1)
 
 
