@@ -3,7 +3,8 @@
 Loads --events (default 10 M) generated marketplace events over --days (default 30) through
 the aggregator's own batch statement (so every rollup and per-person table is filled exactly
 as in production), starts the real dashboard-api, then for each metric endpoint prints:
-  p50 / p95 over --runs HTTP calls (target: p95 <= 50 ms),
+  p50 / p95 over --runs HTTP calls (target: p95 <= 50 ms; funnels and journeys over 30 days
+  200 ms; an endpoint slower than a second is called 5 times),
   the median time of one SQL query computing the same answer from raw `user_analytics`,
   and the ratio endpoint p50 / raw median (lower is better).
 
@@ -185,7 +186,6 @@ def endpoints(end: datetime) -> list[tuple[str, str, str, dict | None, str]]:
     week = (end - timedelta(days=7)).isoformat()
     month = (end - timedelta(days=30)).isoformat()
     to = end.isoformat()
-    range_day = f"from={day}&to={to}".replace("+00:00", "Z")
     range_week = f"from={week}&to={to}".replace("+00:00", "Z")
     range_month = f"from={month}&to={to}".replace("+00:00", "Z")
     raw_range = f"occurred_at >= '{week}' AND occurred_at < '{to}'"
@@ -313,33 +313,54 @@ def endpoints(end: datetime) -> list[tuple[str, str, str, dict | None, str]]:
             "'booking_completed' GROUP BY 1) SELECT v, count(*), count(*) FILTER (WHERE "
             "g.last >= x.at) FROM x LEFT JOIN g USING (p) GROUP BY 1",
         ),
-        (
-            "funnel search→attempt→completed (1 d)",
-            "POST",
-            "/api/v1/analytics/funnels",
-            {
-                "steps": [
-                    {"event": "search_performed"},
-                    {"event": "booking_attempt"},
-                    {"event": "booking_completed"},
-                ],
-                "windowS": 3600,
-                "from": day,
-                "to": to,
-            },
-            "SELECT coalesce(user_id, anonymous_id), occurred_at, event FROM user_analytics "
-            "WHERE event IN ('search_performed', 'booking_attempt', 'booking_completed') "
-            f"AND occurred_at >= '{day}' ORDER BY 1, 2",
-        ),
-        (
-            "journeys from /search (1 d)",
-            "GET",
-            f"/api/v1/analytics/journeys?startStep=page:/search&{range_day}",
-            None,
-            "SELECT coalesce(user_id, anonymous_id), session_id, event, properties->>'path' "
-            f"FROM user_analytics WHERE occurred_at >= '{day}' ORDER BY 1, occurred_at",
-        ),
+        *people_questions(day, month, to),
     ]
+
+
+def people_questions(day: str, month: str, to: str) -> list:
+    """Funnels and journeys over one day and over 30 days: the answers matched in SQL, against
+    a plain fetch of the rows the Python matcher used to read for them (ordered by person)."""
+    questions = []
+    for span, since in (("1 d", day), ("30 d", month)):
+        window = f"from={since}&to={to}".replace("+00:00", "Z")
+        questions.append(
+            (
+                f"funnel search→attempt→completed ({span})",
+                "POST",
+                "/api/v1/analytics/funnels",
+                {
+                    "steps": [
+                        {"event": "search_performed"},
+                        {"event": "booking_attempt"},
+                        {"event": "booking_completed"},
+                    ],
+                    "windowS": 3600,
+                    "from": since,
+                    "to": to,
+                },
+                "SELECT coalesce(user_id, anonymous_id), occurred_at, event FROM user_analytics "
+                "WHERE event IN ('search_performed', 'booking_attempt', 'booking_completed') "
+                f"AND occurred_at >= '{since}' ORDER BY 1, 2",
+            )
+        )
+        questions.append(
+            (
+                f"journeys from /search ({span})",
+                "GET",
+                f"/api/v1/analytics/journeys?startStep=page:/search&{window}",
+                None,
+                "SELECT coalesce(user_id, anonymous_id), session_id, event, properties->>'path' "
+                f"FROM user_analytics WHERE occurred_at >= '{since}' ORDER BY 1, occurred_at",
+            )
+        )
+    return questions
+
+
+def target_s(label: str) -> float:
+    """p95 target: 50 ms, except funnels and journeys over 30 days (200 ms)."""
+    if label.endswith("(30 d)") and label.startswith(("funnel", "journeys")):
+        return 0.200
+    return 0.050
 
 
 async def time_raw(dsn: str, sql: str, runs: int) -> float:
@@ -365,7 +386,9 @@ async def main() -> None:
     parser.add_argument(
         "--reuse", metavar="DSN", help="a database an earlier run loaded (skips loading)"
     )
-    parser.add_argument("--only", help="only endpoints whose label contains this text")
+    parser.add_argument(
+        "--only", help="only endpoints whose label contains one of these comma-separated texts"
+    )
     args = parser.parse_args()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     with infrastructure() as (server_url, bootstrap, scratch):
@@ -399,28 +422,32 @@ async def main() -> None:
                 base_url=dashboard.url, headers={"Authorization": f"Bearer {key}"}, timeout=120
             ) as client:
                 for label, method, path, body, raw in endpoints(end):
-                    if args.only and args.only not in label:
+                    if args.only and not any(text in label for text in args.only.split(",")):
                         continue
+                    started = clock()
                     answer = await client.request(method, path, json=body)  # warm up
+                    warm_up = clock() - started
                     if answer.status_code != 200:
                         print(f"{label:40} HTTP {answer.status_code}: {answer.text[:200]}")
                         misses += 1
                         continue
+                    # An answer slower than a second is timed fewer times (at most 5).
+                    runs = args.runs if warm_up < 1 else min(args.runs, 5)
                     times = []
-                    for _ in range(args.runs):
+                    for _ in range(runs):
                         started = clock()
                         await client.request(method, path, json=body)
                         times.append(clock() - started)
                     raw_s = await time_raw(dsn, raw, args.raw_runs)
                     p50, p95 = median(times), percentile(times, 0.95)
-                    ok = p95 <= 0.050
+                    ok = p95 <= target_s(label)
                     misses += not ok
                     print(
                         f"{label:40} {p50 * 1000:8.1f} {p95 * 1000:8.1f} {raw_s * 1000:9.1f} "
                         f"{p50 / raw_s:7.3f}  {'ok' if ok else 'MISSED'}",
                         flush=True,
                     )
-            print(f"\n{misses} endpoint(s) above the 50 ms p95 target")
+            print(f"\n{misses} endpoint(s) above their p95 target")
         finally:
             dashboard.stop()
 
