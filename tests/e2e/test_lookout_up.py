@@ -277,6 +277,20 @@ def test_every_command_talks_to_the_running_stack(one_box: OneBox) -> None:
     assert "open incidents" in status.stdout
 
 
+def test_a_second_lookout_up_on_the_same_data_dir_is_refused(one_box: OneBox) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(one_box.data_dir)],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert f"a stack is already running on {one_box.data_dir}" in second.stderr
+    running = json.loads((one_box.data_dir / "stack.json").read_text())
+    assert running["pid"] == one_box.process.pid  # the running stack's file is untouched
+
+
 def test_broker_and_postgres_killed_come_back_and_lose_nothing(one_box: OneBox) -> None:
     for name in ("kafka", "postgres"):
         one_box.send(BATCH)
@@ -302,6 +316,7 @@ def test_acknowledged_events_survive_kill_9_of_the_whole_tree(one_box: OneBox) -
     for process in tree:  # everything at once, as a power cut would, right after the acks
         process.kill()
     assert _wait_gone(tree, 5) == []
+    assert (one_box.data_dir / "postgres" / "postmaster.pid").exists()  # a stale lock
 
     info = one_box.start()
     assert "left by a killed run" not in one_box.log.read_text()  # nothing survived to clear
