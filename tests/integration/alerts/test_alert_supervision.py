@@ -8,24 +8,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
-from support.services import settings_env
 from support.wait import eventually
 
 from lookout_common.db import create_pool
 from lookout_common.health_events import CheckStatus, IncidentEvent
+from lookout_common.service import add_probe_routes
 from lookout_common.settings import AlertSettings
 from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
 from lookout_health.alerts import outbox
 from lookout_health.alerts.app import create_app
 from lookout_health.alerts.delivery import Deliverer
@@ -101,10 +100,10 @@ def test_a_receiver_no_request_can_be_built_for_is_refused_at_start_up(
 
 
 async def test_an_alert_a_receiver_cannot_send_is_its_failed_delivery_and_others_deliver(
-    settings, webhook: Webhook
+    database_url: str, webhook: Webhook
 ) -> None:
     alert_settings = AlertSettings(
-        database_url=settings.dsn(), alert_poll_s=0.05, alert_retry_base_s=0.1
+        database_url=database_url, alert_poll_s=0.05, alert_retry_base_s=0.1
     )
     pool = await create_pool(alert_settings)
     # A receiver whose URL no request can be built from (as if validation had let it by).
@@ -142,54 +141,38 @@ async def test_an_alert_a_receiver_cannot_send_is_its_failed_delivery_and_others
 
 
 async def test_a_failing_delivery_loop_is_restarted_fails_healthz_and_recovers(
-    settings, service_factory, webhook: Webhook
+    database_url: str, webhook: Webhook, caplog: pytest.LogCaptureFixture
 ) -> None:
-    receivers = [{"name": "ops", "kind": "webhook", "url": webhook.url}]
-    env = settings_env(
-        settings,
-        LOOKOUT_ALERT_RECEIVERS=json.dumps(receivers),
-        LOOKOUT_ALERT_POLL_S="0.1",
-        LOOKOUT_LOOP_BACKOFF_S="0.05",
-        LOOKOUT_LOOP_BACKOFF_MAX_S="0.2",
-        LOOKOUT_LOOP_UNHEALTHY_FAILURES="3",
-        LOOKOUT_LOOP_STABLE_S="1",
-    )
-    consumer = service_factory("lookout_health.alerts", env)
-    connection = await asyncpg.connect(settings.dsn())
+    alert_settings = AlertSettings(database_url=database_url, alert_poll_s=0.05)
+    pool = await create_pool(alert_settings)
+    loops = Supervisor(backoff_s=0.05, backoff_max_s=0.2, unhealthy_failures=3, stable_s=0.5)
+    app = FastAPI()
+    add_probe_routes(app, "alert-consumer", dict, loops=loops)
+    receiver = WebhookReceiver(name="ops", kind="webhook", url=webhook.url)
+    caplog.set_level(logging.ERROR, logger="lookout.supervise")
     try:
         # Injected failure: the outbox table disappears under the delivery loop.
-        await connection.execute("ALTER TABLE alert_deliveries RENAME TO alert_deliveries_away")
-        async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
+        await pool.execute("ALTER TABLE alert_deliveries RENAME TO alert_deliveries_away")
+        async with (
+            loops,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+        ):
+            loops.spawn("alert-delivery:ops", Deliverer(alert_settings, pool, receiver).run)
 
             async def healthz(status: int):
                 answer = await client.get("/healthz")
                 return answer if answer.status_code == status else None
 
-            failing = await eventually(lambda: healthz(503), timeout=30)
+            failing = await eventually(lambda: healthz(503), timeout=10, interval=0.02)
             assert failing.json()["failing_loops"] == ["alert-delivery:ops"]
-            metrics = (await client.get("/metrics")).text
-            assert 'lookout_loop_restarts_total{loop="alert-delivery:ops"}' in metrics
-            logged = [
-                json.loads(line)
-                for line in consumer.log_path.read_text().splitlines()
-                if '"background loop failed; restarting"' in line
-            ]
-            assert {entry["loop"] for entry in logged} == {"alert-delivery:ops"}
-            assert 'relation "alert_deliveries" does not exist' in logged[0]["exc"]
+            logged = [r for r in caplog.records if getattr(r, "loop", "") == "alert-delivery:ops"]
+            assert len(logged) >= 3
+            assert 'relation "alert_deliveries" does not exist' in str(logged[0].exc_info[1])
 
-            await connection.execute("ALTER TABLE alert_deliveries_away RENAME TO alert_deliveries")
-            await eventually(lambda: healthz(200), timeout=30)
-            producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-            await producer.start()
-            try:
-                await producer.send_and_wait(
-                    topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix),
-                    incident(7).model_dump_json().encode(),
-                )
-            finally:
-                await producer.stop()
-            await eventually(lambda: asyncio.sleep(0, webhook.bodies), timeout=30)
+            await pool.execute("ALTER TABLE alert_deliveries_away RENAME TO alert_deliveries")
+            await outbox.record(pool, incident_alert(incident(7)), ["ops"])
+            await eventually(lambda: asyncio.sleep(0, webhook.bodies), timeout=10)
             assert webhook.bodies[0]["labels"]["incident"] == "7"
-            assert (await client.get("/healthz")).status_code == 200
+            await eventually(lambda: healthz(200), timeout=10, interval=0.05)
     finally:
-        await connection.close()
+        await pool.close()
