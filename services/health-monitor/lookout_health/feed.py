@@ -77,6 +77,7 @@ class KafkaFeed:
         self._wake_incidents = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._failing = False
+        self._outbox_unavailable = False
 
     def start(self) -> None:
         """Start both publishing loops (once); the relay first drains what an earlier
@@ -143,8 +144,14 @@ class KafkaFeed:
             try:
                 refused, remaining = await self.relay_once()
             except DATABASE_UNAVAILABLE as error:
-                log.warning("incident outbox unavailable", extra={"error": repr(error)})
+                if not self._outbox_unavailable:  # once per outage
+                    log.warning("incident outbox unavailable", extra={"error": repr(error)})
+                self._outbox_unavailable = True
                 refused, remaining = True, 0
+            else:
+                if self._outbox_unavailable:
+                    log.info("incident outbox available again")
+                self._outbox_unavailable = False
             if refused:
                 await asyncio.sleep(self._retry_s)
             elif not remaining:
