@@ -36,7 +36,7 @@ async def test_a_failing_lease_loop_is_restarted_and_then_leads(
     labels = {"loop": "leader-lease:supervision-test"}
     before = REGISTRY.get_sample_value("lookout_loop_restarts_total", labels) or 0.0
     settings = LookoutSettings(database_url=database_url)
-    async with Supervisor(backoff_s=0.05, unhealthy_failures=3, stable_s=0.3) as loops:
+    async with Supervisor(backoff_s=0.05, unhealthy_failures=3, stable_s=1.0) as loops:
         lease = LeaderLease(settings, "supervision-test", retry_s=0.05, supervisor=loops)
         async with lease:
             await eventually(lambda: asyncio.sleep(0, loops.failing()), timeout=10)

@@ -37,7 +37,7 @@ async def test_failing_stream_loops_are_restarted_fail_healthz_and_relay_again(
             raise RuntimeError("injected metrics bug")
         return json.dumps({"activeUsers": 3})
 
-    loops = Supervisor(backoff_s=0.05, backoff_max_s=0.1, unhealthy_failures=3, stable_s=0.5)
+    loops = Supervisor(backoff_s=0.05, backoff_max_s=0.1, unhealthy_failures=3, stable_s=2.0)
     relay = stream.Relay(settings, metrics, tick_s=0.05, supervisor=loops)
     app = FastAPI()
     add_probe_routes(app, "dashboard-api", dict, loops=loops)

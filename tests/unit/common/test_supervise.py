@@ -67,7 +67,7 @@ async def test_failing_loop_is_logged_counted_restarted_and_fails_healthz_until_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     loop = Flaky()
-    supervisor = Supervisor(backoff_s=0.01, backoff_max_s=0.02, unhealthy_failures=3, stable_s=0.3)
+    supervisor = Supervisor(backoff_s=0.01, backoff_max_s=0.02, unhealthy_failures=3, stable_s=1.0)
     app = FastAPI()
     add_probe_routes(app, "test-service", dict, loops=supervisor)
     before = restarts("unit-flaky")
@@ -100,7 +100,7 @@ async def test_failing_loop_is_logged_counted_restarted_and_fails_healthz_until_
         await until(lambda: loop.iterations > 0)
         # Running, but not yet for stable_s: still failing.
         assert (await client.get("/healthz")).status_code == 503
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(1.05)
         recovered = await client.get("/healthz")
         assert (recovered.status_code, recovered.json()["failing_loops"]) == (200, [])
         assert failing_gauge("unit-flaky") == 0.0

@@ -174,7 +174,7 @@ async def test_a_failing_reload_is_restarted_by_its_supervisor_and_applies_the_c
     labels = {"loop": "health-config-reload"}
     before = REGISTRY.get_sample_value("lookout_loop_restarts_total", labels) or 0.0
     caplog.set_level(logging.ERROR, logger="lookout.supervise")
-    async with Supervisor(backoff_s=0.02, unhealthy_failures=2, stable_s=0.2) as loops:
+    async with Supervisor(backoff_s=0.02, unhealthy_failures=2, stable_s=1.0) as loops:
         loops.spawn("health-config-reload", watcher.watch)
         path.write_text(TWO)
         for _ in range(100):
@@ -182,7 +182,7 @@ async def test_a_failing_reload_is_restarted_by_its_supervisor_and_applies_the_c
                 break
             await asyncio.sleep(0.02)
         assert loops.failing() == ["health-config-reload"]
-        for _ in range(100):
+        for _ in range(200):
             if len(applied.configs) == 2 and not loops.failing():
                 break
             await asyncio.sleep(0.02)
