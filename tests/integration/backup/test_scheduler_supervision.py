@@ -4,6 +4,7 @@ restarted, failing /healthz while it keeps failing and recovering once it works.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 
@@ -12,7 +13,6 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from support.kafka import read_topic
 from support.wait import eventually
 
 from lookout_backup import schedules
@@ -28,20 +28,20 @@ pytestmark = pytest.mark.integration
 
 
 class Sender:
-    """Publishes commands to the real topic, after raising `failures` times (the broker
-    timing out, or a bug)."""
+    """Publishes commands to the real topic (acks=all), after raising `failures` times
+    (the broker timing out, or a bug); `acked` lists what Kafka acknowledged."""
 
     def __init__(self, broker, topic: str, failure: Exception, failures: int) -> None:
         self.broker, self.topic = broker, topic
         self.failure, self.failures = failure, failures
-        self.attempts = 0
+        self.acked: list[BackupCommand] = []
 
     async def __call__(self, command: BackupCommand) -> None:
-        self.attempts += 1
         if self.failures > 0:
             self.failures -= 1
             raise self.failure
         await self.broker.publish(command.model_dump_json().encode(), self.topic, key=b"backup")
+        self.acked.append(command)
 
 
 def restarts() -> float:
@@ -75,9 +75,9 @@ async def test_a_kafka_timeout_skips_one_pass_and_the_schedule_is_sent_on_the_ne
                 "backup-schedules",
                 functools.partial(schedules.run_schedules, pool, send, lambda: True, 0.1),
             )
-            commands = await read_topic(settings.kafka_bootstrap, topic, expect=2, timeout=30)
-            assert [c["operation"] for c in commands] == ["backup", "prune"]
-            assert {c["requested_by"] for c in commands} == {"schedule:nightly"}
+            await eventually(lambda: asyncio.sleep(0, len(send.acked) == 2), timeout=30)
+            assert [c.operation for c in send.acked] == ["backup", "prune"]
+            assert {c.requested_by for c in send.acked} == {"schedule:nightly"}
             assert loops.failing() == []
             assert loops.loops["backup-schedules"].failures == 0  # never restarted
         next_run = await pool.fetchval(
@@ -122,8 +122,8 @@ async def test_a_failing_scheduler_is_restarted_fails_healthz_and_recovers(
             logged = [r for r in caplog.records if getattr(r, "loop", "") == "backup-schedules"]
             assert str(logged[0].exc_info[1]) == "injected scheduler bug"
 
-            commands = await read_topic(settings.kafka_bootstrap, topic, expect=2, timeout=30)
-            assert [c["operation"] for c in commands] == ["backup", "prune"]
+            await eventually(lambda: asyncio.sleep(0, len(send.acked) == 2), timeout=30)
+            assert [c.operation for c in send.acked] == ["backup", "prune"]
             await eventually(lambda: healthz(200), timeout=10, interval=0.05)
         after = restarts()
         assert after - before == 4
