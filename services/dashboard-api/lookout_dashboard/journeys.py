@@ -42,18 +42,21 @@ EVENTS_PER_ID = 32
 
 
 def _session_events(sessions: str, limit: str | None = None) -> str:
-    """Rows (person, session, id, occurred_at, event_id, step, last) of each session in
-    `sessions` from its first start on, read per id through that id's own index; with a
-    `limit`, at most that many per id and session (`last`: the row that filled them)."""
+    """Rows (person, session, id, occurred_at, event_id, step, in_session, last) of each
+    session in `sessions` from its first start on, read per id through that id's own index.
+    With a `limit`, the first that many events of the id from there on, of any session (so
+    that a short session does not scan the rest of the range; `in_session` says which are
+    the session's, `last` marks the row that filled the share)."""
+    in_session = "" if limit else "AND coalesce(e.session_id, '') = sessions.session"
     select = f"""
-            SELECT e.occurred_at, e.event_id,
+            SELECT e.occurred_at, e.event_id, coalesce(e.session_id, '') AS session_id,
                    CASE WHEN e.event = 'page_view' AND coalesce(e.properties ->> 'path', '') <> ''
                         THEN 'page:' || (e.properties ->> 'path') ELSE 'event:' || e.event END
                        AS step
             FROM user_analytics AS e
             WHERE e.{{column}} = ids.id AND e.occurred_at >= sessions.first
               AND e.occurred_at >= $2 AND e.occurred_at < $3
-              AND coalesce(e.session_id, '') = sessions.session
+              {in_session}
               AND e.kind <> 'identify' AND e.event <> ALL($5::text[]) {{anonymous}}
             ORDER BY e.occurred_at, e.event_id LIMIT {limit or "ALL"}"""
     by_user = select.format(column="user_id", anonymous="")
@@ -63,7 +66,8 @@ def _session_events(sessions: str, limit: str | None = None) -> str:
         last = f"""row_number() OVER (PARTITION BY sessions.person, sessions.session, ids.id
                                 ORDER BY rows.occurred_at, rows.event_id) = {limit}"""
     return f"""
-        SELECT sessions.person, sessions.session, ids.id, rows.*, {last} AS last
+        SELECT sessions.person, sessions.session, ids.id, rows.*,
+               rows.session_id = sessions.session AS in_session, {last} AS last
         FROM {sessions} AS sessions JOIN ids USING (person)
         CROSS JOIN LATERAL (
             ({by_user})
@@ -135,8 +139,9 @@ known AS (
                event_id AS bound_id
         FROM first_rows WHERE last ORDER BY person, session, occurred_at, event_id
     ) AS bounds USING (person, session)
-    WHERE bounds.bound_at IS NULL
-       OR (first_rows.occurred_at, first_rows.event_id) <= (bounds.bound_at, bounds.bound_id)
+    WHERE in_session AND (
+        bounds.bound_at IS NULL
+        OR (first_rows.occurred_at, first_rows.event_id) <= (bounds.bound_at, bounds.bound_id))
 ),
 first_paths AS MATERIALIZED (
     SELECT first_paths.*, bounds.person IS NULL OR coalesce(cardinality(path), 0) = $7 AS settled
