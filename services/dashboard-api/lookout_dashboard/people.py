@@ -51,6 +51,11 @@ class FunnelAnswer(Camel):
     steps: list[FunnelStepResult]
 
 
+def _too_slow(kind: str) -> HTTPException:
+    # The pool's statement timeout (LOOKOUT_IO_TIMEOUT_S, at least 30 s) cancelled the query.
+    return HTTPException(422, f"this {kind} takes too long over this range: narrow the time range")
+
+
 @router.post(
     "/funnels",
     response_model=FunnelAnswer,
@@ -63,6 +68,8 @@ async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnsw
         steps = await count_funnel(pool_of(request), query.steps, window, start, end)
     except FunnelError as error:
         raise HTTPException(422, str(error)) from None
+    except TimeoutError:
+        raise _too_slow("funnel") from None
     return FunnelAnswer(start=start, end=end, window_s=query.window_s, steps=steps)
 
 
@@ -110,6 +117,8 @@ async def user_journeys(
         )
     except JourneyError as error:
         raise HTTPException(422, str(error)) from None
+    except TimeoutError:
+        raise _too_slow("journey") from None
     return JourneyAnswer(**found.model_dump(), people=people, truncated=truncated)
 
 
