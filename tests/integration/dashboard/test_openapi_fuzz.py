@@ -81,7 +81,10 @@ def admin_operations(app: FastAPI) -> set[tuple[str, str]]:
     }
 
 
-async def _schemathesis(schema: Path, url: str, key: str, name: str, *args: str) -> None:
+async def _schemathesis(
+    schema: Path, url: str, key: str, name: str, *args: str, hooks: bool = False
+) -> str | None:
+    """Run schemathesis; None when it passes, else the end of its report."""
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [
         str(schemathesis),
@@ -102,73 +105,79 @@ async def _schemathesis(schema: Path, url: str, key: str, name: str, *args: str)
         "--report-junit-path",
         str(ARTIFACTS / f"schemathesis-{name}-junit.xml"),
     ]
-    env = {
-        **os.environ,
-        "SCHEMATHESIS_HOOKS": "support.schemathesis_hooks",
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = dict(os.environ)
+    if hooks:  # our own checks (admin_operation_refused)
+        env["SCHEMATHESIS_HOOKS"] = "support.schemathesis_hooks"
+        env["PYTHONPATH"] = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
     finished = await asyncio.to_thread(_run, command, env=env, cwd=TESTS)
     (ARTIFACTS / f"schemathesis-{name}.txt").write_text(finished.stdout + finished.stderr)
-    assert finished.returncode == 0, finished.stdout[-8000:] + finished.stderr[-2000:]
+    if finished.returncode == 0:
+        return None
+    return f"{name}:\n{finished.stdout[-6000:]}{finished.stderr[-2000:]}"
 
 
-async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    stack, tmp_path: Path
+async def test_schemathesis_finds_no_error_as_admin_and_a_403_for_other_keys(
+    stack, settings, tmp_path: Path
 ) -> None:
-    dashboard, admin, _, _ = stack
+    dashboard, admin, viewer, worker = stack
+    ARTIFACTS.mkdir(exist_ok=True)
     app = dashboard_app(DashboardSettings())
     operations = [(m.upper(), p) for p, item in app.openapi()["paths"].items() for m in item]
     assert len(operations) >= 20, operations
-    ARTIFACTS.mkdir(exist_ok=True)
-    await _schemathesis(
+    as_admin = await _schemathesis(
         _schema_file(app, tmp_path / "dashboard.json"),
         dashboard.url,
         admin,
         "dashboard",
         "--checks",
         "all",
-        # Our own 403 check is for the non-admin runs below.
         "--exclude-checks",
         # Cross-field rules (a range's from before its to, a weekly schedule's weekday,
         # a window's end after its start) cannot be said in JSON Schema: requests that
         # break them get a documented 422 naming the rule, which this check counts
         # as a "valid request rejected".
-        "positive_data_acceptance,admin_operation_refused",
+        "positive_data_acceptance",
         # The SSE stream never ends by design; test_stream_and_analytics covers it.
         "--exclude-path",
         "/api/v1/stream",
         "--max-examples",
         "15",
+        # One worker: with two threads, CPython 3.11 intermittently fails inside
+        # Hypothesis ("SystemError: AST constructor recursion depth mismatch").
         "--workers",
-        "2",
+        "1",
     )
+    assert as_admin is None, as_admin
 
-
-async def test_viewer_and_ingest_keys_get_403_from_every_admin_operation_of_the_workers(
-    stack, settings, tmp_path: Path
-) -> None:
-    dashboard, _, viewer, worker = stack
+    # The workers' admin operations, with a viewer and an ingest key: 403 every time.
     (ingest,) = await create_keys(settings.dsn(), (Role.INGEST, "the product's site"))
-    monitor_url = dashboard.env["LOOKOUT_HEALTH_MONITOR_URL"]
-    ARTIFACTS.mkdir(exist_ok=True)
     targets = {
-        "health-monitor": (health_app(HealthMonitorSettings()), monitor_url),
+        "health-monitor": (
+            health_app(HealthMonitorSettings()),
+            dashboard.env["LOOKOUT_HEALTH_MONITOR_URL"],
+        ),
         "backup-worker": (backup_app(BackupWorkerSettings()), worker.url),
     }
-    for service, (app, url) in targets.items():
-        operations = admin_operations(app)
-        assert len(operations) >= 3, (service, operations)
-        schema = _schema_file(app, tmp_path / f"{service}.json", operations)
+    runs = []
+    for service, (worker_app, url) in targets.items():
+        admin_only = admin_operations(worker_app)
+        assert len(admin_only) >= 3, (service, admin_only)
+        schema = _schema_file(worker_app, tmp_path / f"{service}.json", admin_only)
         for role, key in (("viewer", viewer), ("ingest", ingest)):
-            await _schemathesis(
-                schema,
-                url,
-                key,
-                f"{service}-{role}",
-                "--checks",
-                "admin_operation_refused,not_a_server_error",
-                "--max-examples",
-                "5",
-                "--phases",
-                "examples,coverage,fuzzing",
+            runs.append(
+                _schemathesis(
+                    schema,
+                    url,
+                    key,
+                    f"{service}-{role}",
+                    "--checks",
+                    "admin_operation_refused,not_a_server_error",
+                    "--max-examples",
+                    "5",
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    hooks=True,
+                )
             )
+    failures = [failure for failure in await asyncio.gather(*runs) if failure]
+    assert failures == [], "\n\n".join(failures)

@@ -19,7 +19,7 @@ from lookout_common.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
 
-CACHE_S = 8.0
+CACHE_S = 6.0
 SECRETS = ("pw-5e1b", "sig-77d0", "route-c0ffee", "monitor-user")
 
 
