@@ -145,7 +145,7 @@ def _fuzz(client: httpx.Client) -> None:
     def examples(count: int) -> settings:
         return settings(common, max_examples=count)
 
-    @examples(120)
+    @examples(250)
     @given(
         path=st.sampled_from(["/v1/track", "/v1/page", "/v1/identify"]),
         item=message,
@@ -153,7 +153,7 @@ def _fuzz(client: httpx.Client) -> None:
     def single_messages(path: str, item: dict) -> None:
         answer(client, path, encode(item))
 
-    @examples(60)
+    @examples(100)
     @given(
         items=st.lists(st.one_of(message, scalar), min_size=1, max_size=40),
         shared=st.dictionaries(st.sampled_from(["context", "sentAt"]), json_value, max_size=2),
@@ -163,7 +163,7 @@ def _fuzz(client: httpx.Client) -> None:
         headers = {} if request_id is None else {"X-Request-Id": request_id.encode("latin-1")}
         answer(client, "/v1/batch", encode({"batch": items, **shared}), **headers)
 
-    @examples(60)
+    @examples(100)
     @given(body=raw_body, gzipped=st.booleans())
     def raw_bodies(body: bytes, gzipped: bool) -> None:
         if gzipped:
