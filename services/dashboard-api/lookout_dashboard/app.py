@@ -165,20 +165,18 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             int | None, Query(ge=1, le=100_000, description="Close after this many messages")
         ] = None,
     ) -> StreamingResponse:
-        relay: stream.Relay = request.app.state.relay
+        pool = request.app.state.pool
         try:
-            subscriber = relay.subscribe(key.id)
+            body = stream.open_stream(
+                request.app.state.relay,
+                key.id,
+                is_disconnected=request.is_disconnected,
+                limit=limit,
+                key_valid=lambda: key_active(pool, key.id),
+                key_check_s=settings.stream_key_check_s,
+            )
         except stream.TooManyStreams as error:
             raise HTTPException(429, str(error), headers={"Retry-After": "5"}) from None
-        pool = request.app.state.pool
-        body = stream.events(
-            relay,
-            subscriber,
-            is_disconnected=request.is_disconnected,
-            limit=limit,
-            key_valid=lambda: key_active(pool, key.id),
-            key_check_s=settings.stream_key_check_s,
-        )
         return StreamingResponse(
             body,
             media_type="text/event-stream",

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -161,6 +163,16 @@ def _one_line(value: bytes | None) -> str | None:
         return json.dumps(json.loads(value or b""), separators=(",", ":"))
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def open_stream(relay: Relay, key_id: int, **options: Any) -> AsyncIterator[str]:
+    """A new client's SSE body (`events`) under `key_id`'s allowance: raises TooManyStreams
+    when the key holds its most streams. Its place is freed when the body ends, and also
+    when a body that never started is dropped (a client gone before its first byte)."""
+    subscriber = relay.subscribe(key_id)
+    body = events(relay, subscriber, **options)
+    weakref.finalize(body, relay.unsubscribe, subscriber)
+    return body
 
 
 def sse(kind: str, data: str, event_id: int | None = None) -> str:

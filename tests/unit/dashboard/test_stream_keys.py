@@ -4,12 +4,13 @@ stream whose key is revoked sends `revoked` and ends."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
 
 from lookout_common.settings import LookoutSettings
-from lookout_dashboard.stream import Relay, TooManyStreams, events, sse
+from lookout_dashboard.stream import Relay, TooManyStreams, events, open_stream, sse
 
 
 async def no_metrics() -> str:
@@ -29,6 +30,20 @@ def test_a_key_holds_at_most_max_per_key_streams_and_others_are_unaffected() -> 
     relay.unsubscribe(first)
     relay.subscribe(7)  # a closed stream frees its place
     assert sorted(s.key_id for s in relay.subscribers) == [7, 7, 8]
+
+
+async def test_a_stream_dropped_before_it_started_frees_its_place() -> None:
+    relay = Relay(LookoutSettings(), no_metrics, max_per_key=1)
+    body = open_stream(relay, 7, is_disconnected=never_disconnected)
+    with pytest.raises(TooManyStreams):
+        open_stream(relay, 7, is_disconnected=never_disconnected)
+    del body  # the client left before the response started: the body never ran
+    gc.collect()
+    assert relay.subscribers == set()
+    finished = open_stream(relay, 7, is_disconnected=never_disconnected, limit=1)
+    relay.broadcast("check", "{}")
+    assert [chunk async for chunk in finished][-1] == sse("check", "{}", 1)
+    assert relay.subscribers == set()
 
 
 async def test_a_revoked_key_ends_its_stream_with_a_revoked_event() -> None:
