@@ -33,8 +33,14 @@ def test_every_url_inside_a_message_is_reduced() -> None:
 
 
 def test_each_secret_is_replaced_longest_first_in_one_pass() -> None:
-    assert redact("key abc and abcdef", ["abc", "abcdef"]) == "key *** and ***"
-    assert redact("nothing secret here", ["", "zzz"]) == "nothing secret here"
+    assert redact("key abcd and abcdef", ["abcd", "abcdef"]) == "key *** and ***"
+    assert redact("nothing secret here", ["", "zzzz"]) == "nothing secret here"
+
+
+def test_values_too_short_to_hide_anything_do_not_garble_messages() -> None:
+    assert redact("HTTP 503 from http://h:80/a, 1 of 1", ["1", "80", "of"]) == (
+        "HTTP 503 from http://h:80/a, 1 of 1"
+    )
 
 
 def test_values_from_the_environment_are_secrets_of_every_check(monkeypatch) -> None:
@@ -53,14 +59,14 @@ def test_values_from_the_environment_are_secrets_of_every_check(monkeypatch) -> 
 def test_url_dsn_header_and_s3_secrets_of_a_check() -> None:
     config = parse_config(
         "checks:\n"
-        "  - {name: a, kind: http, url: 'https://bob:pw1@h/x', headers: {X-Token: tok9}}\n"
-        "  - {name: b, kind: postgres, dsn: 'postgresql://app:pw2@db/lookout'}\n"
-        "  - {name: c, kind: s3, bucket: k, access_key_id: AKIA1, secret_access_key: sk1}\n"
+        "  - {name: a, kind: http, url: 'https://bobby:pw-1@h/x', headers: {X-Token: tok9}}\n"
+        "  - {name: b, kind: postgres, dsn: 'postgresql://app-user:pw22@db/lookout'}\n"
+        "  - {name: c, kind: s3, bucket: k, access_key_id: AKIA1, secret_access_key: sk-11}\n"
     )
     http, postgres, s3 = config.checks
-    assert secrets_of(http) == {"bob", "pw1", "tok9"}
-    assert secrets_of(postgres) == {"app", "pw2"}
-    assert secrets_of(s3) == {"AKIA1", "sk1"}
+    assert secrets_of(http) == {"bobby", "pw-1", "tok9"}
+    assert secrets_of(postgres) == {"app-user", "pw22"}
+    assert secrets_of(s3) == {"AKIA1", "sk-11"}
 
 
 async def test_a_failing_http_check_names_its_url_without_secrets(monkeypatch) -> None:

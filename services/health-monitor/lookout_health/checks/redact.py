@@ -13,6 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 from lookout_health.config import CheckBase
 
 REDACTED = "***"
+# Shorter values hide nothing and, replaced everywhere, would garble every message (a
+# `${DEBUG}` of "1" would take every digit 1 out of every message).
+MIN_SECRET_LENGTH = 4
 # A URL inside a message: a scheme, then everything up to whitespace or a closing mark,
 # less the punctuation that ends a sentence.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,15}://[^\s'\"<>()\[\]{}]*[^\s'\"<>()\[\]{},.;:!?]")
@@ -55,14 +58,16 @@ def secrets_of(check: CheckBase) -> set[str]:
     auth = getattr(check, "auth", None)
     if auth is not None and auth.sasl_password is not None:
         found.add(auth.sasl_password.get_secret_value())
-    return {value for value in found if value}
+    return {value for value in found if len(value) >= MIN_SECRET_LENGTH}
 
 
 def redact(message: str, secrets: Iterable[str]) -> str:
     """`message` with each secret replaced, then its URLs reduced (`redact_url`)."""
     # One pass, longest first: a secret containing another is replaced whole, and no
     # replacement is scanned again.
-    ordered = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    ordered = sorted(
+        {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+    )
     if ordered:
         message = re.sub("|".join(map(re.escape, ordered)), REDACTED, message)
     return _URL.sub(lambda match: redact_url(match.group(0)), message)
