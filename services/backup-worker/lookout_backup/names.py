@@ -30,8 +30,9 @@ INTERNAL_TABLES = frozenset(
         "backup_schedules",
     }
 )
-# Tables whose rows are never replaced: a restore may only add missing entries.
-APPEND_ONLY_TABLES = frozenset({"audit_log"})
+# Tables whose rows are never replaced: a restore may only add missing entries (an
+# older erasure ledger must not forget people erased since).
+APPEND_ONLY_TABLES = frozenset({"audit_log", "erasure_ledger"})
 # A database is Lookout's own when it holds both of these.
 LOOKOUT_MARKER_TABLES = ("public.schema_migrations", "public.backup_logs")
 

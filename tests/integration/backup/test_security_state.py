@@ -124,6 +124,21 @@ async def test_audit_log_is_append_only_and_a_restore_never_replaces_it(
             mode="merge",
         )
         assert report.restored == {"audit_log": 0}  # nothing was missing
+        ledger = await run_backup(
+            marketplace,
+            local_target,
+            BackupPlan(new_run_id("backup"), ["erasure_ledger"], include_internal=True),
+            keyring,
+        )
+        with pytest.raises(RestoreRefused, match="append-only"):
+            await restore(
+                local_target,
+                ledger.run_id,
+                marketplace,
+                keyring=keyring,
+                collections=["erasure_ledger"],
+                include_internal=True,
+            )
         actions = await connection.fetch("SELECT action, outcome FROM audit_log ORDER BY id")
     finally:
         await connection.close()
