@@ -9,7 +9,9 @@
   `lookout up`), of the whole process tree and of `lookout up` alone (the children
   then die within 5 s), counted exactly once after a restart that clears the killed
   run's locks and takes the same ports back;
-- a stop whose drain gives up says so, and the next start aggregates what was left.
+- a stop whose drain gives up says so, and the next start aggregates what was left;
+- its watchdog restarts a service whose /healthz stops answering (probing every
+  WATCHDOG_INTERVAL_S, the stack's one non-default setting, to keep the test short).
 
 The tests run in file order and share the stack (a start costs tens of seconds).
 """
@@ -17,6 +19,7 @@ The tests run in file order and share the stack (a start costs tens of seconds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -38,6 +41,9 @@ from support.resolve import scratch_dir
 pytestmark = pytest.mark.e2e
 
 USER = "e2e-one-box-user"
+# Long enough that the tests suspending the aggregator for a moment are not disturbed by
+# the watchdog (3 probes in a row, about 9 s), short enough for the watchdog's own test.
+WATCHDOG_INTERVAL_S = 3
 BATCH = 40
 SERVICES = {
     "dashboard-api",
@@ -94,7 +100,7 @@ class OneBox:
             ],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
-            env=_environment(),
+            env={**_environment(), "LOOKOUT_WATCHDOG_INTERVAL_S": str(WATCHDOG_INTERVAL_S)},
             start_new_session=True,
         )
         deadline = time.monotonic() + 150
@@ -309,12 +315,48 @@ def test_broker_and_postgres_killed_come_back_and_lose_nothing(one_box: OneBox) 
     assert _settled_count(one_box.info, one_box.sent) == one_box.sent
 
 
+def test_a_service_whose_healthz_stops_answering_is_restarted_by_the_watchdog(
+    one_box: OneBox,
+) -> None:
+    """A stopped (SIGSTOP) health-monitor answers nothing, which counts as failing just as
+    a 503 does: after 3 such probes `lookout up` replaces it on the same port."""
+    name = "health-monitor"
+    url = one_box.info["services"][name]
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    hung = one_box.child(name)
+    hung.suspend()
+    deadline = time.monotonic() + 60
+    while True:
+        info = json.loads((one_box.data_dir / "stack.json").read_text())
+        if info["processes"][name]["pid"] != hung.pid:
+            break
+        assert time.monotonic() < deadline, one_box.log.read_text()[-2000:]
+        time.sleep(0.3)
+    assert _wait_gone([hung], 5) == []  # the hung process was stopped, not left behind
+    assert info["ports"] == one_box.info["ports"]
+    one_box.info = info
+    while True:  # healthy again, on the same port
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline + 30, one_box.log.read_text()[-2000:]
+        time.sleep(0.3)
+    why = f"/healthz did not answer within {WATCHDOG_INTERVAL_S} s"
+    assert f"! {name} {why}" in one_box.log.read_text()
+    status = one_box.lookout("status")
+    assert status.returncode == 0, status.stderr
+    assert f"restarted {name} 1x, last: {why}" in status.stdout
+
+
 def test_acknowledged_events_survive_kill_9_of_the_whole_tree(one_box: OneBox) -> None:
     ports = one_box.info["ports"]
     one_box.send(BATCH)
     tree = one_box.tree()
     for process in tree:  # everything at once, as a power cut would, right after the acks
-        process.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):  # a Postgres worker may just end
+            process.kill()
     assert _wait_gone(tree, 5) == []
     assert (one_box.data_dir / "postgres" / "postmaster.pid").exists()  # a stale lock
 

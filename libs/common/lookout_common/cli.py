@@ -77,6 +77,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from lookout_common.embedded.watchdog import Watchdog
     from lookout_common.stack import run_stack
 
     settings = StackSettings()
@@ -87,6 +88,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         broker_storage=args.broker_storage or settings.embedded_broker,
         drain_timeout_s=(
             args.drain_timeout if args.drain_timeout is not None else settings.drain_timeout_s
+        ),
+        watchdog=Watchdog(
+            interval_s=settings.watchdog_interval_s,
+            failures=settings.watchdog_failures,
+            start_grace_s=settings.watchdog_start_grace_s,
         ),
     )
 

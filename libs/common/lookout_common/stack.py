@@ -10,6 +10,9 @@ aggregated on the next start; on the memory broker it would be lost.
 Every child dies with `lookout up` (PR_SET_PDEATHSIG), so a kill -9 leaves no
 orphan holding ports or locks; a new start over the same data dir clears what a
 killed run left and takes the same ports again (`ports.json`).
+
+While it runs, a child that dies is restarted, and so is a service whose `/healthz` keeps
+answering 503 or nothing (`embedded/watchdog.py`): systemd watches only `lookout up`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from lookout_common.embedded.stackfile import (
     read_json,
     write_private,
 )
+from lookout_common.embedded.watchdog import Watchdog
 from lookout_common.kafka import ensure_topics
 from lookout_common.migrate import ensure_database, migrate
 from lookout_common.settings import LookoutSettings
@@ -86,11 +90,14 @@ class Stack:
         host: str = "127.0.0.1",
         broker_storage: str = "s3",
         drain_timeout_s: float = 60.0,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.host = host
         self.broker_storage = broker_storage
         self.drain_timeout_s = drain_timeout_s
+        self.watchdog = watchdog or Watchdog(interval_s=5.0, failures=3, start_grace_s=120.0)
+        self.restarts: dict[str, dict] = {}  # name -> {"count", "last"}, shown by `status`
         self.logs = self.data_dir / "logs"
         self.ports: Ports | None = None
         self.wrote_stack_file = False
@@ -277,6 +284,7 @@ class Stack:
             env=env,
             die_with_parent=True,
         )
+        self.watchdog.spawned(service.name)
 
     def _wait_ready(self, service: ServiceSpec, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -322,6 +330,7 @@ class Stack:
                 name: process_record(process.pid) for name, process in self.processes().items()
             },
             "ports": self.ports.chosen,
+            "restarts": self.restarts,
             # Keys stay in their own files (backup.key, …); the CLI reads them from there.
             "env": {name: value for name, value in self.env.items() if name not in self.key_files},
             "key_files": self.key_files,
@@ -332,25 +341,50 @@ class Stack:
 
     # ---- run -----------------------------------------------------------------------------
     def supervise(self) -> None:
-        """Restart a child that died (at most 5 times a minute each), until asked to stop.
+        """Restart a child that died (at most 5 times a minute each), and a service whose
+        `/healthz` keeps failing (see `embedded/watchdog.py`), until asked to stop.
 
         Infrastructure first (S3, broker, Postgres on their own ports and data), so the
         services reconnect to it; nothing acknowledged is lost meanwhile (the log is in S3).
         """
-        restarts: dict[str, list[float]] = {}
-        while not self.stop_requested:
-            time.sleep(0.5)
-            for name, process, restart in self._children():
-                if process.poll() is None:
-                    continue
-                now = time.monotonic()
-                restarts[name] = [t for t in restarts.get(name, []) if now - t < 60] + [now]
-                if len(restarts[name]) > 5:
-                    print(f"! {name} keeps crashing; stopping the stack", file=sys.stderr)
-                    return
-                print(f"! {name} exited ({process.returncode}); restarting", file=sys.stderr)
-                restart()
-                self.write_stack_file()
+        recent: dict[str, list[float]] = {}
+        try:
+            while not self.stop_requested:
+                time.sleep(0.5)
+                for name, process, restart in self._children():
+                    if process.poll() is None:
+                        continue
+                    if not self._restart(recent, name, f"exited ({process.returncode})", restart):
+                        return
+                by_name = {service.name: service for service in self.services}
+                urls = {service.name: service.url for service in self.services}
+                for name, why in self.watchdog.due(urls):
+                    service = by_name[name]
+                    if not self._restart(
+                        recent, name, why, lambda service=service: self._replace(service)
+                    ):
+                        return
+        finally:
+            self.watchdog.close()
+
+    def _restart(self, recent: dict[str, list[float]], name: str, why: str, restart) -> bool:
+        """Restart one child, logging why and counting it; False if it keeps crashing."""
+        now = time.monotonic()
+        recent[name] = [t for t in recent.get(name, []) if now - t < 60] + [now]
+        if len(recent[name]) > 5:
+            print(f"! {name} keeps failing ({why}); stopping the stack", file=sys.stderr)
+            return False
+        print(f"! {name} {why}; restarting", file=sys.stderr, flush=True)
+        restart()
+        count = self.restarts.get(name, {}).get("count", 0) + 1
+        self.restarts[name] = {"count": count, "last": why}
+        self.write_stack_file()
+        return True
+
+    def _replace(self, service: ServiceSpec) -> None:
+        """Stop a service that is up but unhealthy, then start it as a dead one is."""
+        stop_process(service.process, timeout=SERVICE_STOP_TIMEOUT_S)
+        self._spawn(service)
 
     def _children(self):
         """(name, process, restart) of every child, infrastructure first."""
@@ -421,10 +455,15 @@ def run_stack(
     host: str = "127.0.0.1",
     broker_storage: str = "s3",
     drain_timeout_s: float = 60.0,
+    watchdog: Watchdog | None = None,
 ) -> int:
     """Run until Ctrl-C or SIGTERM; returns the exit code."""
     stack = Stack(
-        data_dir, host=host, broker_storage=broker_storage, drain_timeout_s=drain_timeout_s
+        data_dir,
+        host=host,
+        broker_storage=broker_storage,
+        drain_timeout_s=drain_timeout_s,
+        watchdog=watchdog,
     )
 
     def request_stop(signum: int, frame: object) -> None:

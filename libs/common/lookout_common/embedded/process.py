@@ -93,11 +93,14 @@ def spawn(
 def stop_process(
     process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 20.0
 ) -> int | None:
-    """Signal the process's group, wait up to `timeout`, then SIGKILL what is left."""
+    """Signal the process's group, wait up to `timeout`, then SIGKILL what is left.
+
+    A stopped (SIGSTOP) group is continued after the signal, so that it can act on it."""
     if process.poll() is not None:
         return process.returncode
     try:
         os.killpg(process.pid, sig)
+        os.killpg(process.pid, signal.SIGCONT)
     except ProcessLookupError:
         return process.poll()
     try:

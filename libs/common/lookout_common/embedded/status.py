@@ -106,6 +106,8 @@ def render(info: dict | None, status: Status) -> str:
         lines.append("processes")
         for name, pid, state, port in status.processes:
             lines.append(f"  {name:<22} pid {pid or '-':<8} {state:<10} port {port or '-'}")
+        for name, restarts in (info.get("restarts") or {}).items():
+            lines.append(f"  restarted {name} {restarts['count']}x, last: {restarts['last']}")
     if status.lag is not None:
         lines.append(f"consumer lag {status.lag} events not yet aggregated")
     else:
