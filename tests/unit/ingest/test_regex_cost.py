@@ -1,9 +1,10 @@
-"""Every pattern the scrubber runs on client text costs time linear in it: 32 KB shaped
-to make a backtracking engine retry at every position costs under 5 ms each.
+"""Every pattern the scrubber runs on client text costs time linear in it, on 32 KB
+shaped to make a backtracking engine retry at every position: eight times the text
+costs about eight times as much (a backtracking pattern costs 64 times or more), and
+no input comes near the 1.4 s the issue's 30 KB `a@a.a.a…1` cost Python's engine.
 
-CPU time of this thread is measured (median of seven runs), so that other processes on
-a busy machine do not count; the 30 KB `a@a.a.a…1` that took Python's engine 1.4 s is
-one of the inputs.
+CPU time of this thread is measured (median of seven runs). The 5 ms target itself is
+a figure of `bench/scrubber.py`, not of a timed test on a shared machine.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import pytest
 from lookout_ingest import pii
 
 SIZE = 32 * 1024
-BUDGET_S = 0.005
+BUDGET_S = 0.05  # ten times the bench's 5 ms target; backtracking costs seconds
 
 
-def text(unit: str, tail: str = "") -> str:
-    return (unit * (SIZE // len(unit) + 1))[: SIZE - len(tail)] + tail
+def text(unit: str, tail: str = "", size: int = SIZE) -> str:
+    return (unit * (size // len(unit) + 1))[: size - len(tail)] + tail
 
 
 # Inputs that make each pattern start, extend and give up at (nearly) every position.
@@ -72,11 +73,30 @@ def cpu_seconds(run, value: str) -> float:
 
 
 @pytest.mark.parametrize("name", sorted(PATTERNS))
-def test_each_scrubber_pattern_costs_under_5_ms_on_32_kb_of_adversarial_text(name) -> None:
+def test_each_scrubber_pattern_costs_milliseconds_on_32_kb_of_adversarial_text(name) -> None:
     for value in ADVERSARIAL[name]:
         assert len(value) == SIZE
         cost = cpu_seconds(PATTERNS[name], value)
         assert cost < BUDGET_S, f"{name} took {cost * 1000:.1f} ms on {value[:20]!r}…"
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "tail"),
+    [
+        ("email", "a.", "1"),
+        ("email", "a", "@"),
+        ("card", "1 ", ""),
+        ("phone", "(1) ", ""),
+        ("phone", "1", ""),
+        ("phone_run", "1) (1", ""),
+        ("grouped_number", "1.1", "x"),
+    ],
+)
+def test_cost_grows_linearly_with_the_text(name: str, unit: str, tail: str) -> None:
+    small = cpu_seconds(PATTERNS[name], text(unit, tail, SIZE // 8))
+    large = cpu_seconds(PATTERNS[name], text(unit, tail, SIZE))
+    # Linear: about 8; quadratic backtracking: about 64. Timer noise stays well below 32.
+    assert large < 32 * max(small, 20e-6), f"{name}: {small * 1e3:.2f} ms → {large * 1e3:.2f} ms"
 
 
 def test_scrubbing_a_whole_adversarial_string_stays_under_the_budget_too() -> None:
