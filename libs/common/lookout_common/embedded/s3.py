@@ -21,6 +21,8 @@ from pathlib import Path
 from lookout_common.embedded.process import port_open, spawn, stop_process, wait_until
 
 REGION = "us-east-1"
+READINESS_BUCKET = "lookout-ready"  # holds only the start-up probe object
+
 # SeaweedFS runs a master, a volume server, a filer and the S3 gateway in one
 # process; each has an HTTP and a gRPC port.
 PORT_NAMES = (
@@ -159,19 +161,26 @@ class EmbeddedS3:
         return port_open("127.0.0.1", self.ports["s3"])
 
     def _create_buckets(self, buckets: list[str]) -> bool:
-        """False while the filer behind the gateway is still starting."""
+        """False while the filer or the volume server behind the gateway is still starting.
+
+        After a restart the gateway answers before the volume server has registered
+        its volumes with the master, and a read of stored data is a 500 until then (a
+        broker started in that gap fails to load its metadata). A probe object written
+        and read back needs a registered volume server, so it is the readiness test."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._ready()
         try:
             client = self.client()
             existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
-            for bucket in buckets:
+            for bucket in [*buckets, READINESS_BUCKET]:
                 if bucket not in existing:
                     client.create_bucket(Bucket=bucket)
+            client.put_object(Bucket=READINESS_BUCKET, Key="probe", Body=b"ready")
+            probe = client.get_object(Bucket=READINESS_BUCKET, Key="probe")["Body"].read()
         except (BotoCoreError, ClientError):
             return False
-        return True
+        return probe == b"ready"
 
     def broker_environment(self) -> dict[str, str]:
         """What Tansu's S3 storage engine (the Rust object_store crate) reads."""
