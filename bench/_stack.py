@@ -16,9 +16,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from lookout_common.embedded.process import free_port, spawn, stop_process
-from lookout_common.migrate import migrate
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.migrate import migrate
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.process import free_port, spawn, stop_process
 
 
 @contextlib.contextmanager
@@ -31,12 +31,12 @@ def infrastructure() -> Iterator[tuple[str, str, Path]]:
     bootstrap = os.environ.get("LOOKOUT_BENCH_KAFKA_BOOTSTRAP")
     try:
         if not server_url:
-            from lookout_common.embedded.postgres import EmbeddedPostgres
+            from lookout_devstack.embedded.postgres import EmbeddedPostgres
 
             postgres = EmbeddedPostgres(scratch / "pg")
             server_url = postgres.start()
         if not bootstrap:
-            from lookout_common.embedded.kafka import EmbeddedKafka
+            from lookout_devstack.embedded.kafka import EmbeddedKafka
 
             kafka = EmbeddedKafka(scratch)
             bootstrap = kafka.start()

@@ -25,9 +25,9 @@ import httpx
 from _stack import Service, clock, fresh_database, infrastructure, median, percentile
 
 from lookout_aggregator.store import ensure_partitions, store_batch
-from lookout_common.apikeys import Role, create_key
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role, create_key
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
 
 BATCH = 5000
 PATHS = ["/", "/search", "/therapists", "/book", "/chat", "/account", "/faq"] + [

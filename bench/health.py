@@ -19,10 +19,10 @@ import time
 from _stack import fresh_database, infrastructure
 from prometheus_client import REGISTRY
 
-from lookout_common.db import create_pool
-from lookout_common.embedded.process import free_port
-from lookout_common.kafka import ensure_topics, make_broker
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.kafka import ensure_topics, make_broker
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.process import free_port
 from lookout_health.config import HealthConfig, HttpCheck
 from lookout_health.monitor import Monitor
 

@@ -47,7 +47,7 @@ import httpx
 from _stack import clock, percentile
 from ingest import segment_events
 
-from lookout_common.settings import IngestSettings
+from lookout_common.infra.settings import IngestSettings
 
 VALID_BATCH = 25
 MIXED_ITEMS = 2  # hostile items inside each valid batch of the hostile phase
@@ -388,7 +388,7 @@ class LookoutUp:
         self.log = data_dir / "up.log"
         env = {key: value for key, value in os.environ.items() if key != "LOOKOUT_TOPIC_PREFIX"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "lookout_devstack.cli", "up", "--data-dir", str(data_dir)],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
             env=env,

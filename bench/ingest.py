@@ -36,10 +36,10 @@ from _stack import (
 )
 from aiokafka import AIOKafkaProducer
 
-from lookout_common.apikeys import Role, create_key
-from lookout_common.embedded.process import free_port
-from lookout_common.kafka import ensure_topics
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role, create_key
+from lookout_common.infra.kafka import ensure_topics
+from lookout_devstack.embedded.process import free_port
 
 BATCH = 100
 CONCURRENCY = 32
@@ -256,8 +256,8 @@ def broker(engine: str, scratch, memory_bootstrap: str):
     if engine == "memory":
         yield memory_bootstrap
         return
-    from lookout_common.embedded.kafka import BROKER_BUCKET, EmbeddedKafka
-    from lookout_common.embedded.s3 import PORT_NAMES, EmbeddedS3
+    from lookout_devstack.embedded.kafka import BROKER_BUCKET, EmbeddedKafka
+    from lookout_devstack.embedded.s3 import PORT_NAMES, EmbeddedS3
 
     directory = scratch / "s3-engine"
     directory.mkdir()

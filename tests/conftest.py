@@ -13,8 +13,8 @@ from support.db import fresh_database
 from support.resolve import Resolved, S3Endpoint, kafka_broker, postgres_server, s3_endpoint
 from support.services import ServiceProcess
 
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RESOLVED: dict[str, str] = {}  # which real service each session fixture started, for the report

@@ -122,7 +122,7 @@ def test_dockerfile_runs_its_service_as_non_root_on_the_port_everyone_expects(
 
 
 def test_settings_defaults_match_the_images() -> None:
-    from lookout_common.settings import (
+    from lookout_common.infra.settings import (
         AggregatorSettings,
         AlertSettings,
         BackupWorkerSettings,

@@ -8,7 +8,7 @@ import re
 
 from support.repo import ROOT
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 
 PUBLIC = {"ingest", "dashboard-api"}
 KAFKA_CLIENTS = {

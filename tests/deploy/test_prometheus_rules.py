@@ -14,7 +14,7 @@ RULES = ROOT / "deploy/prometheus/rules/lookout.yml"
 TESTS = ROOT / "deploy/prometheus/tests/lookout_test.yml"
 SOURCES = [
     *(ROOT / "services").glob("*/lookout_*/**/*.py"),
-    *(ROOT / "libs/common/lookout_common").glob("*.py"),
+    *(ROOT / "libs").glob("*/lookout_*/**/*.py"),
 ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from support.repo import ROOT, settings_classes
 
-from lookout_common.settings import StackSettings
+from lookout_common.infra.settings import StackSettings
 
 UNIT = ROOT / "deploy" / "systemd" / "lookout.service"
 INSTALLED_LOOKOUT = "/opt/lookout/.venv/bin/lookout"

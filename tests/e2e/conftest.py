@@ -23,8 +23,8 @@ from support.resolve import Resolved, scratch_dir
 from support.services import ServiceProcess, settings_env
 from support.wait import eventually
 
-from lookout_common.apikeys import Role
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.settings import LookoutSettings
 
 
 @dataclass
@@ -52,7 +52,7 @@ async def pipeline(settings: LookoutSettings, service_factory) -> Pipeline:
 
 def _launch(data_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(data_dir / "data")],
+        [sys.executable, "-m", "lookout_devstack.cli", "up", "--data-dir", str(data_dir / "data")],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env=env,

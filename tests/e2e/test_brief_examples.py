@@ -31,9 +31,9 @@ from support.resolve import Resolved
 from support.services import ServiceProcess, settings_env
 from support.wait import eventually
 
-from lookout_common.apikeys import Role
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

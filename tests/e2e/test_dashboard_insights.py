@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, Route, expect
 from support.browser_stack import ARTIFACTS, Stack, shot, sign_in
 
-from lookout_common.demo import EXPERIMENT
+from lookout_devstack.demo import EXPERIMENT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -95,7 +95,7 @@ class OneBox:
         self.log.write_text("")
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "lookout_common.cli", "up"),
+                *(sys.executable, "-m", "lookout_devstack.cli", "up"),
                 *("--data-dir", str(self.data_dir), "--drain-timeout", "1", *extra),
             ],
             stdout=self.log.open("ab"),
@@ -124,7 +124,7 @@ class OneBox:
         or (data_dir=False) run beside the data dir, where `.lookout` is the default."""
         prefix = ["--data-dir", str(self.data_dir)] if data_dir else []
         return subprocess.run(
-            [sys.executable, "-m", "lookout_common.cli", *prefix, *argv],
+            [sys.executable, "-m", "lookout_devstack.cli", *prefix, *argv],
             capture_output=True,
             text=True,
             env=_environment(),
@@ -224,7 +224,7 @@ def _bookings_today(info: dict) -> int:
 
 def test_commands_fail_clearly_without_a_stack_or_settings(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lookout_common.cli", "keys", "list"],
+        [sys.executable, "-m", "lookout_devstack.cli", "keys", "list"],
         capture_output=True,
         text=True,
         env=_environment(),
@@ -285,7 +285,7 @@ def test_every_command_talks_to_the_running_stack(one_box: OneBox) -> None:
 
 def test_a_second_lookout_up_on_the_same_data_dir_is_refused(one_box: OneBox) -> None:
     second = subprocess.run(
-        [sys.executable, "-m", "lookout_common.cli", "up", "--data-dir", str(one_box.data_dir)],
+        [sys.executable, "-m", "lookout_devstack.cli", "up", "--data-dir", str(one_box.data_dir)],
         capture_output=True,
         text=True,
         env=_environment(),

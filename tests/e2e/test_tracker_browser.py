@@ -28,7 +28,7 @@ from support.browser_stack import BOOKING
 from support.kafka import read_topic
 from support.wait import eventually
 
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from lookout_common.backup_events import BackupCommand, sign_command
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.backup_events import BackupCommand, sign_command
+from lookout_common.contracts.topics import Topic, topic_name
 
 
 async def table_dump(database_url: str, table: str, schema: str = "public") -> list[bytes]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Page, expect
 
-from lookout_common.demo import drive
+from lookout_devstack.demo import drive
 from support.wait import eventually
 
 # A booking as the shop's front end reports it.

@@ -6,8 +6,8 @@ import uuid
 
 import asyncpg
 
-from lookout_common.apikeys import Role, create_key
-from lookout_common.migrate import migrate
+from lookout_common.infra.apikeys import Role, create_key
+from lookout_common.infra.migrate import migrate
 
 
 async def fresh_database(server_url: str) -> str:

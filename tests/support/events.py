@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from lookout_aggregator.store import ensure_partitions, store_batch
-from lookout_common.events import AnalyticsEvent
+from lookout_common.contracts.events import AnalyticsEvent
 
 _ids = itertools.count(1)
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from lookout_common.apikeys import Role
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.settings import LookoutSettings
 from support.db import create_keys
 from support.kafka import read_topic
 from support.services import ServiceProcess

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from lookout_common.events import AnalyticsEvent
+from lookout_common.contracts.events import AnalyticsEvent
 from lookout_ingest.messages import to_event
 
 RECEIVED_AT = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
-from lookout_common import settings as settings_module
+from lookout_common.infra import settings as settings_module
 
 ROOT = Path(__file__).resolve().parents[2]
 

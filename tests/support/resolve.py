@@ -52,7 +52,7 @@ def postgres_server() -> Iterator[Resolved]:
         with PostgresContainer("postgres:17-alpine", driver=None) as container:
             yield Resolved(container.get_connection_url(), "testcontainers")
         return
-    from lookout_common.embedded.postgres import EmbeddedPostgres
+    from lookout_devstack.embedded.postgres import EmbeddedPostgres
 
     directory = scratch_dir("lookout-test-pg-")
     server = EmbeddedPostgres(directory / "data", durable=False)
@@ -76,7 +76,7 @@ def kafka_broker() -> Iterator[Resolved]:
         with KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft() as container:
             yield Resolved(container.get_bootstrap_server(), "testcontainers")
         return
-    from lookout_common.embedded.kafka import EmbeddedKafka
+    from lookout_devstack.embedded.kafka import EmbeddedKafka
 
     directory = scratch_dir("lookout-test-kafka-")
     broker = EmbeddedKafka(directory)
@@ -124,7 +124,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         return
     from moto.server import ThreadedMotoServer
 
-    from lookout_common.embedded.process import free_port
+    from lookout_devstack.embedded.process import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from lookout_common.embedded.process import free_port, spawn, stop_process
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.process import free_port, spawn, stop_process
 
 
 class ServiceProcess:

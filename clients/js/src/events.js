@@ -1,5 +1,5 @@
 /**
- * The product's events (names and properties from libs/common/lookout_common/events.py):
+ * The product's events (names and properties from libs/common/lookout_common/contracts/events.py):
  * each helper turns its arguments into `{ event, properties }`, or null when the
  * arguments name no event (an unknown booking stage, say).
  */

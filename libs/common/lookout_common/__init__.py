@@ -1,3 +1,2 @@
-"""Lookout's shared package: the contracts every service builds on."""
-
-__version__ = "0.1.0"
+"""Lookout's shared library: `contracts` (what services exchange) and `infra` (how a
+service runs). Its version is the distribution's (`importlib.metadata`)."""

@@ -1,6 +1,6 @@
 from lookout_aggregator.app import create_app
-from lookout_common.service import serve
-from lookout_common.settings import AggregatorSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import AggregatorSettings
 
 
 def main() -> None:

@@ -17,14 +17,14 @@ from pydantic import BaseModel, Field
 from lookout_aggregator.consumer import Aggregator
 from lookout_aggregator.data_quality import DeadLetterCounter
 from lookout_aggregator.retention import run_retention
-from lookout_common.apikeys import KeyCache
-from lookout_common.auth import AUTH_ERRORS, Reader
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import AggregatorSettings
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, group_name, topic_name
+from lookout_common.contracts.topics import Topic, group_name, topic_name
+from lookout_common.infra.apikeys import KeyCache
+from lookout_common.infra.auth import AUTH_ERRORS, Reader
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
+from lookout_common.infra.settings import AggregatorSettings
+from lookout_common.infra.supervise import Supervisor
 
 
 class Lag(BaseModel):
@@ -124,7 +124,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Lookout analytics-aggregator",
-        version="1.0",
+        version=distribution_version("lookout-analytics-aggregator"),
         description="Consumes analytics.events.v1 into user_analytics and the rollups.",
         lifespan=lifespan,
         **api_docs(settings),

@@ -32,10 +32,10 @@ from pydantic import ValidationError
 from lookout_aggregator.isolation import write_isolating
 from lookout_aggregator.letters import LetterBox, describe, letter
 from lookout_aggregator.store import EventHead, ensure_partitions, store_batch
-from lookout_common.events import DeadLetter, DeadLetterCode
-from lookout_common.settings import AggregatorSettings
-from lookout_common.timebounds import latest_accepted, oldest_accepted
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.events import DeadLetter, DeadLetterCode
+from lookout_common.contracts.timebounds import latest_accepted, oldest_accepted
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.settings import AggregatorSettings
 
 log = logging.getLogger("lookout.aggregator")
 

@@ -25,8 +25,8 @@ from lookout_aggregator.consumer import transient
 from lookout_aggregator.isolation import write_isolating
 from lookout_aggregator.letters import describe, safe_text
 from lookout_aggregator.store import DeadLetterTally, add_dead_letter_tally, lock_offsets
-from lookout_common.events import DeadLetter, DeadLetterCode
-from lookout_common.timebounds import latest_accepted, oldest_accepted
+from lookout_common.contracts.events import DeadLetter, DeadLetterCode
+from lookout_common.contracts.timebounds import latest_accepted, oldest_accepted
 
 log = logging.getLogger("lookout.aggregator.data_quality")
 

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from lookout_common.events import DeadLetter, DeadLetterCode, FieldError
+from lookout_common.contracts.events import DeadLetter, DeadLetterCode, FieldError
 
 log = logging.getLogger("lookout.aggregator.letters")
 

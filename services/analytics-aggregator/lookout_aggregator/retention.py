@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
-from lookout_common.leader import lock_id
+from lookout_common.infra.leader import lock_id
 
 log = logging.getLogger("lookout.aggregator.retention")
 

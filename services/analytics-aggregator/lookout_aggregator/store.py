@@ -21,7 +21,7 @@ from typing import Annotated
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lookout_common.events import MessageKind
+from lookout_common.contracts.events import MessageKind
 
 SESSION_TIMEOUT = timedelta(minutes=30)
 

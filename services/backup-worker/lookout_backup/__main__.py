@@ -1,6 +1,6 @@
 from lookout_backup.app import create_app
-from lookout_common.service import serve
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import BackupWorkerSettings
 
 
 def main() -> None:

@@ -23,18 +23,18 @@ from lookout_backup.manifest import Manifest
 from lookout_backup.restore import RestoreRefused, read_manifest
 from lookout_backup.runner import Runner
 from lookout_backup.targets import open_target
-from lookout_common.apikeys import KeyCache
-from lookout_common.auth import Admin, Reader
-from lookout_common.backup_api import Run, RunDetail, StoredArtifact
-from lookout_common.backup_events import BackupCommand, BackupResult, sign_command
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.leader import LeaderLease
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import BackupWorkerSettings
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, group_name, topic_name
-from lookout_common.validation import RowId
+from lookout_common.contracts.backup_api import Run, RunDetail, StoredArtifact
+from lookout_common.contracts.backup_events import BackupCommand, BackupResult, sign_command
+from lookout_common.contracts.topics import Topic, group_name, topic_name
+from lookout_common.contracts.validation import RowId
+from lookout_common.infra.apikeys import KeyCache
+from lookout_common.infra.auth import Admin, Reader
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
+from lookout_common.infra.settings import BackupWorkerSettings
+from lookout_common.infra.supervise import Supervisor
 
 log = logging.getLogger("lookout.backup")
 
@@ -130,7 +130,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Lookout backup-worker",
-        version="1.0",
+        version=distribution_version("lookout-backup-worker"),
         description="Backs up the product's tables and restores them after verifying them.",
         lifespan=lifespan,
         **api_docs(settings),

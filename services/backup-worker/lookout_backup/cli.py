@@ -14,9 +14,9 @@ from lookout_backup import store
 from lookout_backup.export import Progress
 from lookout_backup.runner import Busy, Runner
 from lookout_backup.targets import open_target
-from lookout_common.backup_events import BackupCommand
-from lookout_common.db import create_pool
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.contracts.backup_events import BackupCommand
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.settings import BackupWorkerSettings
 
 
 def _bar(step: Progress) -> None:

@@ -13,8 +13,8 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from lookout_backup import store
-from lookout_common.backup_events import BackupCommand, signature_valid
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.contracts.backup_events import BackupCommand, signature_valid
+from lookout_common.infra.settings import BackupWorkerSettings
 
 log = logging.getLogger("lookout.backup")
 

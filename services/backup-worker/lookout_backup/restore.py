@@ -40,7 +40,7 @@ from lookout_backup.names import (
     quote,
 )
 from lookout_backup.targets import Target
-from lookout_common import erasure_ledger
+from lookout_common.infra import erasure_ledger
 
 Mode = Literal["replace", "merge"]
 

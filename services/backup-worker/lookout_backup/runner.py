@@ -29,10 +29,10 @@ from lookout_backup.restore import (
 )
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
-from lookout_common import erasure_ledger
-from lookout_common.backup_events import BackupCommand, BackupResult, Retention, RunStatus
-from lookout_common.leader import lock_id
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.contracts.backup_events import BackupCommand, BackupResult, Retention, RunStatus
+from lookout_common.infra import erasure_ledger
+from lookout_common.infra.leader import lock_id
+from lookout_common.infra.settings import BackupWorkerSettings
 
 log = logging.getLogger("lookout.backup")
 

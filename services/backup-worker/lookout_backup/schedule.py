@@ -12,7 +12,7 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from lookout_common.backup_api import ScheduleSpec
+from lookout_common.contracts.backup_api import ScheduleSpec
 
 
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -14,9 +14,9 @@ import asyncpg
 from aiokafka.errors import KafkaError
 
 from lookout_backup.schedule import next_run
-from lookout_common.backup_api import Schedule, ScheduleIn
-from lookout_common.backup_events import BackupCommand, Retention
-from lookout_common.db import DATABASE_UNAVAILABLE
+from lookout_common.contracts.backup_api import Schedule, ScheduleIn
+from lookout_common.contracts.backup_events import BackupCommand, Retention
+from lookout_common.infra.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("lookout.backup")
 

@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lookout_backup.names import is_run_id
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.infra.settings import BackupWorkerSettings
 
 log = logging.getLogger("lookout.backup")
 

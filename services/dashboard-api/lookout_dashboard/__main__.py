@@ -1,5 +1,5 @@
-from lookout_common.service import serve
-from lookout_common.settings import DashboardSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import DashboardSettings
 from lookout_dashboard.app import create_app
 
 

@@ -17,8 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from lookout_common.auth import Reader
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
+from lookout_common.infra.auth import Reader
 from lookout_dashboard.queries import active_since
 from lookout_dashboard.ranges import (
     ERRORS,

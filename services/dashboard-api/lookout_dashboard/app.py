@@ -13,13 +13,13 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from lookout_common.apikeys import KeyCache, key_active
-from lookout_common.auth import AUTH_ERRORS, Admin, Reader
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import DashboardSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.apikeys import KeyCache, key_active
+from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
+from lookout_common.infra.settings import DashboardSettings
+from lookout_common.infra.supervise import Supervisor
 from lookout_dashboard import (
     activity,
     analytics,
@@ -89,7 +89,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Lookout dashboard-api",
-        version="1.0",
+        version=distribution_version("lookout-dashboard-api"),
         description="Analytics, health and backups for admins and viewers. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,

@@ -13,18 +13,18 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, StrictBool
 
-from lookout_common.apikeys import ApiKey
-from lookout_common.auth import Admin, Reader
-from lookout_common.backup_api import Run, RunDetail, Schedule, ScheduleIn
-from lookout_common.backup_events import (
+from lookout_common.contracts.backup_api import Run, RunDetail, Schedule, ScheduleIn
+from lookout_common.contracts.backup_events import (
     BackupCommand,
     CollectionName,
     Retention,
     sign_command,
 )
-from lookout_common.models import Camel
-from lookout_common.topics import Topic, topic_name
-from lookout_common.validation import RowId
+from lookout_common.contracts.models import Camel
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.contracts.validation import RowId
+from lookout_common.infra.apikeys import ApiKey
+from lookout_common.infra.auth import Admin, Reader
 from lookout_dashboard import audit
 from lookout_dashboard.health_api import ERRORS
 from lookout_dashboard.upstream import forward, forward_action

@@ -16,8 +16,8 @@ import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from lookout_common.auth import Reader
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
+from lookout_common.infra.auth import Reader
 from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
 from lookout_dashboard.rates import percent, ratio
 from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader, Top, grouped

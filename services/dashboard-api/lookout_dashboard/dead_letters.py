@@ -13,8 +13,8 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from lookout_common.auth import Reader
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
+from lookout_common.infra.auth import Reader
 from lookout_dashboard.ranges import ERRORS, From, Granularity, Span, To, resolve_range
 from lookout_dashboard.rollups import RangeReader, Top
 

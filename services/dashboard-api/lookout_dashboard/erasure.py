@@ -6,7 +6,7 @@ in one transaction. The event-id ledger keeps the erased events' ids (ids only, 
 content), so a Kafka redelivery of one of them is recognised and not stored again.
 Events still waiting in Kafka when the erasure runs are stored after it: erase once
 the person's traffic has stopped (for example after account deletion), or again.
-The erasure ledger keeps sha256 hashes of the erased ids (lookout_common.erasure_ledger),
+The erasure ledger keeps sha256 hashes of the erased ids (lookout_common.infra.erasure_ledger),
 and the backup worker deletes them again after restoring any personal table.
 """
 
@@ -18,9 +18,9 @@ import asyncpg
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from lookout_common import erasure_ledger
-from lookout_common.auth import AUTH_ERRORS, Admin
-from lookout_common.erasure_ledger import PERSONAL_TABLES
+from lookout_common.infra import erasure_ledger
+from lookout_common.infra.auth import AUTH_ERRORS, Admin
+from lookout_common.infra.erasure_ledger import PERSONAL_TABLES
 from lookout_dashboard import audit
 
 router = APIRouter(prefix="/api/v1/users", tags=["privacy"])

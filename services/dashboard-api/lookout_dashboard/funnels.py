@@ -29,7 +29,7 @@ from typing import Annotated
 import asyncpg
 from pydantic import Field
 
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
 
 # Text without NUL (Postgres text cannot hold it); bounded like the events' own fields.
 FilterText = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")]

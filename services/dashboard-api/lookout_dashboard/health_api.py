@@ -1,6 +1,6 @@
 """The health tab's endpoints: read through the health monitor's API; actions (run a
 check, maintenance windows) are the monitor's work and are recorded in the audit log.
-Bodies and answers are the monitor's own contract (`lookout_common.health_api`)."""
+Bodies and answers are the monitor's own contract (`lookout_common.contracts.health_api`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
-from lookout_common.apikeys import ApiKey
-from lookout_common.auth import AUTH_ERRORS, Admin, Reader
-from lookout_common.health_api import (
+from lookout_common.contracts.health_api import (
     CheckSummary,
     HistoryPoint,
     Incident,
@@ -21,8 +19,10 @@ from lookout_common.health_api import (
     RunRequest,
     SystemStatus,
 )
-from lookout_common.health_events import CheckResult
-from lookout_common.validation import RowId
+from lookout_common.contracts.health_events import CheckResult
+from lookout_common.contracts.validation import RowId
+from lookout_common.infra.apikeys import ApiKey
+from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_dashboard.upstream import UPSTREAM_ERRORS, forward, forward_action
 
 ERRORS = {**AUTH_ERRORS, **UPSTREAM_ERRORS}

@@ -25,7 +25,7 @@ from itertools import pairwise
 import asyncpg
 from pydantic import Field
 
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
 from lookout_dashboard.funnels import LINKED, PERSON
 
 EXIT = "(exit)"

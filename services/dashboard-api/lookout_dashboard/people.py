@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import Field, ValidationError
 
-from lookout_common.auth import Reader
-from lookout_common.models import Camel
-from lookout_common.validation import IsoDatetime
+from lookout_common.contracts.models import Camel
+from lookout_common.contracts.validation import IsoDatetime
+from lookout_common.infra.auth import Reader
 from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, count_funnel
 from lookout_dashboard.journeys import (
     MAX_JOURNEY_PEOPLE,

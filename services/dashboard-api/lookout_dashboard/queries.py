@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel, Field
 
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
 from lookout_dashboard.rates import percent
 
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException, Query
 from pydantic import Field
 
-from lookout_common.auth import AUTH_ERRORS
-from lookout_common.models import Camel
-from lookout_common.validation import IsoDatetime
+from lookout_common.contracts.models import Camel
+from lookout_common.contracts.validation import IsoDatetime
+from lookout_common.infra.auth import AUTH_ERRORS
 
 
 class Granularity(StrEnum):

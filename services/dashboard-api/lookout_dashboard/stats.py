@@ -15,7 +15,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from lookout_common.models import Camel
+from lookout_common.contracts.models import Camel
 
 ALPHA = 0.05
 # A split this unlikely under the configured weights means the assignment or the exposure

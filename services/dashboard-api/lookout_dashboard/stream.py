@@ -24,11 +24,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
-from lookout_common.db import DATABASE_UNAVAILABLE
-from lookout_common.kafka import client_options
-from lookout_common.settings import LookoutSettings
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.db import DATABASE_UNAVAILABLE
+from lookout_common.infra.kafka import client_options
+from lookout_common.infra.settings import LookoutSettings
+from lookout_common.infra.supervise import Supervisor
 
 log = logging.getLogger("lookout.dashboard.stream")
 

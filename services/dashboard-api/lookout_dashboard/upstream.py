@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
-from lookout_common.apikeys import ApiKey
+from lookout_common.infra.apikeys import ApiKey
 from lookout_dashboard import audit
 
 UPSTREAM_ERRORS = {

@@ -1,5 +1,5 @@
-from lookout_common.service import serve
-from lookout_common.settings import HealthMonitorSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_health.app import create_app
 
 

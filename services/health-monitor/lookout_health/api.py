@@ -15,8 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from lookout_common.auth import AUTH_ERRORS, READ_ROLES, Admin, Reader, bearer, require
-from lookout_common.health_api import (
+from lookout_common.contracts.health_api import (
     CheckSummary,
     HistoryPoint,
     Incident,
@@ -26,14 +25,16 @@ from lookout_common.health_api import (
     SystemStatus,
     Uptime,
 )
-from lookout_common.health_events import CheckResult, CheckStatus
-from lookout_common.validation import RowId
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
+from lookout_common.contracts.validation import RowId
+from lookout_common.infra.auth import AUTH_ERRORS, READ_ROLES, Admin, Reader, bearer, require
+from lookout_common.infra.service import distribution_version
 from lookout_health import store
 from lookout_health.monitor import Monitor
 from lookout_health.reload import ConfigState
 from lookout_health.status import critical_issues, ietf_response, system_state
 
-VERSION = "1.0.0"
+VERSION = distribution_version("lookout-health-monitor")
 
 
 def _incident(row) -> Incident:

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lookout_common.apikeys import KeyCache
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.leader import LeaderLease
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import HealthMonitorSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.apikeys import KeyCache
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.service import add_probe_routes, api_docs
+from lookout_common.infra.settings import HealthMonitorSettings
+from lookout_common.infra.supervise import Supervisor
 from lookout_health.api import VERSION, CachedAnswer, build_router
 from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig

@@ -4,9 +4,9 @@ service's readiness."""
 
 from __future__ import annotations
 
-from lookout_common.kafka import kafka_auth
-from lookout_common.settings import HealthMonitorSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.kafka import kafka_auth
+from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_health.config import (
     DirectoryCheck,
     HealthConfig,

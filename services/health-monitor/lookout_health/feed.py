@@ -24,10 +24,10 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
 
-from lookout_common.db import DATABASE_UNAVAILABLE
-from lookout_common.health_events import IncidentEvent
-from lookout_common.leader import lock_id
-from lookout_common.supervise import Supervisor
+from lookout_common.contracts.health_events import IncidentEvent
+from lookout_common.infra.db import DATABASE_UNAVAILABLE
+from lookout_common.infra.leader import lock_id
+from lookout_common.infra.supervise import Supervisor
 from lookout_health import store
 
 log = logging.getLogger("lookout.health.feed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from lookout_common.health_events import CheckStatus
+from lookout_common.contracts.health_events import CheckStatus
 from lookout_health.config import CheckBase
 
 

@@ -19,10 +19,10 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 
-from lookout_common.db import DATABASE_UNAVAILABLE
-from lookout_common.health_events import CheckResult, IncidentEvent
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.health_events import CheckResult, IncidentEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.db import DATABASE_UNAVAILABLE
+from lookout_common.infra.supervise import Supervisor
 from lookout_health import store
 from lookout_health.checks import PROBES
 from lookout_health.checks.base import describe

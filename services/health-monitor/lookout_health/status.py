@@ -3,8 +3,8 @@ the IETF health response (draft-inadarei-api-health-check) built from the same."
 
 from __future__ import annotations
 
-from lookout_common.health_api import CriticalIssue, SystemState
-from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.contracts.health_api import CriticalIssue, SystemState
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
 
 
 def system_state(latest: list[CheckResult], in_maintenance: bool) -> SystemState:

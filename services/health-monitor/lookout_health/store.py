@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from lookout_common.health_events import CheckResult, CheckStatus, IncidentEvent
+from lookout_common.contracts.health_events import CheckResult, CheckStatus, IncidentEvent
 
 # A result stands for the time until the next one, but never for longer than this:
 # while the monitor itself was down nothing is known, so nothing is counted.

@@ -1,5 +1,5 @@
-from lookout_common.service import serve
-from lookout_common.settings import IngestSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.app import create_app
 
 

@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import BaseModel, Field
 
-from lookout_common.apikeys import ApiKey, KeyCache, Role
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.events import AnalyticsEvent, DeadLetter, FieldError
-from lookout_common.kafka import broker_reachable, start_producer
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import IngestSettings
-from lookout_common.timebounds import oldest_accepted
+from lookout_common.contracts.events import AnalyticsEvent, DeadLetter, FieldError
+from lookout_common.contracts.timebounds import oldest_accepted
+from lookout_common.infra.apikeys import ApiKey, KeyCache, Role
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, start_producer
+from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.bounds import MAX_BATCH_ITEMS, carried, shape_errors
 from lookout_ingest.limits import RateLimiter
 from lookout_ingest.messages import Rejected, to_event
@@ -376,7 +376,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Lookout ingest",
-        version="1.0",
+        version=distribution_version("lookout-ingest"),
         description="Segment-compatible tracking API. A 200 means every accepted event "
         "is durably in Kafka.",
         lifespan=lifespan,

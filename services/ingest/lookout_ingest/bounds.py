@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from lookout_common.events import FieldError
+from lookout_common.contracts.events import FieldError
 
 MAX_BATCH_ITEMS = 2_500  # Segment's limit for one batch request
 MAX_DEPTH = 32  # nested objects and lists, the event itself being level 1

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Any
 
-from lookout_common.events import AnalyticsEvent, EventType
+from lookout_common.contracts.events import AnalyticsEvent, EventType
 from lookout_ingest.geo import GeoDatabase, Place, place_from_location
 from lookout_ingest.useragent import parse_user_agent
 

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from lookout_common.events import (
+from lookout_common.contracts.events import (
     CUSTOM_EVENT_NAME,
     IDENTIFY_EVENT,
     AnalyticsEvent,
@@ -31,7 +31,7 @@ from lookout_common.events import (
     FieldError,
     typed_properties,
 )
-from lookout_common.timebounds import DEFAULT_MAX_AGE_DAYS
+from lookout_common.contracts.timebounds import DEFAULT_MAX_AGE_DAYS
 from lookout_ingest.bounds import shape_errors
 
 _BOOKING_EVENTS = frozenset({EventType.BOOKING_ATTEMPT.value, EventType.BOOKING_COMPLETED.value})

@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from lookout_common.events import IDENTIFY_EVENT, EventType
+from lookout_common.contracts.events import IDENTIFY_EVENT, EventType
 
 # Removed from `context` without geo consent (`geo` is ingest's own, derived again later).
 CONTEXT_GEO_KEYS = frozenset({"location", "ip", "geo"})

@@ -1,7 +1,7 @@
 """Publishing accepted events to Kafka: all at once, then wait for every ack.
 
 This is ingest's hot path, so it talks to aiokafka's producer directly (see
-`lookout_common.kafka.make_producer` for the measured reason)."""
+`lookout_common.infra.kafka.make_producer` for the measured reason)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
-from lookout_common.events import AnalyticsEvent, DeadLetter, DeadLetterCode, FieldError
-from lookout_common.settings import IngestSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.events import AnalyticsEvent, DeadLetter, DeadLetterCode, FieldError
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 

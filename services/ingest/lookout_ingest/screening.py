@@ -17,8 +17,8 @@ from typing import Any
 
 from prometheus_client import Counter as Metric
 
-from lookout_common.events import AnalyticsEvent
-from lookout_common.settings import IngestSettings
+from lookout_common.contracts.events import AnalyticsEvent
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds
 from lookout_ingest.enrich import Enricher

@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaMessage
 
 from lookout_aggregator.app import batch_options
-from lookout_common.kafka import make_broker
-from lookout_common.settings import AggregatorSettings, LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.kafka import make_broker
+from lookout_common.infra.settings import AggregatorSettings, LookoutSettings
 
 pytestmark = pytest.mark.integration
 

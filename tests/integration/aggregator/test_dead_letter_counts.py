@@ -12,7 +12,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from lookout_aggregator.data_quality import DeadLetterCounter
-from lookout_common.events import DeadLetter, DeadLetterCode
+from lookout_common.contracts.events import DeadLetter, DeadLetterCode
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from support.services import settings_env
 from support.wait import eventually
 
 from lookout_aggregator.retention import drop_expired
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 from support.db import create_keys
 
 from lookout_aggregator.app import create_app
-from lookout_common.apikeys import KeyCache, Role
-from lookout_common.settings import AggregatorSettings
+from lookout_common.infra.apikeys import KeyCache, Role
+from lookout_common.infra.settings import AggregatorSettings
 
 pytestmark = pytest.mark.integration
 

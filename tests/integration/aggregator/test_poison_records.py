@@ -15,9 +15,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from support.services import settings_env
 from support.wait import eventually
 
-from lookout_common.events import AnalyticsEvent
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.events import AnalyticsEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

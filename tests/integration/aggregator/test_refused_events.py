@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaProducer
 from support.kafka import read_topic
 from support.services import settings_env
 
-from lookout_common.events import AnalyticsEvent
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.events import AnalyticsEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

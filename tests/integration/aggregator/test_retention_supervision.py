@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 from support.wait import eventually
 
 from lookout_aggregator.retention import run_retention
-from lookout_common.service import add_probe_routes
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.service import add_probe_routes
+from lookout_common.infra.supervise import Supervisor
 
 pytestmark = pytest.mark.integration
 

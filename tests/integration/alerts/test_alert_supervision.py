@@ -20,11 +20,11 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from support.wait import eventually
 
-from lookout_common.db import create_pool
-from lookout_common.health_events import CheckStatus, IncidentEvent
-from lookout_common.service import add_probe_routes
-from lookout_common.settings import AlertSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.contracts.health_events import CheckStatus, IncidentEvent
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.service import add_probe_routes
+from lookout_common.infra.settings import AlertSettings
+from lookout_common.infra.supervise import Supervisor
 from lookout_health.alerts import outbox
 from lookout_health.alerts.app import create_app
 from lookout_health.alerts.delivery import Deliverer

@@ -20,10 +20,10 @@ from aiokafka import AIOKafkaProducer
 from support.services import settings_env
 from support.wait import eventually
 
-from lookout_common.backup_events import BackupResult, RunStatus
-from lookout_common.embedded.process import free_port
-from lookout_common.health_events import CheckStatus, IncidentEvent
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.backup_events import BackupResult, RunStatus
+from lookout_common.contracts.health_events import CheckStatus, IncidentEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_devstack.embedded.process import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from support.services import settings_env
 
 from lookout_backup.crypto import Keyring
 from lookout_backup.targets import LocalTarget, S3Target
-from lookout_common.marketplace import TABLES, create_marketplace
+from lookout_devstack.marketplace import TABLES, create_marketplace
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from lookout_backup.export import BackupPlan, run_backup
 from lookout_backup.targets import S3Target
-from lookout_common.embedded.process import free_port
+from lookout_devstack.embedded.process import free_port
 
 pytestmark = pytest.mark.integration
 

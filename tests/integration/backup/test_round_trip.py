@@ -15,7 +15,7 @@ from lookout_backup.export import BackupPlan, run_backup
 from lookout_backup.manifest import seal
 from lookout_backup.restore import RestoreRefused, restore, trial_restore, verify
 from lookout_backup.runner import new_run_id
-from lookout_common.marketplace import TABLES
+from lookout_devstack.marketplace import TABLES
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,13 @@ from prometheus_client import REGISTRY
 from support.wait import eventually
 
 from lookout_backup import schedules
-from lookout_common.backup_api import ScheduleIn
-from lookout_common.backup_events import BackupCommand
-from lookout_common.db import create_pool
-from lookout_common.kafka import make_broker
-from lookout_common.service import add_probe_routes
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.backup_api import ScheduleIn
+from lookout_common.contracts.backup_events import BackupCommand
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.kafka import make_broker
+from lookout_common.infra.service import add_probe_routes
+from lookout_common.infra.supervise import Supervisor
 
 pytestmark = pytest.mark.integration
 

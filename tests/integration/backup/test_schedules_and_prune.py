@@ -19,9 +19,9 @@ from lookout_backup.prune import prune
 from lookout_backup.retention import RetentionPolicy
 from lookout_backup.runner import Busy, Runner
 from lookout_backup.targets import LocalTarget
-from lookout_common.apikeys import Role
-from lookout_common.db import create_pool
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.settings import BackupWorkerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -20,14 +20,14 @@ from lookout_backup.export import BackupPlan, run_backup
 from lookout_backup.restore import RestoreRefused, restore
 from lookout_backup.runner import Runner, new_run_id
 from lookout_backup.targets import LocalTarget
-from lookout_common import erasure_ledger
-from lookout_common.apikeys import Role, create_key, revoke_key
-from lookout_common.backup_api import Run
-from lookout_common.backup_events import RunStatus
-from lookout_common.db import create_pool
-from lookout_common.marketplace import TABLES
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.contracts.backup_api import Run
+from lookout_common.contracts.backup_events import RunStatus
+from lookout_common.infra import erasure_ledger
+from lookout_common.infra.apikeys import Role, create_key, revoke_key
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.settings import BackupWorkerSettings
 from lookout_dashboard.erasure import erase
+from lookout_devstack.marketplace import TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -238,7 +238,7 @@ async def test_restores_run_as_the_configured_role(marketplace, local_target, ke
 
 def lookout(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lookout_common.cli", "backup", *arguments],
+        [sys.executable, "-m", "lookout_devstack.cli", "backup", *arguments],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -24,10 +24,10 @@ from lookout_backup.restore import RestoreRefused, restore, run, verify
 from lookout_backup.runner import Runner, new_run_id
 from lookout_backup.schedules import enqueue_due, save_schedule
 from lookout_backup.targets import LocalTarget
-from lookout_common.backup_api import ScheduleIn
-from lookout_common.backup_events import RunStatus
-from lookout_common.db import create_pool
-from lookout_common.settings import BackupWorkerSettings
+from lookout_common.contracts.backup_api import ScheduleIn
+from lookout_common.contracts.backup_events import RunStatus
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.settings import BackupWorkerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from support.db import create_keys
 from support.kafka import read_topic
 from support.wait import eventually
 
-from lookout_common.apikeys import Role
-from lookout_common.marketplace import TABLES
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
+from lookout_devstack.marketplace import TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ async def test_backup_command_runs_once_and_reports_on_the_results_topic(
 
 def lookout(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lookout_common.cli", "backup", *arguments],
+        [sys.executable, "-m", "lookout_devstack.cli", "backup", *arguments],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -13,8 +13,8 @@ from lookout_client import AsyncClient, Client, LookoutClientError
 from support.ingest import IngestUnderTest, ingest_keys
 from support.services import settings_env
 
-from lookout_common.embedded.process import free_port
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.process import free_port
 
 pytestmark = pytest.mark.integration
 

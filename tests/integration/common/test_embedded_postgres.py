@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from support.resolve import scratch_dir
 
-from lookout_common.embedded.postgres import EmbeddedPostgres
+from lookout_devstack.embedded.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
 

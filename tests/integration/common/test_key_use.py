@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 from support.db import create_keys
 
-from lookout_common.apikeys import KeyCache, Role
+from lookout_common.infra.apikeys import KeyCache, Role
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from lookout_common.leader import LeaderLease
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 from support.wait import eventually
 
-from lookout_common import leader
-from lookout_common.leader import LeaderLease
-from lookout_common.settings import LookoutSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra import leader
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.settings import LookoutSettings
+from lookout_common.infra.supervise import Supervisor
 
 pytestmark = pytest.mark.integration
 

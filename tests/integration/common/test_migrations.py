@@ -6,8 +6,8 @@ import uuid
 import asyncpg
 import pytest
 
-from lookout_common import migrate as migrations
-from lookout_common.migrate import MigrationError, ensure_database, load_migrations, migrate
+from lookout_common.infra import migrate as migrations
+from lookout_common.infra.migrate import MigrationError, ensure_database, load_migrations, migrate
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from support.backups import COMMAND_KEY
 from support.db import create_keys
 from support.services import settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.marketplace import create_marketplace
+from lookout_common.infra.apikeys import Role
+from lookout_devstack.marketplace import create_marketplace
 
 
 @pytest.fixture

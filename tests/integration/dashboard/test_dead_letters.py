@@ -15,9 +15,9 @@ from support.db import create_keys
 from support.services import settings_env
 from support.wait import eventually
 
-from lookout_common.apikeys import Role
-from lookout_common.events import AnalyticsEvent
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.events import AnalyticsEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from support.events import event, store
 from support.matchers import FunnelEvent, funnel, journeys
 
-from lookout_common.db import connect
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.db import connect
+from lookout_common.infra.settings import LookoutSettings
 from lookout_dashboard.funnels import LINKED, PERSON, FunnelStep, count_funnel
 from lookout_dashboard.journeys import NOT_STEPS, follow_journeys
 

@@ -14,8 +14,8 @@ from support.db import create_keys
 from support.events import event, store
 from support.services import settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

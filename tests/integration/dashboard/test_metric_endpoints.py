@@ -25,10 +25,10 @@ from support.db import create_keys, fresh_database
 from support.events import event, store
 from support.services import ServiceProcess, settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.events import AnalyticsEvent
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
+from lookout_common.contracts.events import AnalyticsEvent
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,13 @@ from fastapi.routing import APIRoute
 from support.db import create_keys
 
 from lookout_backup.app import create_app as backup_app
-from lookout_common.apikeys import Role
-from lookout_common.auth import Admin
-from lookout_common.settings import BackupWorkerSettings, DashboardSettings, HealthMonitorSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.auth import Admin
+from lookout_common.infra.settings import (
+    BackupWorkerSettings,
+    DashboardSettings,
+    HealthMonitorSettings,
+)
 from lookout_dashboard.app import create_app as dashboard_app
 from lookout_health.app import create_app as health_app
 

@@ -11,8 +11,8 @@ from support.db import create_keys
 from support.events import event, store
 from support.services import settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.settings import LookoutSettings
 from lookout_dashboard.stats import Experiment, VariantCounts, analyze_experiment
 
 pytestmark = pytest.mark.integration

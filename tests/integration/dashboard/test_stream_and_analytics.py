@@ -15,11 +15,11 @@ import pytest
 from support.db import create_keys
 from support.services import settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.backup_events import BackupResult, RunStatus
-from lookout_common.health_events import CheckResult, CheckStatus, IncidentEvent
-from lookout_common.kafka import make_broker
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.backup_events import BackupResult, RunStatus
+from lookout_common.contracts.health_events import CheckResult, CheckStatus, IncidentEvent
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.kafka import make_broker
 
 pytestmark = pytest.mark.integration
 

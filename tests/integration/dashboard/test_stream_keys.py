@@ -13,7 +13,7 @@ import pytest
 from support.db import create_keys
 from support.services import settings_env
 
-from lookout_common.apikeys import Role
+from lookout_common.infra.apikeys import Role
 
 pytestmark = pytest.mark.integration
 

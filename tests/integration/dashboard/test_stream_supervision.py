@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from support.wait import eventually
 
-from lookout_common.service import add_probe_routes
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.service import add_probe_routes
+from lookout_common.infra.supervise import Supervisor
 from lookout_dashboard import stream
 
 pytestmark = pytest.mark.integration

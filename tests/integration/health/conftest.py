@@ -14,8 +14,8 @@ import pytest
 from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
-from lookout_common.apikeys import Role
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role
+from lookout_common.infra.settings import LookoutSettings
 
 
 class ToggleHttpServer:

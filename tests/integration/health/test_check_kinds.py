@@ -10,7 +10,7 @@ import boto3
 import httpx
 import pytest
 
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
 

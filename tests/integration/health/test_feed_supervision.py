@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 from support.wait import eventually
 
-from lookout_common.db import create_pool
-from lookout_common.kafka import make_broker
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.kafka import make_broker
+from lookout_common.infra.supervise import Supervisor
 from lookout_health.feed import KafkaFeed
 
 pytestmark = pytest.mark.integration

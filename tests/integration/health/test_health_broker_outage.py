@@ -20,11 +20,11 @@ from support.kafka import read_topic
 from support.resolve import scratch_dir
 from support.wait import eventually
 
-from lookout_common.db import create_pool
-from lookout_common.embedded.kafka import EmbeddedKafka
-from lookout_common.kafka import ensure_topics, make_broker
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.kafka import ensure_topics, make_broker
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.kafka import EmbeddedKafka
 from lookout_health import store
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig

@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 from support.wait import eventually
 
-from lookout_common.db import create_pool
-from lookout_common.health_events import CheckStatus
-from lookout_common.leader import LeaderLease
-from lookout_common.settings import LookoutSettings
+from lookout_common.contracts.health_events import CheckStatus
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.settings import LookoutSettings
 from lookout_health import store
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig

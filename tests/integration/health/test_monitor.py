@@ -14,8 +14,8 @@ import pytest
 from support.kafka import read_topic
 from support.resolve import scratch_dir
 
-from lookout_common.embedded.postgres import EmbeddedPostgres
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_devstack.embedded.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
 

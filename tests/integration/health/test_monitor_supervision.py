@@ -18,10 +18,10 @@ from support.kafka import read_topic
 from support.resolve import scratch_dir
 from support.services import settings_env
 
-from lookout_common.embedded.kafka import EmbeddedKafka
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.kafka import EmbeddedKafka
 
 pytestmark = pytest.mark.integration
 

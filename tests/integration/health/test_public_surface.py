@@ -8,14 +8,15 @@ names, reused for LOOKOUT_HEALTH_STATUS_CACHE_S; the details need a key."""
 from __future__ import annotations
 
 import time
+from importlib.metadata import version
 
 import httpx
 import pytest
 from support.db import create_keys
 from support.kafka import read_topic
 
-from lookout_common.apikeys import Role
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
 
 pytestmark = pytest.mark.integration
 
@@ -62,8 +63,8 @@ async def test_health_surface_without_a_key_and_redacted_messages(
         assert public.headers["content-type"] == "application/health+json"
         assert public.json() == {
             "status": "pass",
-            "version": "1",
-            "releaseId": "1.0.0",
+            "version": version("lookout-health-monitor").split(".")[0],
+            "releaseId": version("lookout-health-monitor"),
             "serviceId": "lookout",
             "checks": {"payments": [{"componentId": "payments"}]},
         }

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from lookout_common.db import connect
-from lookout_common.health_events import CheckResult, CheckStatus
-from lookout_common.settings import LookoutSettings
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
+from lookout_common.infra.db import connect
+from lookout_common.infra.settings import LookoutSettings
 from lookout_health import store
 
 pytestmark = pytest.mark.integration

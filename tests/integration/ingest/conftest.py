@@ -6,7 +6,7 @@ import pytest
 from support.ingest import IngestUnderTest, ingest_keys
 from support.services import settings_env
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 
 
 @pytest.fixture

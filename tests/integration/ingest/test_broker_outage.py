@@ -17,10 +17,10 @@ import pytest
 from support.resolve import scratch_dir
 from support.services import settings_env
 
-from lookout_common.apikeys import Role, create_key
-from lookout_common.embedded.kafka import EmbeddedKafka
-from lookout_common.kafka import ensure_topics
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.apikeys import Role, create_key
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.kafka import EmbeddedKafka
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lookout_common.topics import Topic
+from lookout_common.contracts.topics import Topic
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from support.kafka import read_topic
 from support.messages import track
 
-from lookout_common.topics import Topic
+from lookout_common.contracts.topics import Topic
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 
 from lookout_aggregator.consumer import Aggregator, Decoded, transient
 from lookout_aggregator.letters import MAX_PAYLOAD_BYTES, LetterBox, letter
-from lookout_common.events import AnalyticsEvent, DeadLetterCode
-from lookout_common.settings import AggregatorSettings
+from lookout_common.contracts.events import AnalyticsEvent, DeadLetterCode
+from lookout_common.infra.settings import AggregatorSettings
 
 NOW = datetime.now(UTC)
 

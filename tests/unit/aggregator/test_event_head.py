@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from lookout_aggregator.store import EventHead, batch_document
-from lookout_common.events import AnalyticsEvent
+from lookout_common.contracts.events import AnalyticsEvent
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout_common.backup_events import BackupResult, RunStatus
-from lookout_common.health_events import CheckStatus, IncidentEvent
+from lookout_common.contracts.backup_events import BackupResult, RunStatus
+from lookout_common.contracts.health_events import CheckStatus, IncidentEvent
 from lookout_health.alerts.delivery import retry_delay
 from lookout_health.alerts.model import backup_alert, incident_alert
 from lookout_health.alerts.receivers import alertmanager_payload, slack_text

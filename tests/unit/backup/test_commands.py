@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lookout_backup.commands import CommandRefused, authenticate
-from lookout_common.backup_events import BackupCommand, sign_command
+from lookout_common.contracts.backup_events import BackupCommand, sign_command
 
 KEY = "k" * 44
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)

@@ -4,6 +4,7 @@ they list every route, and the Swagger page loads its script from a CDN."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 
 from lookout_aggregator.app import create_app as aggregator_app
 from lookout_backup.app import create_app as backup_app
-from lookout_common.settings import (
+from lookout_common.infra.settings import (
     AggregatorSettings,
     AlertSettings,
     BackupWorkerSettings,
@@ -31,6 +32,14 @@ SERVICES: dict[str, tuple[Callable[..., FastAPI], type]] = {
     "alert consumer": (alerts_app, AlertSettings),
     "backup-worker": (backup_app, BackupWorkerSettings),
     "dashboard-api": (dashboard_app, DashboardSettings),
+}
+DISTRIBUTIONS = {
+    "ingest": "lookout-ingest",
+    "analytics-aggregator": "lookout-analytics-aggregator",
+    "health-monitor": "lookout-health-monitor",
+    "alert consumer": "lookout-health-monitor",
+    "backup-worker": "lookout-backup-worker",
+    "dashboard-api": "lookout-dashboard-api",
 }
 DOCS = ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"]
 
@@ -52,6 +61,15 @@ async def test_docs_and_schema_are_not_served_by_default(service: str) -> None:
 async def test_docs_and_schema_are_served_with_lookout_api_docs(service: str) -> None:
     create_app, settings = SERVICES[service]
     assert await _statuses(create_app(settings(api_docs=True)), DOCS) == dict.fromkeys(DOCS, 200)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_schema_states_the_installed_distribution_version(service: str) -> None:
+    create_app, settings = SERVICES[service]
+    transport = httpx.ASGITransport(app=create_app(settings(api_docs=True)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        schema = (await client.get("/openapi.json")).json()
+    assert schema["info"]["version"] == version(DISTRIBUTIONS[service])
 
 
 async def test_the_dashboard_page_is_served_without_the_docs() -> None:

@@ -12,8 +12,8 @@ import certifi
 import pytest
 from pydantic import ValidationError
 
-from lookout_common.kafka import KafkaAuth, kafka_auth, make_admin, make_broker, make_producer
-from lookout_common.settings import HealthMonitorSettings, LookoutSettings
+from lookout_common.infra.kafka import KafkaAuth, kafka_auth, make_admin, make_broker, make_producer
+from lookout_common.infra.settings import HealthMonitorSettings, LookoutSettings
 
 REPO = Path(__file__).parents[3]
 CLIENTS = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient", "KafkaBroker"}
@@ -153,7 +153,7 @@ def _takes_connection_from_one_place(call: ast.Call) -> bool:
 
 
 def test_every_kafka_client_in_the_services_takes_its_connection_from_kafka_py() -> None:
-    sources = [*REPO.glob("services/*/lookout_*/**/*.py"), *REPO.glob("libs/common/**/*.py")]
+    sources = [*REPO.glob("services/*/lookout_*/**/*.py"), *REPO.glob("libs/*/lookout_*/**/*.py")]
     constructions = [(path, call) for path in sources for call in _constructions(path)]
     # The factories, the health check's three clients, the live stream's consumer.
     assert len(constructions) >= 7, constructions

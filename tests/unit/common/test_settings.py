@@ -6,9 +6,9 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from lookout_common.logging import JsonFormatter
-from lookout_common.settings import IngestSettings, LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.logging import JsonFormatter
+from lookout_common.infra.settings import IngestSettings, LookoutSettings
 
 
 def test_settings_read_lookout_environment(monkeypatch: pytest.MonkeyPatch) -> None:

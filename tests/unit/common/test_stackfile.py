@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lookout_common.embedded.process import free_port
-from lookout_common.embedded.stackfile import NoStack, Ports, attach, process_record
+from lookout_devstack.embedded.process import free_port
+from lookout_devstack.embedded.stackfile import NoStack, Ports, attach, process_record
 
 
 def test_a_restart_takes_the_ports_of_the_last_run(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from lookout_common.service import add_probe_routes
-from lookout_common.settings import LookoutSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.service import add_probe_routes
+from lookout_common.infra.settings import LookoutSettings
+from lookout_common.infra.supervise import Supervisor
 
 
 def restarts(loop: str) -> float:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lookout_common.embedded.watchdog import ChildHealth, Watchdog, probe
+from lookout_devstack.embedded.watchdog import ChildHealth, Watchdog, probe
 
 THRESHOLD = 3
 GRACE_S = 120.0

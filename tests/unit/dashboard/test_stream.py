@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 from lookout_dashboard.stream import Relay, events, sse
 
 

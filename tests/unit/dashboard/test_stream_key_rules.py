@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 from lookout_dashboard.stream import Relay, TooManyStreams, events, open_stream, sse
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lookout_common.health_events import CheckStatus
+from lookout_common.contracts.health_events import CheckStatus
 from lookout_health.config import TcpCheck
 from lookout_health.incidents import CheckState, Transition, observe, restored_state
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.supervise import Supervisor
 from lookout_health.config import ConfigError, HealthConfig
 from lookout_health.reload import ConfigWatcher
 

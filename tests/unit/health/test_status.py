@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lookout_common.health_events import CheckResult, CheckStatus
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
 from lookout_health.checks.network import failed_conditions
 from lookout_health.config import JsonCondition
 from lookout_health.status import critical_issues, ietf_response, system_state

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel, JsonValue
 
-from lookout_common.events import DeadLetterCode
+from lookout_common.contracts.events import DeadLetterCode
 from lookout_ingest.bounds import (
     MAX_DEPTH,
     MAX_ERRORS_PER_EVENT,

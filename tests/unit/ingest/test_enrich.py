@@ -10,7 +10,7 @@ import pytest
 from support.geoip import city_record, write_mmdb
 from support.messages import received, track
 
-from lookout_common.settings import IngestSettings
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.enrich import (
     Enricher,
     error_fingerprint,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout_common.events import DeadLetterCode
+from lookout_common.contracts.events import DeadLetterCode
 from lookout_ingest.messages import Rejected, to_event
 
 RECEIVED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

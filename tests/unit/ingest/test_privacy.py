@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from support.messages import received, track
 
-from lookout_common.settings import IngestSettings
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.app import create_app
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lookout_common.events import EventType, typed_properties
+from lookout_common.contracts.events import EventType, typed_properties
 
 README = Path(__file__).parents[3] / "services" / "ingest" / "README.md"
 ROW = re.compile(r"^\| `(?P<event>[a-z_]+)`[^|]*\|[^|]*\| `(?P<example>\{.*\})` \|$")

@@ -1,5 +1,5 @@
-from lookout_common.service import serve
-from lookout_common.settings import AlertSettings
+from lookout_common.infra.service import serve
+from lookout_common.infra.settings import AlertSettings
 from lookout_health.alerts.app import create_app
 
 

@@ -17,14 +17,14 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
 
-from lookout_common.backup_events import BackupResult
-from lookout_common.db import create_pool, database_reachable
-from lookout_common.health_events import IncidentEvent
-from lookout_common.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.service import add_probe_routes, api_docs
-from lookout_common.settings import AlertSettings
-from lookout_common.supervise import Supervisor
-from lookout_common.topics import Topic, group_name, topic_name
+from lookout_common.contracts.backup_events import BackupResult
+from lookout_common.contracts.health_events import IncidentEvent
+from lookout_common.contracts.topics import Topic, group_name, topic_name
+from lookout_common.infra.db import create_pool, database_reachable
+from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
+from lookout_common.infra.settings import AlertSettings
+from lookout_common.infra.supervise import Supervisor
 from lookout_health.alerts import outbox
 from lookout_health.alerts.delivery import Deliverer
 from lookout_health.alerts.model import Alert, backup_alert, incident_alert
@@ -93,7 +93,7 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Lookout alert consumer",
-        version="1.0",
+        version=distribution_version("lookout-health-monitor"),
         description="Delivers incident and backup-failure alerts to webhooks, Slack and "
         "Alertmanager.",
         lifespan=lifespan,

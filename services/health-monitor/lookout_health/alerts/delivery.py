@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
 
-from lookout_common.db import DATABASE_UNAVAILABLE
-from lookout_common.settings import AlertSettings
+from lookout_common.infra.db import DATABASE_UNAVAILABLE
+from lookout_common.infra.settings import AlertSettings
 from lookout_health.alerts import outbox
 from lookout_health.alerts.receivers import DeliveryFailed, Receiver, send
 

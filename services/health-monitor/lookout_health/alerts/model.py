@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lookout_common.backup_events import BackupResult, RunStatus
-from lookout_common.health_events import IncidentEvent
+from lookout_common.contracts.backup_events import BackupResult, RunStatus
+from lookout_common.contracts.health_events import IncidentEvent
 
 
 class Alert(BaseModel):

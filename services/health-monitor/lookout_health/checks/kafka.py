@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from lookout_common.kafka import auth_options
+from lookout_common.infra.kafka import auth_options
 from lookout_health.checks.base import ProbeFailed
 from lookout_health.config import KafkaCheck
 

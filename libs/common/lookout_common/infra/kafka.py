@@ -27,8 +27,8 @@ from faststream.security import (
 )
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
-from lookout_common.settings import LookoutSettings
-from lookout_common.topics import Topic, topic_name
+from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.settings import LookoutSettings
 
 log = logging.getLogger(__name__)
 

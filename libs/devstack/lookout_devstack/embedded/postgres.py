@@ -19,7 +19,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from lookout_common.embedded.process import free_port, spawn, stop_process, wait_until
+from lookout_devstack.embedded.process import free_port, spawn, stop_process, wait_until
 
 SERVER_USER = "embedded_postgres"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -11,13 +12,19 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from lookout_common.logging import configure_logging
-from lookout_common.metrics import instrument
-from lookout_common.settings import LookoutSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.logging import configure_logging
+from lookout_common.infra.metrics import instrument
+from lookout_common.infra.settings import LookoutSettings
+from lookout_common.infra.supervise import Supervisor
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 log = logging.getLogger(__name__)
+
+
+def distribution_version(distribution: str) -> str:
+    """The installed version of a service's distribution (its pyproject `name`, such as
+    `lookout-ingest`): what its OpenAPI document and health report state."""
+    return importlib.metadata.version(distribution)
 
 
 class Liveness(BaseModel):

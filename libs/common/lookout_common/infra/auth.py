@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from lookout_common.apikeys import ApiKey, KeyCache, Role
+from lookout_common.infra.apikeys import ApiKey, KeyCache, Role
 
 bearer = HTTPBearer(auto_error=False, description="An admin or viewer API key")
 

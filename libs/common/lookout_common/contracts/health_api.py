@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from lookout_common.health_events import CheckResult, CheckStatus
-from lookout_common.models import Camel
-from lookout_common.validation import IsoDatetime
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
+from lookout_common.contracts.models import Camel
+from lookout_common.contracts.validation import IsoDatetime
 
 SystemState = Literal["operational", "degraded", "outage", "maintenance"]
 

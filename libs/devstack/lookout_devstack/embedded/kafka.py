@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from lookout_common.embedded.process import free_port, port_open, spawn, stop_process, wait_until
+from lookout_devstack.embedded.process import free_port, port_open, spawn, stop_process, wait_until
 
 BROKER_BUCKET = "tansu"
 

@@ -32,10 +32,13 @@ from pathlib import Path
 
 import httpx
 
-from lookout_common.apikeys import Role, create_key, find_key
-from lookout_common.db import connect
-from lookout_common.embedded.process import spawn, stop_process
-from lookout_common.embedded.stackfile import (
+from lookout_common.infra.apikeys import Role, create_key, find_key
+from lookout_common.infra.db import connect
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.migrate import ensure_database, migrate
+from lookout_common.infra.settings import LookoutSettings
+from lookout_devstack.embedded.process import spawn, stop_process
+from lookout_devstack.embedded.stackfile import (
     STACK_FILE,
     Ports,
     clear_stale,
@@ -43,10 +46,7 @@ from lookout_common.embedded.stackfile import (
     read_json,
     write_private,
 )
-from lookout_common.embedded.watchdog import Watchdog
-from lookout_common.kafka import ensure_topics
-from lookout_common.migrate import ensure_database, migrate
-from lookout_common.settings import LookoutSettings
+from lookout_devstack.embedded.watchdog import Watchdog
 
 log = logging.getLogger("lookout.stack")
 
@@ -126,7 +126,7 @@ class Stack:
             self._start_s3()
         self.env = {"LOOKOUT_HTTP_HOST": self.host}
         if embedded_broker:
-            from lookout_common.embedded.kafka import EmbeddedKafka
+            from lookout_devstack.embedded.kafka import EmbeddedKafka
 
             durable = self.broker_storage == "s3"
             self.kafka = EmbeddedKafka(
@@ -143,7 +143,7 @@ class Stack:
         )
         database_url = os.environ.get("LOOKOUT_DATABASE_URL")
         if not database_url:
-            from lookout_common.embedded.postgres import EmbeddedPostgres
+            from lookout_devstack.embedded.postgres import EmbeddedPostgres
 
             self.postgres = EmbeddedPostgres(
                 self.data_dir / "postgres",
@@ -171,8 +171,8 @@ class Stack:
             self.key_files["LOOKOUT_BACKUP_COMMAND_KEY"] = "backup-command.key"
 
     def _start_s3(self) -> None:
-        from lookout_common.embedded.kafka import BROKER_BUCKET
-        from lookout_common.embedded.s3 import PORT_NAMES, EmbeddedS3
+        from lookout_devstack.embedded.kafka import BROKER_BUCKET
+        from lookout_devstack.embedded.s3 import PORT_NAMES, EmbeddedS3
 
         preferred = {"s3": 8333}
         for attempt in range(2):
@@ -234,7 +234,7 @@ class Stack:
 
     async def _marketplace_database(self) -> str:
         """The sample product database (the marketplace) whose tables get backed up."""
-        from lookout_common.marketplace import create_marketplace
+        from lookout_devstack.marketplace import create_marketplace
 
         url = self.postgres.database_url("marketplace")
         if await ensure_database(url):
@@ -388,7 +388,7 @@ class Stack:
 
     def _children(self):
         """(name, process, restart) of every child, infrastructure first."""
-        from lookout_common.embedded.kafka import BROKER_BUCKET
+        from lookout_devstack.embedded.kafka import BROKER_BUCKET
 
         if self.s3 is not None:
             yield "s3", self.s3.process, lambda: self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
@@ -489,7 +489,7 @@ def run_stack(
             flush=True,
         )
         if demo:
-            from lookout_common.demo import run_demo_in_thread
+            from lookout_devstack.demo import run_demo_in_thread
 
             demo_thread = run_demo_in_thread(info["ingest_url"], info["write_key"], stack.stopping)
             print("  demo        simulated marketplace traffic is flowing", flush=True)

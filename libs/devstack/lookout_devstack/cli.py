@@ -18,13 +18,13 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from lookout_common.apikeys import Role, create_key, revoke_key
-from lookout_common.db import connect
-from lookout_common.embedded.stackfile import NoStack, attach
-from lookout_common.kafka import ensure_topics
-from lookout_common.logging import configure_logging
-from lookout_common.migrate import ensure_database, migrate
-from lookout_common.settings import AggregatorSettings, LookoutSettings, StackSettings
+from lookout_common.infra.apikeys import Role, create_key, revoke_key
+from lookout_common.infra.db import connect
+from lookout_common.infra.kafka import ensure_topics
+from lookout_common.infra.logging import configure_logging
+from lookout_common.infra.migrate import ensure_database, migrate
+from lookout_common.infra.settings import AggregatorSettings, LookoutSettings, StackSettings
+from lookout_devstack.embedded.stackfile import NoStack, attach
 
 
 async def _migrate(settings: LookoutSettings) -> list[str]:
@@ -77,8 +77,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from lookout_common.embedded.watchdog import Watchdog
-    from lookout_common.stack import run_stack
+    from lookout_devstack.embedded.watchdog import Watchdog
+    from lookout_devstack.stack import run_stack
 
     settings = StackSettings()
     return run_stack(
@@ -98,7 +98,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from lookout_common.embedded.status import gather, render
+    from lookout_devstack.embedded.status import gather, render
 
     status = asyncio.run(gather(args.stack, AggregatorSettings()))
     print(render(args.stack, status))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lookout_common.backup_events import CollectionName, Retention
+from lookout_common.contracts.backup_events import CollectionName, Retention
 
 Frequency = Literal["daily", "weekly", "monthly"]
 

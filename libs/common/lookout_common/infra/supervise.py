@@ -31,7 +31,7 @@ from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from lookout_common.settings import LookoutSettings
+from lookout_common.infra.settings import LookoutSettings
 
 log = logging.getLogger("lookout.supervise")
 

@@ -9,7 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-from lookout_common.embedded.process import free_port, port_open
+from lookout_devstack.embedded.process import free_port, port_open
 
 STACK_FILE = "stack.json"
 PORTS_FILE = "ports.json"
@@ -128,7 +128,7 @@ def clear_stale(data_dir: Path) -> list[str]:
 
 def external_settings_given() -> bool:
     """True when the environment or `.env` names Lookout's database or broker."""
-    from lookout_common.settings import LookoutSettings
+    from lookout_common.infra.settings import LookoutSettings
 
     return bool({"database_url", "kafka_bootstrap"} & LookoutSettings().model_fields_set)
 

@@ -13,8 +13,8 @@ import logging
 
 import asyncpg
 
-from lookout_common.settings import LookoutSettings
-from lookout_common.supervise import Supervisor
+from lookout_common.infra.settings import LookoutSettings
+from lookout_common.infra.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
