@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from lookout_backup.keep_policy import RetentionPolicy, RunInfo, decide
 from lookout_backup.manifest import MANIFEST
 from lookout_backup.names import is_run_id
-from lookout_backup.retention import RetentionPolicy, RunInfo, decide
 from lookout_backup.targets import MARKER, Target
 
 log = logging.getLogger("lookout.backup")

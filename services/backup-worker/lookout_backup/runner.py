@@ -18,6 +18,7 @@ from prometheus_client import Counter, Gauge
 from lookout_backup import store
 from lookout_backup.crypto import Keyring, WrongKey, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
+from lookout_backup.keep_policy import RetentionPolicy
 from lookout_backup.manifest import Manifest
 from lookout_backup.prune import NotLookoutTarget, prune
 from lookout_backup.restore import (
@@ -27,7 +28,6 @@ from lookout_backup.restore import (
     trial_restore,
     verify,
 )
-from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import Target
 from lookout_common.contracts.backup_events import BackupCommand, BackupResult, Retention, RunStatus
 from lookout_common.infra import erasure_ledger

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from lookout_backup.schedule import next_run
+from lookout_backup.timetable import next_run
 from lookout_common.contracts.backup_api import Schedule, ScheduleIn
 from lookout_common.contracts.backup_events import BackupCommand, Retention
 from lookout_common.infra.db import DATABASE_UNAVAILABLE

@@ -117,18 +117,6 @@ async def finish_run(
             )
 
 
-async def fail_abandoned_runs(connection: asyncpg.Connection) -> list[str]:
-    """Runs a dead worker left `running`: call only while holding the source lock."""
-    rows = await connection.fetch(
-        """
-        UPDATE backup_logs SET status = 'failed', finished_at = now(),
-            errors = errors || '["worker died before the run finished"]'::jsonb
-        WHERE status = 'running' RETURNING run_id
-        """
-    )
-    return [row["run_id"] for row in rows]
-
-
 async def runs(connection: asyncpg.Connection | asyncpg.Pool, limit: int = 50) -> list:
     return await connection.fetch(
         "SELECT * FROM backup_logs ORDER BY queued_at DESC LIMIT $1", limit

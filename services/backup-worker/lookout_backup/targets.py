@@ -28,7 +28,6 @@ from lookout_common.infra.settings import BackupWorkerSettings
 log = logging.getLogger("lookout.backup")
 
 PART = 8 * 1024 * 1024
-PERMANENT = ("NoSuchKey", "404", "NoSuchBucket", "AccessDenied")  # retrying will not help
 CHUNK = 1024 * 1024
 # The object that says "this prefix (or directory) is Lookout's": prune touches nothing
 # where it is missing. The worker writes it before its first backup there.

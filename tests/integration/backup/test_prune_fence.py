@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from support.resolve import S3Endpoint
 
+from lookout_backup.keep_policy import RetentionPolicy
 from lookout_backup.prune import NotLookoutTarget, prune
-from lookout_backup.retention import RetentionPolicy
 from lookout_backup.targets import MARKER, LocalTarget, S3Target
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import BackupWorkerSettings

@@ -15,8 +15,8 @@ from support.backups import command, runs
 from support.db import create_keys
 from support.wait import eventually
 
+from lookout_backup.keep_policy import RetentionPolicy
 from lookout_backup.prune import prune
-from lookout_backup.retention import RetentionPolicy
 from lookout_backup.runner import Busy, Runner
 from lookout_backup.targets import LocalTarget
 from lookout_common.infra.apikeys import Role

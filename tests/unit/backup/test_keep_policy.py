@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lookout_backup.retention import RetentionPolicy, RunInfo, decide
+from lookout_backup.keep_policy import RetentionPolicy, RunInfo, decide
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from lookout_backup.schedule import ScheduleSpec, next_run
+from lookout_backup.timetable import ScheduleSpec, next_run
 
 
 def utc(*parts: int) -> datetime:

@@ -1,4 +1,4 @@
-"""The pure core of retention: runs and a policy in, what to keep and why out.
+"""Which runs prune keeps, the pure core: runs and a policy in, what to keep and why out.
 
 Like restic's `forget`: keep the N most recent runs, and the newest run of each of
 the last N days, weeks and months that have one; and everything younger than

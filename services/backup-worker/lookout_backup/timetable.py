@@ -1,4 +1,4 @@
-"""The pure core of schedules: a schedule and a moment in, the next run time out.
+"""The pure core of timing: a schedule and a moment in, the next run time out.
 
 Times are wall-clock times in the schedule's zone. A time that does not exist on a
 spring-forward day runs at the first valid minute after the gap; a time that occurs
