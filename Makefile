@@ -21,6 +21,7 @@ dev: install
 test: install system-deps $(COMPOSE_SCHEMA)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 install: $(STAMP)
@@ -46,7 +47,7 @@ system-deps:
 	@./scripts/system-deps.sh
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -125,7 +125,7 @@ class RetryPolicy:
     def delay(self, retry: int, draw: Callable[[], float] = random.random) -> float:
         """Exponential backoff with jitter: between half and all of
         `backoff_s * 2**(retry - 1)`, capped at `max_backoff_s`."""
-        ceiling = min(self.max_backoff_s, self.backoff_s * 2 ** (retry - 1))
+        ceiling = min(self.max_backoff_s, self.backoff_s * 2.0 ** (retry - 1))
         return ceiling / 2 + draw() * ceiling / 2
 
 

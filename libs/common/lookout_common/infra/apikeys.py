@@ -78,7 +78,7 @@ async def record_use(connection: asyncpg.Connection | asyncpg.Pool, key_id: int)
 
 
 async def revoke_key(connection: asyncpg.Connection | asyncpg.Pool, key_id: int) -> bool:
-    status = await connection.execute(
+    status: str = await connection.execute(
         "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", key_id
     )
     return status.endswith(" 1")

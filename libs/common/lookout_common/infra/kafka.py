@@ -12,7 +12,7 @@ import asyncio
 import logging
 import ssl
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -72,11 +72,12 @@ class KafkaAuth(BaseModel):
         """A verifying TLS context (system CAs unless `ssl_cafile`), or None without TLS."""
         if not self.uses_tls:
             return None
-        return create_ssl_context(
+        context: ssl.SSLContext = create_ssl_context(
             cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
             certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
             keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
         )
+        return context
 
 
 def kafka_auth(settings: LookoutSettings) -> KafkaAuth:
@@ -128,7 +129,14 @@ def broker_security(settings: LookoutSettings) -> BaseSecurity | None:
     return kind(username, password, ssl_context=context, use_ssl=auth.uses_tls)
 
 
-PRODUCER_OPTIONS = {
+class ProducerOptions(TypedDict):
+    acks: Literal["all"]
+    linger_ms: int
+    max_batch_size: int
+    enable_idempotence: bool
+
+
+PRODUCER_OPTIONS: ProducerOptions = {
     "acks": "all",
     "linger_ms": 2,
     "max_batch_size": 256 * 1024,

@@ -120,7 +120,7 @@ class Supervisor:
 
     def delay(self, failures: int) -> float:
         """Seconds before restart number `failures`: doubling from backoff_s, capped."""
-        return min(self.backoff_s * 2 ** max(failures - 1, 0), self.backoff_max_s)
+        return min(self.backoff_s * 2.0 ** max(failures - 1, 0), self.backoff_max_s)
 
     async def _supervise(self, state: LoopState, loop: LoopFactory) -> None:
         try:
