@@ -91,6 +91,7 @@ def test_only_errors_no_record_can_cause_are_transient(error: Exception, expecte
         (NOW - timedelta(days=1096)).isoformat(),
         (NOW + timedelta(days=2)).isoformat(),
     ],
+    ids=["before-year-1-utc", "after-year-9999-utc", "beyond-the-retention", "two-days-ahead"],
 )
 def test_a_timestamp_outside_the_accepted_range_is_dead_lettered(timestamp: str) -> None:
     events, letters = aggregator(Broker()).decode([record(value("e", timestamp=timestamp))], NOW)
