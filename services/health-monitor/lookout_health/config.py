@@ -18,12 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from lookout_common.infra.kafka import KafkaAuth
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")]
+# A component is shown on the public status page: a label, not markup.
+ComponentName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^<>&\x00-\x1f]+$")]
 
 
 class CheckBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CheckName
+    component: ComponentName | None = Field(
+        None,
+        description="The status page and SLA component this check belongs to; unset = its own name",
+    )
     critical: bool = True
     interval_s: float = Field(60.0, gt=0, description="Time between runs")
     timeout_s: float = Field(10.0, gt=0, description="A run slower than this is a failure")
@@ -38,6 +44,11 @@ class CheckBase(BaseModel):
     @property
     def expanded(self) -> frozenset[str]:
         return self._expanded
+
+    @property
+    def component_name(self) -> str:
+        """The component it is shown and reported under (`component`, else its own name)."""
+        return self.component or self.name
 
 
 class PostgresCheck(CheckBase):
