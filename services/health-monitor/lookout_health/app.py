@@ -1,5 +1,5 @@
-"""The health-monitor process: config (file or defaults), the schedules under a leader
-lease, the API, and `/healthz`, `/readyz`, `/metrics`."""
+"""The health-monitor process: its services built in the lifespan (`bootstrap`), the
+routers, and `/healthz`, `/readyz`, `/metrics`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lookout_common.infra.apikeys import KeyCache
-from lookout_common.infra.db import create_pool, database_reachable
-from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.db import database_reachable
+from lookout_common.infra.kafka import broker_reachable
 from lookout_common.infra.service import add_probe_routes, api_docs
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
-from lookout_health.api import VERSION, CachedAnswer, build_router
-from lookout_health.checks.custom import registered_checks
-from lookout_health.config import HealthConfig
-from lookout_health.defaults import default_config
-from lookout_health.monitor import Monitor
-from lookout_health.reload import ConfigState, ConfigWatcher
+from lookout_health.bootstrap import VERSION, bootstrap
+from lookout_health.routes import checks, config, ietf, incidents, maintenance, status
 
 
 def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
@@ -29,44 +23,10 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings)
-        broker = make_broker(settings, client_id="lookout-health")
-        await start_with_retry(broker, settings)
-        async with (
-            loops,
-            LeaderLease(settings, "health-monitor", retry_s=2.0, supervisor=loops) as lease,
-        ):
-            monitor = Monitor(
-                pool, broker, settings.topic_prefix, lambda: lease.is_leader, supervisor=loops
-            )
-
-            def apply(config: HealthConfig) -> None:
-                # Checks registered in code with add_custom_check run alongside the file's.
-                names = {check.name for check in config.checks}
-                extra = [c for c in registered_checks() if c.name not in names]
-                monitor.apply(HealthConfig(checks=[*config.checks, *extra]))
-
-            app.state.pool, app.state.monitor = pool, monitor
-            app.state.keys = KeyCache(pool, 30.0)
-            app.state.public_health = CachedAnswer(settings.health_status_cache_s)
-            if settings.health_config is not None:
-                watcher = ConfigWatcher(
-                    settings.health_config, apply, settings.health_config_poll_s
-                )
-                watcher.load()  # an invalid file at start-up stops the process, loudly
-                app.state.config_state = lambda: watcher.state
-                loops.spawn("health-config-reload", watcher.watch)
-            else:
-                config = default_config(settings)
-                apply(config)
-                defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
-                app.state.config_state = lambda: defaults
-            try:
-                yield
-            finally:
-                await monitor.stop()
-        await broker.stop()
-        await pool.close()
+        async with bootstrap(settings, loops) as services:
+            app.state.services = services
+            app.state.keys = services.keys  # lookout_common.infra.auth reads it here
+            yield
 
     app = FastAPI(
         title="Lookout health-monitor",
@@ -80,10 +40,15 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
         app,
         "health-monitor",
         lambda: {
-            "postgres": lambda: database_reachable(app.state.pool),
+            "postgres": lambda: database_reachable(app.state.services.pool),
             "kafka": lambda: broker_reachable(settings),
         },
         loops=loops,
     )
-    app.include_router(build_router())
+    app.include_router(status.router)
+    app.include_router(checks.router)
+    app.include_router(incidents.router)
+    app.include_router(maintenance.router)
+    app.include_router(config.router)
+    app.include_router(ietf.router)
     return app

@@ -1,0 +1,106 @@
+"""Wiring in one place: the health monitor's dependencies, built once in the lifespan
+into a typed `Services`, and the `Depends` getters the routes take them from."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from lookout_common.infra.apikeys import KeyCache
+from lookout_common.infra.db import create_pool
+from lookout_common.infra.kafka import make_broker, start_with_retry
+from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.service import distribution_version
+from lookout_common.infra.settings import HealthMonitorSettings
+from lookout_common.infra.supervise import Supervisor
+from lookout_health.cache import CachedAnswer
+from lookout_health.checks.custom import registered_checks
+from lookout_health.config import HealthConfig
+from lookout_health.defaults import default_config
+from lookout_health.monitor import Monitor
+from lookout_health.reload import ConfigState, ConfigWatcher
+
+VERSION = distribution_version("lookout-health-monitor")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a route or loop of the health monitor needs, built once per process."""
+
+    settings: HealthMonitorSettings
+    pool: asyncpg.Pool
+    monitor: Monitor
+    keys: KeyCache
+    public_health: CachedAnswer
+    config_state: Callable[[], ConfigState]
+
+
+@asynccontextmanager
+async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> AsyncIterator[Services]:
+    """Pool, broker, the supervised loops, leader lease, monitor and config (file or
+    defaults). On the way out the schedules stop first, then the loops, and only then
+    the broker and the pool they used."""
+    pool = await create_pool(settings)
+    broker = make_broker(settings, client_id="lookout-health")
+    await start_with_retry(broker, settings)
+    async with (
+        loops,
+        LeaderLease(settings, "health-monitor", retry_s=2.0, supervisor=loops) as lease,
+    ):
+        monitor = Monitor(
+            pool, broker, settings.topic_prefix, lambda: lease.is_leader, supervisor=loops
+        )
+
+        def apply(config: HealthConfig) -> None:
+            # Checks registered in code with add_custom_check run alongside the file's.
+            names = {check.name for check in config.checks}
+            extra = [c for c in registered_checks() if c.name not in names]
+            monitor.apply(HealthConfig(checks=[*config.checks, *extra]))
+
+        config_state: Callable[[], ConfigState]
+        if settings.health_config is not None:
+            watcher = ConfigWatcher(settings.health_config, apply, settings.health_config_poll_s)
+            watcher.load()  # an invalid file at start-up stops the process, loudly
+            config_state = lambda: watcher.state  # noqa: E731 - the watcher's current state
+            loops.spawn("health-config-reload", watcher.watch)
+        else:
+            config = default_config(settings)
+            apply(config)
+            defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
+            config_state = lambda: defaults  # noqa: E731
+        try:
+            yield Services(
+                settings=settings,
+                pool=pool,
+                monitor=monitor,
+                keys=KeyCache(pool, 30.0),
+                public_health=CachedAnswer(settings.health_status_cache_s),
+                config_state=config_state,
+            )
+        finally:
+            await monitor.stop()
+    await broker.stop()
+    await pool.close()
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_services(request).pool
+
+
+def get_monitor(request: Request) -> Monitor:
+    return get_services(request).monitor
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+MonitorDep = Annotated[Monitor, Depends(get_monitor)]

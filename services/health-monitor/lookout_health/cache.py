@@ -1,0 +1,30 @@
+"""The keyless `/api/health` answer, reused for a few seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Answer = tuple[dict[str, Any], int]
+
+
+@dataclass
+class CachedAnswer:
+    """The last keyless `/api/health` answer, reused for `ttl_s` seconds: however often
+    load balancers (or anyone) poll it, the database answers once per period."""
+
+    ttl_s: float
+    _answer: Answer | None = None
+    _at: float = -math.inf
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self, compute: Callable[[], Awaitable[Answer]]) -> Answer:
+        async with self._lock:  # concurrent callers share one computation
+            if self._answer is None or time.monotonic() - self._at >= self.ttl_s:
+                self._answer = await compute()
+                self._at = time.monotonic()
+            return self._answer

@@ -1,0 +1,70 @@
+"""`GET /api/health`: the IETF Health Check Response Format for load balancers (without
+a key: the status and the component names only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from lookout_common.infra.auth import AUTH_ERRORS, READ_ROLES, bearer, require
+from lookout_health import store
+from lookout_health.bootstrap import VERSION, Services, ServicesDep
+from lookout_health.cache import Answer
+from lookout_health.status import ietf_response, system_state
+
+router = APIRouter(tags=["health"])
+PUBLIC_FIELDS = ("status", "version", "releaseId", "serviceId")
+reader = require(READ_ROLES)
+
+
+def public_view(body: dict[str, Any]) -> dict[str, Any]:
+    """The IETF answer without details: the overall status and the component names (no
+    per-component status, timing or message, which name internal hosts)."""
+    components = sorted(
+        {entry["componentId"] for found in body["checks"].values() for entry in found}
+    )
+    return {
+        **{name: body[name] for name in PUBLIC_FIELDS},
+        "checks": {name: [{"componentId": name}] for name in components},
+    }
+
+
+async def ietf_answer(services: Services) -> Answer:
+    # Status from the latest results and maintenance only: no uptime query here.
+    results = await store.latest_results(services.pool, list(services.monitor.checks))
+    window = await store.active_maintenance(services.pool, datetime.now(UTC))
+    state = system_state(results, window is not None)
+    return ietf_response(results, state, service_id="lookout", version=VERSION)
+
+
+async def public_answer(services: Services) -> Answer:
+    body, code = await ietf_answer(services)
+    return public_view(body), code
+
+
+@router.get(
+    "/api/health",
+    responses={
+        200: {"content": {"application/health+json": {}}, "description": "pass or warn"},
+        503: {"content": {"application/health+json": {}}, "description": "fail"},
+        **AUTH_ERRORS,
+    },
+)
+async def ietf_health(
+    request: Request,
+    services: ServicesDep,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+) -> JSONResponse:
+    """IETF Health Check Response Format for HTTP APIs, for load balancers. Without a
+    key: the status and the component names, at most `LOOKOUT_HEALTH_STATUS_CACHE_S`
+    old; with an admin or viewer key: every check's status, time and message, fresh."""
+    if credentials is None:
+        body, code = await services.public_health.get(lambda: public_answer(services))
+    else:
+        await reader(request, credentials)  # 401 or 403 for a key that may not read
+        body, code = await ietf_answer(services)
+    return JSONResponse(body, status_code=code, media_type="application/health+json")
