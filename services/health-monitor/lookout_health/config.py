@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -20,10 +20,16 @@ from lookout_common.infra.kafka import KafkaAuth
 CheckName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")]
 # A component is shown on the public status page: a label, not markup.
 ComponentName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^<>&\x00-\x1f]+$")]
+# What a check watches, as the IETF health format names it (`componentType`).
+ComponentType = Literal["datastore", "component", "system"]
 
 
 class CheckBase(BaseModel):
+    """What every check kind takes. A kind is one subclass with a `kind` literal, listed in
+    `CheckConfig`, and one probe registered for the class in `lookout_health.checks`."""
+
     model_config = ConfigDict(extra="forbid")
+    component_type: ClassVar[ComponentType] = "component"
 
     name: CheckName
     component: ComponentName | None = Field(
@@ -35,6 +41,9 @@ class CheckBase(BaseModel):
     timeout_s: float = Field(10.0, gt=0, description="A run slower than this is a failure")
     degraded_after_ms: float | None = Field(
         None, gt=0, description="A successful run slower than this is `degraded`"
+    )
+    max_response_ms: float | None = Field(
+        None, gt=0, description="A run slower than this fails, whatever it found"
     )
     failures_before_incident: int = Field(3, ge=1)
     successes_before_resolve: int = Field(2, ge=1)
@@ -52,6 +61,7 @@ class CheckBase(BaseModel):
 
 
 class PostgresCheck(CheckBase):
+    component_type: ClassVar[ComponentType] = "datastore"
     kind: Literal["postgres"]
     dsn: str
 
@@ -59,6 +69,7 @@ class PostgresCheck(CheckBase):
 class TableCheck(CheckBase):
     """Each listed table readable with the configured role ("collection accessibility")."""
 
+    component_type: ClassVar[ComponentType] = "datastore"
     kind: Literal["table"]
     dsn: str
     tables: list[
@@ -76,6 +87,7 @@ class KafkaCheck(CheckBase):
 
 
 class S3Check(CheckBase):
+    component_type: ClassVar[ComponentType] = "datastore"
     kind: Literal["s3"]
     bucket: str
     endpoint_url: str | None = None
@@ -88,6 +100,7 @@ class S3Check(CheckBase):
 class DirectoryCheck(CheckBase):
     """A local directory accepts a file (the embedded stack's backup target)."""
 
+    component_type: ClassVar[ComponentType] = "datastore"
     kind: Literal["directory"]
     path: Path
 
@@ -126,6 +139,7 @@ class TcpCheck(CheckBase):
 
 
 class DnsCheck(CheckBase):
+    component_type: ClassVar[ComponentType] = "system"
     kind: Literal["dns"]
     host: str
     expect_addresses: list[str] = Field(default_factory=list)
@@ -151,6 +165,18 @@ CheckConfig = Annotated[
     | CustomCheck,
     Field(discriminator="kind"),
 ]
+CHECK_CLASSES: tuple[type[CheckBase], ...] = get_args(get_args(CheckConfig)[0])
+
+
+def kind_of(check_class: type[CheckBase]) -> str:
+    """The `kind` a check class is written as in the config file."""
+    (kind,) = get_args(check_class.model_fields["kind"].annotation)
+    return str(kind)
+
+
+KINDS: dict[str, type[CheckBase]] = {
+    kind_of(check_class): check_class for check_class in CHECK_CLASSES
+}
 
 
 class HealthConfig(BaseModel):
@@ -261,10 +287,9 @@ def parse_config(text: str, path: Path | str = "<config>") -> HealthConfig:
 
 def _is_union_tag(part: Any, location: tuple[Any, ...]) -> bool:
     # pydantic puts the discriminator's value ("http") into the location of a tagged union
-    kinds = {"postgres", "table", "kafka", "s3", "directory", "http", "tcp", "dns", "custom"}
     return (
         isinstance(part, str)
-        and part in kinds
+        and part in KINDS
         and location.index(part) > 0
         and isinstance(location[location.index(part) - 1], int)
     )

@@ -4,7 +4,8 @@ A failure is `degraded` until `failures_before_incident` failures in a row, then
 `unhealthy` and an incident opens. `successes_before_resolve` successes in a row
 resolve it. A check that alternates never reaches the threshold: no incident
 (flapping is absorbed). A success slower than `degraded_after_ms` is `degraded` but
-counts as a success.
+counts as a success, and so is a success its probe flagged (`degraded=True`: a
+certificate that expires soon).
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ def observe(
     succeeded: bool,
     response_time_ms: float,
     message: str,
+    degraded: bool = False,
 ) -> Observation:
     """The status of this run and whether an incident opens, changes or resolves."""
     if succeeded:
         failures, successes = 0, state.successes + 1
         slow = check.degraded_after_ms is not None and response_time_ms > check.degraded_after_ms
-        status = CheckStatus.DEGRADED if slow else CheckStatus.HEALTHY
+        status = CheckStatus.DEGRADED if slow or degraded else CheckStatus.HEALTHY
     else:
         failures, successes = state.failures + 1, 0
         reached = failures >= check.failures_before_incident

@@ -14,6 +14,7 @@ import logging
 import time
 import zlib
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -24,11 +25,12 @@ from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
 from lookout_health import store
-from lookout_health.checks import PROBES
+from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.base import describe
 from lookout_health.config import CheckConfig, HealthConfig
 from lookout_health.feed import KafkaFeed
 from lookout_health.incidents import CheckState, Transition, observe, restored_state
+from lookout_health.rollups import RollupWriter
 
 log = logging.getLogger("lookout.health")
 
@@ -55,17 +57,33 @@ SCHEDULE_LAG = Histogram(
 )
 
 
-async def probe(check: CheckConfig) -> tuple[bool, float, str]:
-    """(succeeded, response time in ms, message): every outcome, never an exception."""
+class ProbeRun(NamedTuple):
+    succeeded: bool
+    elapsed_ms: float
+    message: str
+    degraded: bool = False  # passed with a warning (a certificate that expires soon)
+
+
+async def probe(check: CheckConfig, context: ProbeContext | None = None) -> ProbeRun:
+    """Every outcome of one run, never an exception. A run slower than the check's
+    `max_response_ms` fails, whatever the probe found."""
     started = time.perf_counter()
+    degraded = False
     try:
-        message = await asyncio.wait_for(PROBES[check.kind](check), check.timeout_s)
-        succeeded = True
+        outcome = await asyncio.wait_for(
+            probe_for(check)(check, context or ProbeContext()), check.timeout_s
+        )
+        succeeded, message, degraded = True, outcome.message, outcome.degraded
     except TimeoutError:
         succeeded, message = False, f"timed out after {check.timeout_s:g} s"
     except Exception as error:  # noqa: BLE001 - any failure of the dependency is a result
         succeeded, message = False, describe(error)
-    return succeeded, (time.perf_counter() - started) * 1000, message
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if succeeded and check.max_response_ms is not None and elapsed_ms > check.max_response_ms:
+        succeeded, degraded = False, False
+        limit = f"max_response_ms {check.max_response_ms:g}"
+        message = f"answered in {elapsed_ms:.0f} ms, more than {limit}: {message}"
+    return ProbeRun(succeeded, elapsed_ms, message, degraded)
 
 
 class Monitor:
@@ -88,6 +106,7 @@ class Monitor:
             else None
         )
         self.is_leader = is_leader
+        self.rollups = RollupWriter(pool, self.supervisor)
         self.checks: dict[str, CheckConfig] = {}
         self.states: dict[str, CheckState] = {}
         self.latest: dict[str, CheckResult] = {}
@@ -95,12 +114,15 @@ class Monitor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
         self._checks_topic = topic_name(Topic.HEALTH_CHECKS, topic_prefix)
+        self._context = ProbeContext(pool=pool)
 
     def apply(self, config: HealthConfig) -> None:
         """Start, restart or stop check schedules to match `config` (a reload)."""
         if self.feed is not None:
             self.feed.start()
         wanted = {check.name: check for check in config.checks}
+        self.rollups.start()
+        self.rollups.forget(set(wanted))
         for name in list(self._tasks):
             if name not in wanted or wanted[name] != self.checks.get(name):
                 self._tasks.pop(name).cancel()
@@ -125,17 +147,21 @@ class Monitor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.rollups.stop()
         if self.feed is not None:
             await self.feed.stop()
 
     async def _schedule(self, check: CheckConfig) -> None:
-        # Runs are due at start + k * interval: a slow run does not shift later ones, and
+        # Runs are due at phase + k * interval: a slow run does not shift later ones, and
         # a run that overran its slot skips the slots it missed rather than piling up.
-        # First runs are spread over (up to) 10 s by a stable hash of the name, so a
-        # thousand checks do not all fire in the same millisecond.
-        spread = min(check.interval_s, 10.0)
-        await asyncio.sleep(zlib.crc32(check.name.encode()) % 1000 / 1000 * spread)
+        # A stable hash of the name spreads the checks' phases over the whole interval (so
+        # 10,000 checks every 60 s make an even 167 runs a second, not bursts), while the
+        # first run still comes within (up to) 10 s of the start.
+        fraction = zlib.crc32(check.name.encode()) / 2**32
+        started = time.monotonic()
+        await asyncio.sleep(fraction * min(check.interval_s, 10.0))
         due = time.monotonic()
+        settle = started + fraction * check.interval_s  # the phase the later runs keep
         while True:
             if not self.is_leader():
                 # A standby replica: ask again soon, and restore state from Postgres once it
@@ -155,7 +181,7 @@ class Monitor:
                     "check run not recorded: database unavailable",
                     extra={"check": check.name, "error": repr(error)},
                 )
-            due += check.interval_s
+            due = settle if due < settle else due + check.interval_s
             now = time.monotonic()
             if due < now:
                 due += check.interval_s * ((now - due) // check.interval_s + 1)
@@ -176,10 +202,15 @@ class Monitor:
         async with self._locks[name]:
             if not self._restored:
                 await self._restore()
-            succeeded, elapsed_ms, message = await probe(check)
+            succeeded, elapsed_ms, message, degraded = await probe(check, self._context)
             state = self.states.get(name) or CheckState()
             seen = observe(
-                state, check, succeeded=succeeded, response_time_ms=elapsed_ms, message=message
+                state,
+                check,
+                succeeded=succeeded,
+                response_time_ms=elapsed_ms,
+                message=message,
+                degraded=degraded,
             )
             result = CheckResult(
                 service=name,
@@ -191,6 +222,7 @@ class Monitor:
                 critical=check.critical,
             )
             await store.insert_result(self.pool, result)
+            await self.rollups.record(result, check.component_name)
             if seen.transition is not None:
                 await self._incident(check, result, seen.transition)
             self.states[name] = seen.state

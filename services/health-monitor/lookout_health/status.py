@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lookout_common.contracts.health_api import CriticalIssue, SystemState
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
+from lookout_health.config import CHECK_CLASSES, kind_of
 
 
 def system_state(latest: list[CheckResult], in_maintenance: bool) -> SystemState:
@@ -32,17 +33,7 @@ IETF_STATUS = {
     CheckStatus.DEGRADED: "warn",
     CheckStatus.UNHEALTHY: "fail",
 }
-COMPONENT_TYPE = {
-    "postgres": "datastore",
-    "table": "datastore",
-    "s3": "datastore",
-    "directory": "datastore",
-    "kafka": "component",
-    "http": "component",
-    "tcp": "component",
-    "dns": "system",
-    "custom": "component",
-}
+COMPONENT_TYPE = {kind_of(check_class): check_class.component_type for check_class in CHECK_CLASSES}
 
 
 def ietf_response(

@@ -29,7 +29,7 @@ async def hangs_forever() -> str:
 async def test_a_hanging_check_is_a_timeout_result_at_its_configured_timeout() -> None:
     check = add_custom_check("hangs", hangs_forever, timeout_s=0.2)
     started = time.perf_counter()
-    succeeded, elapsed_ms, message = await probe(check)
+    succeeded, elapsed_ms, message, _ = await probe(check)
     took = time.perf_counter() - started
     assert (succeeded, message) == (False, "timed out after 0.2 s")
     assert 200 <= elapsed_ms < 320
@@ -40,7 +40,7 @@ async def test_hanging_checks_run_side_by_side_without_waiting_for_each_other() 
     checks = [add_custom_check(f"hangs-{n}", hangs_forever, timeout_s=0.2) for n in range(20)]
     started = time.perf_counter()
     outcomes = await asyncio.gather(*(probe(check) for check in checks))
-    assert all(not succeeded for succeeded, _, _ in outcomes)
+    assert all(not outcome.succeeded for outcome in outcomes)
     assert time.perf_counter() - started < 0.5
 
 
@@ -49,7 +49,7 @@ async def test_an_error_is_a_failed_result_with_a_one_line_reason() -> None:
         raise ConnectionRefusedError("connect to 10.0.0.7:5432 refused\nsecond line")
 
     check = add_custom_check("broken", broken, critical=False)
-    succeeded, elapsed_ms, message = await probe(check)
+    succeeded, elapsed_ms, message, _ = await probe(check)
     assert (succeeded, message) == (
         False,
         "ConnectionRefusedError: connect to 10.0.0.7:5432 refused",

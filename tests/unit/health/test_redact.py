@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lookout_health.checks import PROBES
+from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.redact import redact, redact_url, secrets_of
 from lookout_health.config import parse_config
 
@@ -77,7 +77,7 @@ async def test_a_failing_http_check_names_its_url_without_secrets(monkeypatch) -
         "    timeout_s: 2\n"
     )
     with pytest.raises(Exception) as failure:  # noqa: PT011 - the probe's own failure type
-        await PROBES["http"](config.checks[0])
+        await probe_for(config.checks[0])(config.checks[0], ProbeContext())
     message = str(failure.value)
     for secret in ("t0ken-c4f2", "pw-9", "zz-81", "monitor"):
         assert secret not in message

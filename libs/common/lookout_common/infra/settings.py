@@ -288,6 +288,11 @@ class BackupWorkerSettings(LookoutSettings):
         None, description="Database for trial restores (default: the source, in a scratch schema)"
     )
     backup_schedule_poll_s: float = Field(30.0, gt=0, description="How often schedules are due")
+    backup_default_schedule: bool = Field(
+        True,
+        description="Create the default nightly schedule once, on a fresh installation"
+        " (false: schedules are managed by hand)",
+    )
     backup_allow_unauthenticated: bool = Field(
         False,
         description="Allow backups without LOOKOUT_BACKUP_KEY (unencrypted, unauthenticated"

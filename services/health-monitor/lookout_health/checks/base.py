@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class ProbeFailed(Exception):
     """The dependency answered, but not as it should; the message says how."""
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """A probe that passed; `degraded` when it passed with a warning (a certificate that
+    expires soon), which makes the run `degraded` without counting as a failure."""
+
+    message: str
+    degraded: bool = False
 
 
 def describe(error: BaseException) -> str:
