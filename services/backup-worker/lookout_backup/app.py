@@ -83,6 +83,8 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
         app.state.pool, app.state.runner = pool, runner
         app.state.keys = KeyCache(pool, 30.0)
         await runner.recover()
+        if settings.backup_default_schedule:
+            await schedules.seed_default_schedule(pool, settings.timezone)
 
         @broker.subscriber(
             topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),

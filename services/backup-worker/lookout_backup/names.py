@@ -28,6 +28,7 @@ INTERNAL_TABLES = frozenset(
         "backup_logs",
         "backup_metadata",
         "backup_schedules",
+        "backup_seeds",
     }
 )
 # Tables whose rows are never replaced: a restore may only add missing entries (an

@@ -1,6 +1,6 @@
 """Backup schedules: stored in `backup_schedules`, managed over HTTP, and turned into
 commands on `backup.commands.v1` by the leader replica when due (a backup, then a prune
-with the schedule's retention)."""
+with the schedule's retention); and the default schedule a fresh installation gets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from lookout_backup.timetable import next_run
+from lookout_backup.timetable import next_run, planned_run
 from lookout_common.contracts.backup_api import Schedule, ScheduleIn
 from lookout_common.contracts.backup_events import BackupCommand, Retention
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
@@ -22,8 +22,29 @@ log = logging.getLogger("lookout.backup")
 
 COLUMNS = (
     "name, frequency, hour, minute, weekday, day_of_month, timezone, collections, "
-    "retention_days, enabled, trial_restore"
+    "retention_days, enabled, trial_restore, backup_type, full_weekday, trial_restore_weekday"
 )
+# The name under which `backup_seeds` records that the default schedule was created.
+DEFAULT_SEED = "default-schedule"
+SUNDAY = 6
+
+
+def default_schedule(timezone: str) -> ScheduleIn:
+    """Nightly at 03:00 in `timezone`, every collection, incremental on weekdays and full
+    on Sundays (then trial-restored), keeping 30 days."""
+    return ScheduleIn(
+        name="default",
+        frequency="daily",
+        hour=3,
+        minute=0,
+        timezone=timezone,
+        collections=[],
+        retention=Retention(retention_days=30),
+        backup_type="incremental",
+        full_weekday=SUNDAY,
+        trial_restore=True,
+        trial_restore_weekday=SUNDAY,
+    )
 
 
 def _json(value):
@@ -48,6 +69,9 @@ def _row(row: asyncpg.Record) -> Schedule:
         retention=Retention.model_validate(retention),
         trial_restore=row["trial_restore"],
         enabled=row["enabled"],
+        backup_type=row["backup_type"],
+        full_weekday=row["full_weekday"],
+        trial_restore_weekday=row["trial_restore_weekday"],
         next_run_at=row["next_run_at"],
     )
 
@@ -60,7 +84,7 @@ async def list_schedules(pool: asyncpg.Pool) -> list[Schedule]:
 
 
 async def save_schedule(
-    pool: asyncpg.Pool, schedule: ScheduleIn, schedule_id: int | None
+    pool: asyncpg.Pool | asyncpg.Connection, schedule: ScheduleIn, schedule_id: int | None
 ) -> Schedule | None:
     """Create (or replace) a schedule; its next run is computed from now."""
     due = next_run(schedule, datetime.now(UTC)) if schedule.enabled else None
@@ -76,6 +100,9 @@ async def save_schedule(
         schedule.retention.retention_days,
         schedule.enabled,
         schedule.trial_restore,
+        schedule.backup_type,
+        schedule.full_weekday,
+        schedule.trial_restore_weekday,
         schedule.retention.model_dump_json(),
         due,
     )
@@ -83,8 +110,8 @@ async def save_schedule(
         row = await pool.fetchrow(
             f"""
             INSERT INTO backup_schedules ({COLUMNS}, retention_policy, next_run_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11,
-                    $12::text::jsonb, $13)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14,
+                    $15::text::jsonb, $16)
             RETURNING *, retention_policy AS retention
             """,
             *values,
@@ -94,14 +121,36 @@ async def save_schedule(
             """
             UPDATE backup_schedules SET name = $1, frequency = $2, hour = $3, minute = $4,
                 weekday = $5, day_of_month = $6, timezone = $7, collections = $8::text::jsonb,
-                retention_days = $9, enabled = $10, trial_restore = $11,
-                retention_policy = $12::text::jsonb, next_run_at = $13, updated_at = now()
-            WHERE id = $14 RETURNING *, retention_policy AS retention
+                retention_days = $9, enabled = $10, trial_restore = $11, backup_type = $12,
+                full_weekday = $13, trial_restore_weekday = $14,
+                retention_policy = $15::text::jsonb, next_run_at = $16, updated_at = now()
+            WHERE id = $17 RETURNING *, retention_policy AS retention
             """,
             *values,
             schedule_id,
         )
     return _row(row) if row else None
+
+
+async def seed_default_schedule(pool: asyncpg.Pool, timezone: str) -> Schedule | None:
+    """Create the default schedule unless it was seeded before (even if deleted since) or
+    schedules exist already; returns it when this call created it.
+
+    The seed's row and the schedule commit together, and a second worker's insert of the
+    same seed waits for the first and then finds it: several workers starting at once, or
+    restarting, create it exactly once.
+    """
+    schedule = default_schedule(timezone)
+    async with pool.acquire() as connection, connection.transaction():
+        first = await connection.fetchval(
+            "INSERT INTO backup_seeds (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING name",
+            DEFAULT_SEED,
+        )
+        if first is None or await connection.fetchval("SELECT count(*) FROM backup_schedules"):
+            return None
+        created = await save_schedule(connection, schedule, None)
+    log.info("default backup schedule created", extra={"schedule": schedule.name})
+    return created
 
 
 async def delete_schedule(pool: asyncpg.Pool, schedule_id: int) -> bool:
@@ -125,6 +174,7 @@ async def enqueue_due(
         )
         for row in rows:
             schedule = _row(row)
+            plan = planned_run(schedule, row["next_run_at"])
             stamp = row["next_run_at"].strftime("%Y%m%dT%H%M%SZ")
             base = {"requested_by": f"schedule:{schedule.name}", "requested_at": now}
             await send(
@@ -132,10 +182,11 @@ async def enqueue_due(
                     command_id=f"schedule-{schedule.id}-{stamp}",
                     operation="backup",
                     collections=schedule.collections or None,
+                    backup_type=plan.backup_type,
                     **base,
                 )
             )
-            if schedule.trial_restore:  # verify the newest backup (the one just made)
+            if plan.trial_restore:  # verify the newest backup (the one just made)
                 await send(
                     BackupCommand(
                         command_id=f"schedule-{schedule.id}-{stamp}-trial",

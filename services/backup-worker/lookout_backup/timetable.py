@@ -1,4 +1,5 @@
-"""The pure core of timing: a schedule and a moment in, the next run time out.
+"""The pure core of timing: a schedule and a moment in, the next run time out (and what
+a run due then makes: full or incremental, with or without a trial restore).
 
 Times are wall-clock times in the schedule's zone. A time that does not exist on a
 spring-forward day runs at the first valid minute after the gap; a time that occurs
@@ -9,10 +10,11 @@ runs on the last day of shorter months.
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from lookout_common.contracts.backup_api import ScheduleSpec
+from lookout_common.contracts.backup_api import ScheduleIn, ScheduleSpec
 
 
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -52,3 +54,17 @@ def next_run(spec: ScheduleSpec, after: datetime) -> datetime:
         if instant > after:
             return instant
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    backup_type: str  # "full" or "incremental"
+    trial_restore: bool
+
+
+def planned_run(schedule: ScheduleIn, due: datetime) -> PlannedRun:
+    """What the run due at `due` makes; weekdays are read in the schedule's zone."""
+    weekday = due.astimezone(ZoneInfo(schedule.timezone)).weekday()
+    full = schedule.backup_type == "full" or schedule.full_weekday == weekday
+    trial = schedule.trial_restore and schedule.trial_restore_weekday in (None, weekday)
+    return PlannedRun("full" if full else "incremental", trial)

@@ -66,4 +66,7 @@ def worker_env(settings, marketplace, tmp_path: Path) -> dict[str, str]:
         LOOKOUT_BACKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
         LOOKOUT_BACKUP_COLLECTIONS=json.dumps(list(TABLES)),
         LOOKOUT_BACKUP_COMMAND_KEY=COMMAND_KEY,
+        # Tests that make schedules due would run the default one too;
+        # test_default_schedule.py turns it on.
+        LOOKOUT_BACKUP_DEFAULT_SCHEDULE="false",
     )

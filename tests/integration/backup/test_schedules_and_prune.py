@@ -61,7 +61,11 @@ async def test_due_schedule_runs_a_backup_then_a_prune_and_moves_its_next_run(
         assert duplicate.status_code == 409
 
     connection = await asyncpg.connect(settings.dsn())
-    try:  # make it due now
+    try:
+        # LOOKOUT_BACKUP_DEFAULT_SCHEDULE=false (worker_env): no default, nothing recorded.
+        assert await connection.fetch("SELECT name FROM backup_schedules") == [("nightly",)]
+        assert await connection.fetchval("SELECT count(*) FROM backup_seeds") == 0
+        # Make it due now.
         await connection.execute(
             "UPDATE backup_schedules SET next_run_at = now() - interval '1 minute'"
         )

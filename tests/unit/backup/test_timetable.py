@@ -1,13 +1,17 @@
-"""Next run times across DST changes and month ends."""
+"""Next run times across DST changes and month ends; what each run makes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from lookout_backup.timetable import ScheduleSpec, next_run
+from lookout_backup.schedules import default_schedule
+from lookout_backup.timetable import PlannedRun, ScheduleSpec, next_run, planned_run
+from lookout_common.contracts.backup_api import ScheduleIn
+from lookout_common.contracts.backup_events import Retention
 
 
 def utc(*parts: int) -> datetime:
@@ -68,3 +72,46 @@ def test_incomplete_schedules_are_refused() -> None:
         ScheduleSpec(frequency="weekly", hour=1)
     with pytest.raises(ValidationError, match="day_of_month"):
         ScheduleSpec(frequency="monthly", hour=1)
+
+
+def test_default_schedule_runs_at_3_incremental_on_weekdays_full_and_trial_on_sundays() -> None:
+    schedule = default_schedule("Europe/Berlin")
+    week = [next_run(schedule, utc(2026, 6, 7, 12))]  # from Sunday 7 June, noon
+    for _ in range(6):
+        week.append(next_run(schedule, week[-1]))
+    local = [due.astimezone(ZoneInfo("Europe/Berlin")) for due in week]
+    assert [(d.hour, d.minute) for d in local] == [(3, 0)] * 7  # 01:00 UTC in CEST
+    plans = {
+        d.strftime("%a"): planned_run(schedule, due) for d, due in zip(local, week, strict=True)
+    }
+    assert plans["Sun"] == PlannedRun("full", trial_restore=True)
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat"):
+        assert plans[day] == PlannedRun("incremental", trial_restore=False), day
+    assert schedule.collections == []  # every collection
+    assert schedule.retention == Retention(retention_days=30)
+
+
+def test_weekdays_of_a_plan_are_read_in_the_schedules_zone() -> None:
+    schedule = default_schedule("Pacific/Auckland")
+    # Sunday 03:00 in Auckland (NZST, +12) is Saturday 15:00 UTC.
+    due = next_run(schedule, utc(2026, 6, 6, 12))
+    assert due == utc(2026, 6, 6, 15)
+    assert planned_run(schedule, due) == PlannedRun("full", trial_restore=True)
+
+
+def test_schedules_without_weekday_rules_plan_what_they_always_did() -> None:
+    plain = ScheduleIn(name="plain", frequency="daily", hour=2, trial_restore=True)
+    incremental = ScheduleIn(name="inc", frequency="daily", hour=2, backup_type="incremental")
+    for day in range(1, 8):  # Monday 1 June to Sunday 7 June 2026
+        due = utc(2026, 6, day, 2)
+        assert planned_run(plain, due) == PlannedRun("full", trial_restore=True)
+        assert planned_run(incremental, due) == PlannedRun("incremental", trial_restore=False)
+
+
+def test_weekday_rules_that_cannot_apply_are_refused() -> None:
+    with pytest.raises(ValidationError, match="full_weekday needs backup_type"):
+        ScheduleIn(name="x", frequency="daily", hour=1, full_weekday=6)
+    with pytest.raises(ValidationError, match="trial_restore_weekday needs trial_restore"):
+        ScheduleIn(name="x", frequency="daily", hour=1, trial_restore_weekday=6)
+    with pytest.raises(ValidationError):
+        ScheduleIn(name="x", frequency="daily", hour=1, backup_type="incremental", full_weekday=7)

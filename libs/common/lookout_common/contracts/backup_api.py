@@ -48,12 +48,36 @@ class ScheduleIn(ScheduleSpec):
         False, description="After each backup, restore it into a scratch schema and compare"
     )
     enabled: bool = True
+    backup_type: Literal["full", "incremental"] = Field(
+        "full", description="What each run makes (incremental: see full_weekday)"
+    )
+    full_weekday: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="Incremental schedules: runs due on this weekday (0 = Monday, in the"
+        " schedule's zone) are full backups",
+    )
+    trial_restore_weekday: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="With trial_restore: only after runs due on this weekday (0 = Monday);"
+        " unset: after every run",
+    )
+
+    @model_validator(mode="after")
+    def _weekdays_apply(self) -> ScheduleIn:
+        if self.full_weekday is not None and self.backup_type != "incremental":
+            raise ValueError("full_weekday needs backup_type 'incremental'")
+        if self.trial_restore_weekday is not None and not self.trial_restore:
+            raise ValueError("trial_restore_weekday needs trial_restore: true")
+        return self
 
 
 class Schedule(ScheduleIn):
     id: int
     next_run_at: datetime | None
-    backup_type: Literal["full", "incremental"] = "full"
 
 
 class Run(BaseModel):
