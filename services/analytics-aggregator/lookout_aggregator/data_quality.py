@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from lookout_aggregator.consumer import transient
 from lookout_aggregator.isolation import write_isolating
 from lookout_aggregator.letters import describe, safe_text
-from lookout_aggregator.store import DeadLetterTally, add_dead_letter_tally, lock_offsets
 from lookout_common.contracts.events import DeadLetter, DeadLetterCode
 from lookout_common.contracts.timebounds import latest_accepted, oldest_accepted
 
@@ -191,3 +190,104 @@ class DeadLetterCounter:
         for (_, stage, code), n in found.counts.items():
             COUNTED.labels(stage, code).inc(n)
         return len(fresh)
+
+
+# --- the SQL: counts, reasons and the offset ledger ------------------------------------------
+
+MAX_REASONS_PER_CODE = 20
+
+
+@dataclass(frozen=True)
+class DeadLetterTally:
+    """Sorted rows: counts (bucket, stage, code, letters); reasons (code, stage, reason,
+    error_type, letters, first_seen, last_seen)."""
+
+    counts: list[tuple]
+    reasons: list[tuple]
+
+
+async def lock_offsets(
+    connection: asyncpg.Connection, topic: str, partitions: list[int]
+) -> dict[int, int]:
+    """The next offset to count per partition, its ledger rows locked until the end of the
+    transaction (two replicas during a rebalance then count a letter once)."""
+    await connection.execute(
+        """
+        INSERT INTO dead_letter_offsets (topic, partition, next_offset)
+        SELECT $1, partition, 0 FROM unnest($2::int[]) AS partition ORDER BY partition
+        ON CONFLICT DO NOTHING
+        """,
+        topic,
+        partitions,
+    )
+    rows = await connection.fetch(
+        """
+        SELECT partition, next_offset FROM dead_letter_offsets
+        WHERE topic = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE
+        """,
+        topic,
+        partitions,
+    )
+    return {row["partition"]: row["next_offset"] for row in rows}
+
+
+async def add_dead_letter_tally(
+    connection: asyncpg.Connection,
+    tally: DeadLetterTally,
+    topic: str,
+    next_offsets: dict[int, int],
+) -> None:
+    """Add the counts and reasons, keep the latest reasons per code, advance the ledger.
+    Call inside the transaction of `lock_offsets`."""
+    if tally.counts:
+        await connection.execute(
+            """
+            INSERT INTO dead_letter_counts (bucket, stage, code, letters)
+            SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[])
+            ON CONFLICT (bucket, stage, code)
+            DO UPDATE SET letters = dead_letter_counts.letters + EXCLUDED.letters
+            """,
+            *zip(*tally.counts, strict=True),
+        )
+    if tally.reasons:
+        await connection.execute(
+            """
+            INSERT INTO dead_letter_reasons AS r
+                (code, stage, reason, error_type, letters, first_seen, last_seen)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                 $6::timestamptz[], $7::timestamptz[])
+            ON CONFLICT (code, stage, reason) DO UPDATE SET
+                error_type = coalesce(EXCLUDED.error_type, r.error_type),
+                letters = r.letters + EXCLUDED.letters,
+                first_seen = least(r.first_seen, EXCLUDED.first_seen),
+                last_seen = greatest(r.last_seen, EXCLUDED.last_seen)
+            """,
+            *zip(*tally.reasons, strict=True),
+        )
+        await connection.execute(
+            """
+            DELETE FROM dead_letter_reasons AS r USING (
+                SELECT code, stage, reason,
+                       row_number() OVER (PARTITION BY code
+                                          ORDER BY last_seen DESC, letters DESC, stage, reason)
+                         AS rank
+                FROM dead_letter_reasons WHERE code = ANY($1::text[])) AS ranked
+            WHERE ranked.rank > $2
+              AND (r.code, r.stage, r.reason) = (ranked.code, ranked.stage, ranked.reason)
+            """,
+            sorted({row[0] for row in tally.reasons}),
+            MAX_REASONS_PER_CODE,
+        )
+    if next_offsets:
+        partitions = sorted(next_offsets)
+        await connection.execute(
+            """
+            UPDATE dead_letter_offsets AS o
+            SET next_offset = greatest(o.next_offset, n.next_offset)
+            FROM unnest($2::int[], $3::bigint[]) AS n (partition, next_offset)
+            WHERE o.topic = $1 AND o.partition = n.partition
+            """,
+            topic,
+            partitions,
+            [next_offsets[p] for p in partitions],
+        )

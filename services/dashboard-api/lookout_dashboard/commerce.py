@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
+from lookout_common.contracts.search import SEARCH_RESULT_BINS
 from lookout_common.infra.auth import Reader
 from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
 from lookout_dashboard.rates import percent, ratio
@@ -210,7 +211,8 @@ async def chat(
 
 # --- search ---------------------------------------------------------------------------------
 
-RESULT_BINS = ("0", "1", "2-5", "6-10", "11-20", "21-50", "51-100", ">100")
+# Counted by the aggregator into these bins; the answer lists them in this order.
+RESULT_BINS = tuple(bin_.name for bin_ in SEARCH_RESULT_BINS)
 
 
 class SearchTerm(Camel):
@@ -225,7 +227,7 @@ class FilterUse(Camel):
 
 
 class ResultsBin(Camel):
-    bin: str = Field(description="Results count: 0, 1, 2-5, 6-10, 11-20, 21-50, 51-100, >100")
+    bin: str = Field(description="Results count: " + ", ".join(RESULT_BINS))
     searches: int = Field(description="Searches whose results count is in the bin")
 
 
