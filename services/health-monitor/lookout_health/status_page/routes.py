@@ -1,0 +1,154 @@
+"""`/status` (HTML), `/status.json` and `/status/feed.atom`: public unless
+`LOOKOUT_STATUS_KEY` is set, then only with that key (`?key=` or `X-Status-Key`), never
+with an API key (a status key opens the status page and nothing else)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from lookout_health import rollup_store, store
+from lookout_health.bootstrap import Services, ServicesDep
+from lookout_health.routes.sla import components_of
+from lookout_health.status_page.model import DAYS, StatusPage, build_page
+from lookout_health.status_page.render import render_atom, render_html
+from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
+from lookout_health.status_page.store import incidents_since
+from lookout_health.uptime import Resolution, Scope, bucket_start
+
+router = APIRouter(tags=["status page"])
+REFUSED = {401: {"description": "LOOKOUT_STATUS_KEY is set and the key is missing or wrong"}}
+Settings = Annotated[StatusPageSettings, Depends(status_page_settings)]
+# The page is markup and an inline style sheet: nothing else may load or frame it.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def status_key(
+    settings: Settings,
+    key: Annotated[str | None, Query(max_length=200, description="The status key")] = None,
+    x_status_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> str | None:
+    """The key the caller gave (None when the page is public): 401 without the right one."""
+    if settings.status_key is None:
+        return None
+    given = key or x_status_key or ""
+    expected = settings.status_key.get_secret_value()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "this status page needs its key: ?key=… or X-Status-Key")
+    return key
+
+
+StatusKey = Annotated[str | None, Depends(status_key)]
+
+
+@dataclass
+class PageCache:
+    """The last page built, reused for `status_cache_s`: however many visitors, the
+    database answers once per period."""
+
+    page: StatusPage | None = None
+    at: float = -math.inf
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _cache(request: Request) -> PageCache:
+    state = request.app.state
+    if not hasattr(state, "status_page_cache"):
+        state.status_page_cache = PageCache()
+    cache: PageCache = state.status_page_cache
+    return cache
+
+
+async def load_page(services: Services, now: datetime) -> StatusPage:
+    """Four indexed reads: latest results, 90 daily rollups per component, the window's
+    incidents, maintenance windows."""
+    groups = components_of(services.monitor)
+    since = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
+    pool = services.pool
+    return build_page(
+        now=now,
+        components=groups,
+        latest=await store.latest_results(pool, list(services.monitor.checks)),
+        daily=await rollup_store.daily_rollups(pool, Scope.COMPONENT, list(groups), since),
+        incidents=await incidents_since(pool, since),
+        maintenance=await store.maintenance_windows(pool, now),
+    )
+
+
+async def current_page(request: Request, services: Services, settings: StatusPageSettings):
+    cache = _cache(request)
+    async with cache.lock:  # concurrent visitors share one build
+        if cache.page is None or time.monotonic() - cache.at >= settings.status_cache_s:
+            cache.page = await load_page(services, datetime.now(UTC))
+            cache.at = time.monotonic()
+        return cache.page
+
+
+def _links(request: Request | None, key: str | None) -> dict[str, str]:
+    """The page's links, relative for the page (so a proxy's path prefix is kept) and
+    absolute for the feed; a key given as `?key=` is kept in them, a header's is not."""
+    query = f"?{urlencode({'key': key})}" if key else ""
+    base = "" if request is None else str(request.base_url).rstrip("/")
+    return {
+        "page": f"{base}/status{query}" if base else f"status{query}",
+        "json": f"{base}/status.json{query}" if base else f"status.json{query}",
+        "feed": f"{base}/status/feed.atom{query}" if base else f"status/feed.atom{query}",
+    }
+
+
+@router.get("/status", response_class=HTMLResponse, responses=REFUSED)
+async def status_page(
+    request: Request, services: ServicesDep, settings: Settings, key: StatusKey
+) -> HTMLResponse:
+    """The public status page."""
+    page = await current_page(request, services, settings)
+    html = render_html(page, title=settings.status_title, links=_links(None, key))
+    return HTMLResponse(html, headers={**_headers(settings), **PAGE_HEADERS})
+
+
+@router.get("/status.json", response_model=StatusPage, responses=REFUSED)
+async def status_json(
+    request: Request, services: ServicesDep, settings: Settings, _: StatusKey
+) -> Response:
+    """The status page's data."""
+    page = await current_page(request, services, settings)
+    return Response(
+        page.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers=_headers(settings),
+    )
+
+
+@router.get(
+    "/status/feed.atom",
+    response_class=Response,
+    responses={**REFUSED, 200: {"content": {"application/atom+xml": {}}}},
+)
+async def status_feed(
+    request: Request, services: ServicesDep, settings: Settings, key: StatusKey
+) -> Response:
+    """Active incidents and those of the last 90 days, as an Atom feed."""
+    page = await current_page(request, services, settings)
+    body = render_atom(page, title=settings.status_title, links=_links(request, key))
+    return Response(body, media_type="application/atom+xml", headers=_headers(settings))
+
+
+def _headers(settings: StatusPageSettings) -> dict[str, str]:
+    # A keyed page must not sit in shared caches; a public one may, for as long as we do.
+    if settings.status_key is not None:
+        return {"Cache-Control": "private, no-store"}
+    return {"Cache-Control": f"public, max-age={int(settings.status_cache_s)}"}
