@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.logging import JsonFormatter
-from lookout_common.infra.settings import IngestSettings, LookoutSettings
+from lookout_common.infra.settings import DashboardSettings, IngestSettings, LookoutSettings
 
 
 def test_settings_read_lookout_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,3 +48,33 @@ def test_json_log_lines_carry_context_fields() -> None:
     assert line["level"] == "warning"
     assert line["service"] == "aggregator"
     assert line["batch_size"] == 42
+
+
+@pytest.mark.parametrize(
+    ("raw", "origins"),
+    [
+        ("", []),
+        ("https://admin.example.com", ["https://admin.example.com"]),
+        (
+            " https://admin.example.com , http://127.0.0.1:8080",
+            ["https://admin.example.com", "http://127.0.0.1:8080"],
+        ),
+        ('["http://[::1]:9000"]', ["http://[::1]:9000"]),
+    ],
+)
+def test_cors_origins_read_commas_or_a_json_list(
+    monkeypatch: pytest.MonkeyPatch, raw: str, origins: list[str]
+) -> None:
+    monkeypatch.setenv("LOOKOUT_CORS_ORIGINS", raw)
+    assert DashboardSettings().cors_origins == origins
+
+
+@pytest.mark.parametrize(
+    "origin", ["*", "https://admin.example.com/", "https://admin.example.com/admin", "admin.io"]
+)
+def test_a_cors_origin_that_is_not_exact_is_refused_with_its_value(
+    monkeypatch: pytest.MonkeyPatch, origin: str
+) -> None:
+    monkeypatch.setenv("LOOKOUT_CORS_ORIGINS", origin)
+    with pytest.raises(ValidationError, match="is not an origin"):
+        DashboardSettings()

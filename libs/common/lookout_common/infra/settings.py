@@ -15,6 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# An exact browser origin, as in its Origin header: https://admin.example.com or http://127.0.0.1:8080.
+CORS_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+)
+
 
 class LookoutSettings(BaseSettings):
     """What every Lookout process needs: broker, database, time zone, HTTP, logging."""
@@ -235,6 +240,21 @@ class HealthMonitorSettings(LookoutSettings):
     health_status_cache_s: float = Field(
         5.0, ge=0, le=300, description="How long /api/health reuses its last answer"
     )
+    health_reminder_s: float = Field(
+        1800.0,
+        ge=0,
+        description="Remind every this often while an incident is open and"
+        " unacknowledged (0 = no reminders)",
+    )
+    health_escalate_after_s: float = Field(
+        900.0,
+        ge=0,
+        description="Escalate an incident still unacknowledged this long after it"
+        " opened (0 = never)",
+    )
+    health_incident_poll_s: float = Field(
+        5.0, gt=0, description="How often due reminders and escalations are looked for"
+    )
 
 
 class AlertSettings(LookoutSettings):
@@ -251,6 +271,11 @@ class AlertSettings(LookoutSettings):
     alert_retry_max_s: float = Field(300.0, gt=0, description="Longest delay between retries")
     alert_max_age_s: float = Field(
         86_400.0, gt=0, description="An alert still undelivered after this is given up"
+    )
+    alert_escalation_receivers: list[str] = Field(
+        default_factory=list,
+        description="JSON list of receiver names (from LOOKOUT_ALERT_RECEIVERS) that get"
+        " escalations, and only escalations",
     )
 
 
@@ -317,8 +342,11 @@ class BackupWorkerSettings(LookoutSettings):
 
 class DashboardSettings(LookoutSettings):
     http_port: int = 8000
-    cors_origins: list[str] = Field(
-        default_factory=list, description="Origins allowed to call the API from a browser"
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port], exact, comma separated or a JSON list) whose"
+        " pages may call the API and the live stream from a browser, e.g. a host admin page"
+        " embedding <lookout-dashboard>; none by default",
     )
     active_window_s: int = Field(300, ge=60, description="'Active users' look-back window")
     health_monitor_url: str = Field(
@@ -339,6 +367,26 @@ class DashboardSettings(LookoutSettings):
     stream_max_per_key: int = Field(
         5, ge=1, le=1000, description="Live streams one API key may hold open at once"
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_list_or_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not CORS_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], exactly as the"
+                    " browser sends it (no path, no trailing slash, no wildcard)"
+                )
+        return value
 
 
 class StackSettings(BaseSettings):
