@@ -62,7 +62,8 @@ class EventHead(BaseModel):
 # The core of the statement: the batch, the ledger, the raw rows and per-person state.
 # Data-modifying CTEs share one snapshot and pass rows only through RETURNING, which is
 # exactly "keep what the ledger did not know": `new` holds the batch's events not stored
-# before, and every rollup family (`rollups/`) reads it. $2 is LOOKOUT_TIMEZONE (local
+# before, and every rollup family (`rollups/`) reads it, with the person's state as it
+# was before the batch (`known_*`, from analytics_people). $2 is LOOKOUT_TIMEZONE (local
 # days, weeks and months) and $3 the session inactivity timeout.
 REGISTERED = literal(EventType.USER_REGISTERED)
 CORE = Fragment(
@@ -88,16 +89,20 @@ new AS MATERIALIZED (
            coalesce(batch.properties, '{{}}') AS props,
            date_bin('1 minute', batch."timestamp", {UTC_ORIGIN}) AS minute,
            date_bin('1 hour', batch."timestamp", {UTC_ORIGIN}) AS hour,
-           (batch."timestamp" AT TIME ZONE $2)::date AS day
+           (batch."timestamp" AT TIME ZONE $2)::date AS day,
+           known.last_seen AS known_seen, known.active_day AS known_day,
+           known.session_id AS known_session, known.session_seen AS known_session_seen
     FROM batch JOIN fresh USING (event_id)
+    LEFT JOIN analytics_people AS known
+           ON known.actor = nullif(coalesce(batch.user_id, batch.anonymous_id), '')
 ),
 -- Sessions by inactivity: a gap longer than $3 since the actor's previous event (in this
 -- batch, else the last one stored) starts a new session; a client's sessionId wins.
 gaps AS (
     SELECT new.event_id, new.actor, new."timestamp" AS at,
-           coalesce(lag(new."timestamp") OVER w, people.session_seen) AS previous,
-           row_number() OVER w AS position, people.session_id AS open_session
-    FROM new LEFT JOIN analytics_people AS people USING (actor)
+           coalesce(lag(new."timestamp") OVER w, new.known_session_seen) AS previous,
+           row_number() OVER w AS position, new.known_session AS open_session
+    FROM new
     WHERE new.actor IS NOT NULL
     WINDOW w AS (PARTITION BY new.actor ORDER BY new."timestamp", new.event_id)
 ),
@@ -128,11 +133,12 @@ raw AS (
 ),
 people AS (
     INSERT INTO analytics_people AS p (actor, first_seen, last_seen, session_id, session_seen,
-                                       registered_at)
+                                       registered_at, active_day)
     SELECT DISTINCT ON (sessions.actor) sessions.actor,
            min(sessions.at) OVER a, max(sessions.at) OVER a, sessions.session_id,
            sessions.at,
-           min(new."timestamp") FILTER (WHERE new.event = {REGISTERED}) OVER a
+           min(new."timestamp") FILTER (WHERE new.event = {REGISTERED}) OVER a,
+           max(new.day) OVER a
     FROM sessions JOIN new USING (event_id)
     WINDOW a AS (PARTITION BY sessions.actor)
     ORDER BY sessions.actor, sessions.at DESC, sessions.event_id DESC
@@ -142,7 +148,8 @@ people AS (
         session_id = CASE WHEN EXCLUDED.session_seen >= p.session_seen
                           THEN EXCLUDED.session_id ELSE p.session_id END,
         session_seen = greatest(p.session_seen, EXCLUDED.session_seen),
-        registered_at = least(p.registered_at, EXCLUDED.registered_at)
+        registered_at = least(p.registered_at, EXCLUDED.registered_at),
+        active_day = greatest(p.active_day, EXCLUDED.active_day)
 )""",
 )
 
@@ -199,4 +206,8 @@ async def store_batch(
     """
     if not values:
         return 0
+    # The plan does not depend on the parameters (the batch is one JSON document), so the
+    # statement is planned once per connection instead of five times (about 10 % of a
+    # 5,000-event batch each time).
+    await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
     return await connection.fetchval(STORE_BATCH, batch_document(values), timezone, session_timeout)

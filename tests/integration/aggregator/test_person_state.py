@@ -216,3 +216,45 @@ async def test_registration_time_is_the_first_user_registered(database_url: str)
     )
     rows = await _rows(database_url, "SELECT registered_at, first_seen FROM analytics_people")
     assert (rows[0]["registered_at"], rows[0]["first_seen"]) == (minutes(40), minutes(0))
+
+
+async def test_memberships_already_stored_are_skipped_and_nothing_else(database_url: str) -> None:
+    """The aggregator skips an event's active-day and active-minute memberships only when
+    the person's stored state says they exist (same local day as `active_day`, same minute
+    as `last_seen`); a later minute, a late event for an earlier minute or day, and a new
+    day are still counted, each once."""
+    await store(database_url, [event("page_view", minutes(5), user="r")])
+    await store(
+        database_url,
+        [
+            event("page_view", minutes(5.5), user="r"),  # same minute, same day: skipped
+            event("page_view", minutes(6), user="r"),  # a later minute
+            event("page_view", minutes(1), user="r"),  # late: an earlier minute
+            event("page_view", minutes(-24 * 60), user="r"),  # late: the day before
+        ],
+    )
+    await store(database_url, [event("page_view", minutes(24 * 60), user="r")])  # next day
+    actor_minutes = await _rows(
+        database_url,
+        "SELECT bucket FROM rollup_distinct WHERE kind = 'actor' AND member = 'r' ORDER BY 1",
+    )
+    assert [row["bucket"] for row in actor_minutes] == [
+        minutes(-24 * 60),
+        minutes(1),
+        minutes(5),
+        minutes(6),
+        minutes(24 * 60),
+    ]
+    days = await _rows(
+        database_url,
+        "SELECT start::text, actives FROM rollup_active_totals WHERE period = 'day' ORDER BY 1",
+    )
+    assert [(d["start"], d["actives"]) for d in days] == [
+        ("2026-03-01", 1),
+        ("2026-03-02", 1),
+        ("2026-03-03", 1),
+    ]
+    [person] = await _rows(
+        database_url, "SELECT active_day::text FROM analytics_people WHERE actor = 'r'"
+    )
+    assert person["active_day"] == "2026-03-03"

@@ -1,7 +1,10 @@
 """People active per local day, ISO week and month: memberships and their totals.
 
 A total grows only by the memberships this batch really inserted (`RETURNING`), so a
-person active twice in a period counts once."""
+person active twice in a period counts once. An event on the person's `active_day` (the
+latest local day whose memberships were stored with analytics_people, before this batch)
+adds nothing and is skipped: most events of an active person, each of which cost three
+index probes."""
 
 from lookout_aggregator.rollups import Fragment
 
@@ -15,7 +18,7 @@ active AS (
                                         ('week', date_trunc('week', day)::date),
                                         ('month', date_trunc('month', day)::date))
                                AS periods (period, start)
-    WHERE actor IS NOT NULL
+    WHERE actor IS NOT NULL AND day IS DISTINCT FROM known_day
     ORDER BY 1, 2, 3
     ON CONFLICT DO NOTHING
     RETURNING period, start
