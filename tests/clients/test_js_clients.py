@@ -1,20 +1,25 @@
-"""The browser tracker's own checks (clients/js): its Node test suite passes and its build
-produces the files a page loads. Needs Node and npm, which `make test` installs
-(scripts/system-deps.sh); without them this fails rather than skips."""
+"""The JavaScript clients' own checks (clients/js: @lookout/tracker, and clients/js/admin:
+@lookout/admin): their Node test suites pass, their hand-written types check with tsc,
+the tracker's build produces the files a page loads, and both packages `npm pack` with
+exactly the files a user needs. Needs Node and npm, which `make test` installs
+(scripts/system-deps.sh); `npm ci` installs the devDependencies (React, the test renderer,
+TypeScript) from package-lock.json. Without Node this fails rather than skips."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-CLIENT = Path(__file__).resolve().parents[2] / "clients" / "js"
+CLIENTS = Path(__file__).resolve().parents[2] / "clients" / "js"
+ADMIN = CLIENTS / "admin"
 
 
-def npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`npm <args>` in clients/js; fails the test with npm's output unless it exits 0."""
+def npm(*args: str, cwd: Path = CLIENTS, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`npm <args>` in `cwd`; fails the test with npm's output unless it exits 0."""
     executable = shutil.which("npm")
     if executable is None or shutil.which("node") is None:
         pytest.fail(
@@ -23,7 +28,7 @@ def npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         )
     done = subprocess.run(
         [executable, *args],
-        cwd=CLIENT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -38,22 +43,57 @@ def npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def installed() -> None:
-    """A reproducible install from package-lock.json (the tracker has no dependencies)."""
-    if (CLIENT / "package-lock.json").exists():
-        npm("ci", "--no-audit", "--no-fund")
-    else:
-        npm("install", "--no-audit", "--no-fund")
+    """A reproducible install of the devDependencies from package-lock.json; the admin
+    package's tests resolve them from clients/js/node_modules too."""
+    npm("ci", "--no-audit", "--no-fund")
+
+
+def packed_files(cwd: Path) -> set[str]:
+    [packed] = json.loads(npm("pack", "--dry-run", "--json", cwd=cwd).stdout)
+    return {entry["path"] for entry in packed["files"]}
 
 
 def test_tracker_node_test_suite_passes(installed: None) -> None:
     npm("test")
 
 
+def test_admin_node_test_suite_passes(installed: None) -> None:
+    npm("test", cwd=ADMIN)
+
+
+def test_both_packages_types_check_with_tsc(installed: None) -> None:
+    npm("run", "typecheck")
+
+
 def test_tracker_build_writes_the_script_the_module_and_the_react_hook(installed: None) -> None:
     npm("run", "build")
-    dist = CLIENT / "dist"
+    dist = CLIENTS / "dist"
     assert "root.Lookout = " in (dist / "lookout.js").read_text()
     assert "init" in (dist / "lookout.mjs").read_text()
     react = (dist / "react.mjs").read_text()
     assert "from 'react';" in react
     assert "useAnalytics" in react
+
+
+def test_both_packages_pack_with_their_code_types_and_readme(installed: None) -> None:
+    npm("run", "build")
+    assert packed_files(CLIENTS) == {
+        "package.json",
+        "README.md",
+        "dist/lookout.js",
+        "dist/lookout.mjs",
+        "dist/react.mjs",
+        "types/index.d.ts",
+        "types/react.d.ts",
+    }
+    sources = {f"src/{path.name}" for path in (ADMIN / "src").glob("*.js")}
+    assert "src/index.js" in sources
+    assert packed_files(ADMIN) == {
+        "package.json",
+        "README.md",
+        "types/index.d.ts",
+        "types/react.d.ts",
+        *sources,
+    }
+    manifest = json.loads((ADMIN / "package.json").read_text())
+    assert "dependencies" not in manifest, "@lookout/admin has no runtime dependencies"

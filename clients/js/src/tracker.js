@@ -17,6 +17,7 @@ import {
   startTimer,
   userAgent,
 } from './environment.js';
+import { DEBUG_SWITCH, debugSwitchOn } from './debug.js';
 import { Identity } from './identity.js';
 import { MessageQueue } from './queue.js';
 import { toJsonObject, utf8Length } from './sanitize.js';
@@ -278,7 +279,14 @@ export class Tracker {
         this.writeKey,
         new Date(Date.now()).toISOString(),
       );
-      return await postBatch(this.url, body, { keepalive });
+      // What is sent, never the body itself: it carries the write key.
+      this.log(
+        `sending ${batch.length} events${keepalive ? ' (keepalive)' : ''} to ${this.url}`,
+        batch.map((item) => item.message),
+      );
+      const outcome = await postBatch(this.url, body, { keepalive });
+      this.log(`ingest answered ${outcome.status ? `HTTP ${outcome.status}` : outcome.kind}`, outcome);
+      return outcome;
     } finally {
       for (const id of ids) this.inFlight.delete(id);
     }
@@ -297,7 +305,7 @@ export class Tracker {
         // The valid events were stored; the rejected ones would be rejected again.
         this.failures = 0;
         this.queue.remove(ids);
-        if (this.debug) {
+        if (this.debugging()) {
           this.log(
             `ingest rejected ${outcome.errors.length} of ${batch.length} events (dropped; the others were stored)`,
             outcome.errors.map((error) => ({
@@ -400,8 +408,13 @@ export class Tracker {
     }
   }
 
+  /** The `debug` option, or the page's `localStorage.analytics_debug` switch. */
+  debugging() {
+    return this.debug || debugSwitchOn(DEBUG_SWITCH);
+  }
+
   log(message, details) {
-    if (!this.debug) return;
+    if (!this.debugging()) return;
     try {
       if (details === undefined) console.debug(`[lookout] ${message}`);
       else console.debug(`[lookout] ${message}`, details);

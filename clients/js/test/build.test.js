@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { register } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 import { build } from '../scripts/build.mjs';
 import { VERSION } from '../src/version.js';
 import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
-import { render } from './support/fake-react.js';
+import { render } from './support/render.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -18,7 +16,8 @@ let outDir;
 let files;
 
 before(() => {
-  outDir = mkdtempSync(path.join(tmpdir(), 'lookout-tracker-build-'));
+  // Inside the package, so that dist/react.mjs's `import 'react'` finds node_modules.
+  outDir = mkdtempSync(path.join(fileURLToPath(new URL('.', import.meta.url)), '.build-'));
   files = build(outDir);
 });
 
@@ -57,7 +56,6 @@ describe('npm run build', () => {
   it("dist/react.mjs imports React from 'react' and exports useAnalytics", async () => {
     const text = readFileSync(files['react.mjs'], 'utf8');
     assert.match(text, /^import \{ useEffect, useMemo, useRef \} from 'react';$/m);
-    register('./support/react-hooks.js', import.meta.url);
     const { useAnalytics } = await import(pathToFileURL(files['react.mjs']).href);
     const calls = [];
     render(() => useAnalytics({ page: (properties) => calls.push(properties) }, { path: '/' }));

@@ -1,15 +1,11 @@
-// The hook is tested against a minimal fake of React's hooks API (test/support/fake-react.js)
-// rather than real React: the package then needs no devDependencies at all.
+// The hook runs in real React (react-test-renderer, a devDependency), rendered in Node.
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
 import { describe, it } from 'node:test';
 
 import { init } from '../src/index.js';
+import { useAnalytics } from '../src/react.js';
 import { ENDPOINT, WRITE_KEY, useFakeBrowser } from './support/browser.js';
-import { render } from './support/fake-react.js';
-
-register('./support/react-hooks.js', import.meta.url);
-const { useAnalytics } = await import('../src/react.js');
+import { render } from './support/render.js';
 
 const fake = useFakeBrowser();
 

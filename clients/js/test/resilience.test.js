@@ -208,6 +208,31 @@ describe('debug logging', () => {
     assert.ok(messages.includes('[lookout] sent 1 events'), messages.join('\n'));
   });
 
+  it("logs what it sends and receives with localStorage.analytics_debug = 'true', never the write key", async () => {
+    const debug = mock.method(console, 'debug', () => {});
+    fake.browser.storage.setItem('analytics_debug', 'true');
+    const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
+    tracker.trackEvent('gift_card_viewed', { amount: 50 });
+    await tracker.flush();
+    const lines = debug.mock.calls.map((call) => call.arguments[0]);
+    assert.ok(lines.includes(`[lookout] sending 1 events to ${ENDPOINT}/v1/batch`), lines.join('\n'));
+    const sent = debug.mock.calls.find((call) => String(call.arguments[0]).includes('sending'));
+    assert.equal(sent.arguments[1][0].event, 'gift_card_viewed');
+    assert.equal(sent.arguments[1][0].properties.amount, 50);
+    assert.ok(lines.includes('[lookout] ingest answered HTTP 200'), lines.join('\n'));
+    const everything = JSON.stringify(debug.mock.calls.map((call) => call.arguments));
+    assert.ok(!everything.includes(WRITE_KEY), 'the write key is never logged');
+  });
+
+  it("stays silent when analytics_debug is anything but 'true'", async () => {
+    const debug = mock.method(console, 'debug', () => {});
+    fake.browser.storage.setItem('analytics_debug', '1');
+    const tracker = init({ writeKey: WRITE_KEY, endpoint: ENDPOINT });
+    tracker.trackEvent('gift_card_viewed');
+    await tracker.flush();
+    assert.equal(debug.mock.callCount(), 0);
+  });
+
   it('never throws when console.debug itself throws', async () => {
     mock.method(console, 'debug', () => {
       throw new Error('console broke');
