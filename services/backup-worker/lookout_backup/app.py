@@ -9,11 +9,11 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import boto3
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
@@ -149,8 +149,12 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     )
 
     @app.get("/api/v1/backups/runs", response_model=list[Run], tags=["backups"])
-    async def list_runs(request: Request, _: Reader, limit: int = 50) -> list[Run]:
-        rows = await store.runs(request.app.state.pool, min(max(limit, 1), 500))
+    async def list_runs(
+        request: Request,
+        _: Reader,
+        limit: Annotated[int, Query(ge=1, le=500, description="Newest runs to list")] = 50,
+    ) -> list[Run]:
+        rows = await store.runs(request.app.state.pool, limit)
         return [Run.model_validate(_run(row)) for row in rows]
 
     @app.get(

@@ -62,7 +62,17 @@ async def test_backup_command_runs_once_and_reports_on_the_results_topic(
         detail = (await client.get(f"{worker.url}/api/v1/backups/runs/{run['run_id']}")).json()
         manifest = await client.get(f"{worker.url}/api/v1/backups/runs/{run['run_id']}/manifest")
         metrics = (await client.get(f"{worker.url}/metrics")).text
+        # A limit out of range is refused with the field and the reason, never clamped.
+        refused = [
+            await client.get(f"{worker.url}/api/v1/backups/runs", params={"limit": limit})
+            for limit in (0, 501)
+        ]
+        one = (await client.get(f"{worker.url}/api/v1/backups/runs?limit=1")).json()
     assert [r["run_id"] for r in listed] == [run["run_id"]]
+    assert [r["run_id"] for r in one] == [run["run_id"]]
+    for answer in refused:
+        assert answer.status_code == 422
+        assert answer.json()["detail"][0]["loc"] == ["query", "limit"]
     assert len(detail["artifacts"]) == len(TABLES)
     assert manifest.json()["run_id"] == run["run_id"]
     assert "lookout_backup_last_success_timestamp_seconds 1." in metrics
