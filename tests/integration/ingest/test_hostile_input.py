@@ -1,6 +1,6 @@
 """What any browser holding the public write key can send, against a real ingest and
 broker: every answer is a 2xx or a 4xx naming the field, the valid events of the same
-request reach Kafka exactly once, and nothing costs more than a moment."""
+request reach Kafka exactly once, and no input costs pathological time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import psutil
 import pytest
 from support.kafka import read_topic
 
@@ -101,6 +100,13 @@ async def test_hostile_values_are_item_errors_and_valid_events_are_stored_once(i
     assert surrogate["payload"]["properties"] == {"q": "\ufffd"}
 
 
+# Wall-clock bounds here only catch pathological cost, never mere slowness: each body is
+# answered in milliseconds on an idle machine, while the failures they guard against
+# (regex backtracking, a parser walking 250,000 items) cost tens of seconds. Speed itself
+# is measured by bench/ (bench/hostile.py), not by these tests.
+PATHOLOGICAL_S = 10.0
+
+
 async def test_bodies_no_parser_should_hold_are_400_and_no_body_costs_seconds(ingest) -> None:
     bodies = {
         "[" * 3_000 + "]" * 3_000: "malformed JSON: nested too deeply",
@@ -115,16 +121,16 @@ async def test_bodies_no_parser_should_hold_are_400_and_no_body_costs_seconds(in
         response = await post_raw(ingest, "/v1/batch", body)
         assert response.status_code == 400, (body[:30], response.text)
         assert reason in response.json()["errors"][0]["reason"]
-        assert time.monotonic() - started < 2.0, body[:30]
+        assert time.monotonic() - started < PATHOLOGICAL_S, body[:30]
 
     # 15 events with 16 KB shaped like `a@a.a.a…1`: Python's regex engine spent seconds
-    # on each of them scrubbing e-mail addresses.
+    # on each of them scrubbing e-mail addresses (so well past PATHOLOGICAL_S in all).
     shaped = "a@" + "a." * 8_000 + "1"
     batch = [track(properties={"q": shaped}) for _ in range(15)]
     started = time.monotonic()
     response = await ingest.post("/v1/batch", {"batch": batch})
     assert response.status_code == 200, response.text
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < PATHOLOGICAL_S
 
 
 async def test_timestamps_before_year_1_utc_or_the_retention_are_item_errors(ingest_with) -> None:
@@ -149,29 +155,31 @@ async def test_timestamps_before_year_1_utc_or_the_retention_are_item_errors(ing
     assert [letter["code"] for letter in letters] == ["timestamp_out_of_range"] * 2
 
 
-async def test_2500_invalid_events_are_answered_fast_and_dead_lettered_together(
+async def test_2500_invalid_events_are_each_answered_and_dead_lettered_together(
     ingest_with,
 ) -> None:
-    # Sending 2,500 dead letters one round trip each took seconds. What ingest spends is
-    # measured as its process's CPU time, which other load on a shared test machine does
-    # not inflate; the answer's wall time only has to stay bounded.
+    """Each of 2,500 invalid events is answered with its index and reason, and each is on
+    the dead-letter topic, once, under the request's id. Speed is not asserted here (a
+    wall-clock or CPU threshold fails on a loaded machine, and bench/ measures speed);
+    that the letters leave in one delivery rather than one round trip each is asserted
+    deterministically in tests/unit/ingest/test_event_publisher.py; what this adds is
+    the real broker holding every letter."""
     ingest = await ingest_with(LOOKOUT_KEY_RATE_PER_S="0")
-    process = psutil.Process(ingest.service.process.pid)
-    await ingest.post("/v1/batch", {"batch": [{"type": "track"}] * 10})  # warm up
-    cpu_before, started = sum(process.cpu_times()[:2]), time.monotonic()
-    response = await ingest.post("/v1/batch", {"batch": [{"type": "track"}] * 2_500})
-    elapsed, cpu = time.monotonic() - started, sum(process.cpu_times()[:2]) - cpu_before
-    assert response.status_code == 400
-    assert response.json()["accepted"] == 0
-    assert len(response.json()["errors"]) == 2_500
-    print(f"2,500 invalid events: {cpu:.2f} s of ingest CPU, answered in {elapsed:.2f} s")
-    assert cpu < 0.5, cpu
-    assert elapsed < 5.0, elapsed
-    letters = await read_topic(
-        ingest.settings.kafka_bootstrap, ingest.topic(Topic.EVENTS_DLQ), expect=2_510, settle=0.2
+    response = await ingest.post(
+        "/v1/batch", {"batch": [{"type": "track"}] * 2_500}, headers={"X-Request-Id": "r-2500"}
     )
-    assert len(letters) == 2_510
-    assert {letter["code"] for letter in letters} == {"invalid"}
+    assert response.status_code == 400
+    body = response.json()
+    assert body["accepted"] == 0
+    assert [error["index"] for error in body["errors"]] == list(range(2_500))
+    assert {(error["field"], error["reason"]) for error in body["errors"]} == {
+        ("", "userId or anonymousId is required")
+    }
+    letters = await read_topic(
+        ingest.settings.kafka_bootstrap, ingest.topic(Topic.EVENTS_DLQ), expect=2_500, settle=0.2
+    )
+    assert sorted(letter["errors"][0]["index"] for letter in letters) == list(range(2_500))
+    assert {(letter["code"], letter["request_id"]) for letter in letters} == {("invalid", "r-2500")}
 
 
 async def test_a_batch_is_charged_one_token_per_event(ingest_with) -> None:
