@@ -13,9 +13,18 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from lookout_common.infra.kafka import KafkaAuth
+from lookout_health.jsonpath import Operator, check_operand, parse_path
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,62}$")]
 # A component is shown on the public status page: a label, not markup.
@@ -106,11 +115,36 @@ class DirectoryCheck(CheckBase):
 
 
 class JsonCondition(BaseModel):
+    """A condition on the JSON body (`lookout_health.jsonpath`): the value at `path` is
+    present, and compares with `value` by `op`. `equals: x` is short for `op: "==",
+    value: x`. Checked when the config loads: the path's syntax, the operand's type, the
+    regular expression."""
+
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(description="Dotted path into the JSON body, e.g. `checks.0.status`")
+    path: str = Field(description="`$.checks[0].status`, or the dotted form `checks.0.status`")
+    op: Operator | None = Field(None, description="==, !=, <, > or matches (RE2)")
+    value: Any = None
     equals: Any = None
-    present: bool = True
+    present: bool = Field(True, description="False: a missing value passes")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        parse_path(path)  # raises PathError, a ValueError naming the character
+        return path
+
+    @model_validator(mode="after")
+    def _comparison(self) -> JsonCondition:
+        if self.equals is not None:
+            if self.op is not None:
+                raise ValueError("give either `equals` or `op` and `value`, not both")
+            self.op, self.value = "==", self.equals
+        elif self.op is not None:
+            check_operand(self.op, self.value)
+        elif self.value is not None:
+            raise ValueError("`value` needs an `op` (==, !=, <, > or matches)")
+        return self
 
 
 class HttpCheck(CheckBase):
@@ -121,6 +155,10 @@ class HttpCheck(CheckBase):
     body: str | None = None
     expect_status: list[int] = Field(default_factory=lambda: [200])
     json_conditions: list[JsonCondition] = Field(default_factory=list, alias="json")
+    cert_expires_within_days: float | None = Field(
+        None, gt=0, description="https: a certificate expiring sooner is `degraded`"
+    )
+    ca_file: Path | None = Field(None, description="Trust these CAs instead of the system's")
 
     @field_validator("url")
     @classmethod
@@ -136,6 +174,19 @@ class TcpCheck(CheckBase):
     port: int = Field(ge=1, le=65535)
     send: str | None = None
     expect: str | None = Field(None, description="Bytes the server must answer with")
+
+
+class TlsCheck(CheckBase):
+    """A TLS handshake: the certificate verifies for `server_name`, is not expired, and
+    expires no sooner than `cert_expires_within_days` (else `degraded`)."""
+
+    kind: Literal["tls"]
+    host: str
+    port: int = Field(443, ge=1, le=65535)
+    server_name: str | None = Field(None, description="SNI and the name verified; unset = host")
+    cert_expires_within_days: float = Field(14.0, gt=0)
+    ca_file: Path | None = Field(None, description="Trust these CAs instead of the system's")
+    verify: bool = Field(True, description="False: only the expiry dates are checked")
 
 
 class DnsCheck(CheckBase):
@@ -161,6 +212,7 @@ CheckConfig = Annotated[
     | DirectoryCheck
     | HttpCheck
     | TcpCheck
+    | TlsCheck
     | DnsCheck
     | CustomCheck,
     Field(discriminator="kind"),

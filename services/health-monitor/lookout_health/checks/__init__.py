@@ -23,6 +23,7 @@ from lookout_health.checks.kafka import run_kafka
 from lookout_health.checks.network import run_dns, run_http, run_tcp
 from lookout_health.checks.redact import redact, secrets_of
 from lookout_health.checks.storage import run_directory, run_s3
+from lookout_health.checks.tls import run_tls
 from lookout_health.config import (
     CHECK_CLASSES,
     CheckBase,
@@ -35,6 +36,7 @@ from lookout_health.config import (
     S3Check,
     TableCheck,
     TcpCheck,
+    TlsCheck,
     kind_of,
 )
 
@@ -91,6 +93,7 @@ register(S3Check, run_s3)
 register(DirectoryCheck, run_directory)
 register(HttpCheck, run_http)
 register(TcpCheck, run_tcp)
+register(TlsCheck, run_tls)
 register(DnsCheck, run_dns)
 register(CustomCheck, run_custom)
 

@@ -1,68 +1,84 @@
-"""`http` (status, time and JSON body conditions), `tcp` (connect, optional exchange),
-`dns` (resolution, optional expected addresses)."""
+"""`http` (status, time, JSON-path conditions on the body, certificate expiry), `tcp`
+(connect, optional exchange), `dns` (resolution, optional expected addresses)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from lookout_health.checks.base import ProbeFailed
+from lookout_health.checks.base import ProbeFailed, ProbeOutcome
+from lookout_health.checks.tls import (
+    client_context,
+    expired_in_handshake,
+    expiry_outcome,
+    not_after,
+)
 from lookout_health.config import DnsCheck, HttpCheck, JsonCondition, TcpCheck
-
-_MISSING = object()
-
-
-def _lookup(document: Any, path: str) -> Any:
-    value = document
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
+from lookout_health.jsonpath import MISSING, broken, lookup
 
 
 def failed_conditions(document: Any, conditions: list[JsonCondition]) -> list[str]:
     """Each condition the JSON body breaks, said plainly."""
     problems = []
     for condition in conditions:
-        value = _lookup(document, condition.path)
-        if value is _MISSING:
+        value = lookup(document, condition.path)
+        if value is MISSING:
             if condition.present:
                 problems.append(f"{condition.path} is missing")
-        elif condition.equals is not None and value != condition.equals:
-            problems.append(f"{condition.path} is {value!r}, expected {condition.equals!r}")
+        elif condition.op is not None and (reason := broken(value, condition.op, condition.value)):
+            problems.append(f"{condition.path} is {_shown(value)}, {reason}")
     return problems
 
 
-_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _client() -> httpx.AsyncClient:
-    """One pooled client per event loop: a client per run would rebuild TLS contexts and
-    connections every time (measured: the main CPU cost of a thousand checks)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _clients:
-        _clients[loop] = httpx.AsyncClient(
+_clients: dict[tuple[asyncio.AbstractEventLoop, Path | None], httpx.AsyncClient] = {}
+
+
+def _client(ca_file: Path | None) -> httpx.AsyncClient:
+    """One pooled client per event loop (and CA file): a client per run would rebuild TLS
+    contexts and connections every time (measured: the main CPU cost of a thousand
+    checks)."""
+    key = (asyncio.get_running_loop(), ca_file)
+    if key not in _clients:
+        _clients[key] = httpx.AsyncClient(
             follow_redirects=False,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            verify=client_context(ca_file) if ca_file else True,
         )
-    return _clients[loop]
+    return _clients[key]
 
 
-async def run_http(check: HttpCheck) -> str:
-    response = await _client().request(
-        check.method,
-        check.url,
-        headers=check.headers,
-        content=check.body,
-        timeout=check.timeout_s,
-    )
+def _peer_certificate(response: httpx.Response) -> bytes | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+
+
+async def run_http(check: HttpCheck) -> str | ProbeOutcome:
+    watch_certificate = check.cert_expires_within_days is not None
+    try:
+        async with _client(check.ca_file).stream(
+            check.method,
+            check.url,
+            headers=check.headers,
+            content=check.body,
+            timeout=check.timeout_s,
+        ) as response:
+            certificate = _peer_certificate(response) if watch_certificate else None
+            await response.aread()
+    except httpx.ConnectError as error:
+        if expired_in_handshake(error):
+            raise ProbeFailed(f"certificate of {check.url} has expired") from None
+        raise
     if response.status_code not in check.expect_status:
         expected = " or ".join(str(code) for code in check.expect_status)
         raise ProbeFailed(f"HTTP {response.status_code} from {check.url}, expected {expected}")
@@ -73,7 +89,16 @@ async def run_http(check: HttpCheck) -> str:
             raise ProbeFailed(f"{check.url} did not answer JSON") from None
         if problems := failed_conditions(document, check.json_conditions):
             raise ProbeFailed("; ".join(problems))
-    return f"HTTP {response.status_code} from {check.url}."
+    message = f"HTTP {response.status_code} from {check.url}."
+    if check.cert_expires_within_days is None or certificate is None:
+        return message
+    return expiry_outcome(
+        check.url,
+        not_after(certificate),
+        check.cert_expires_within_days,
+        datetime.now(UTC),
+        message,
+    )
 
 
 async def run_tcp(check: TcpCheck) -> str:
