@@ -24,6 +24,7 @@ from lookout_health.config import HealthConfig
 from lookout_health.defaults import default_config
 from lookout_health.monitor import Monitor
 from lookout_health.reload import ConfigState, ConfigWatcher
+from lookout_health.reminders import Reminders
 
 VERSION = distribution_version("lookout-health-monitor")
 
@@ -61,6 +62,10 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
             names = {check.name for check in config.checks}
             extra = [c for c in registered_checks() if c.name not in names]
             monitor.apply(HealthConfig(checks=[*config.checks, *extra]))
+
+        queued = monitor.feed.incident_recorded if monitor.feed is not None else lambda: None
+        reminders = Reminders(pool, settings, lambda: lease.is_leader, queued)
+        loops.spawn("health-incident-reminders", reminders.run)
 
         config_state: Callable[[], ConfigState]
         if settings.health_config is not None:

@@ -13,6 +13,7 @@ import functools
 import logging
 import time
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -204,6 +205,10 @@ class Monitor:
                 await self._restore()
             succeeded, elapsed_ms, message, degraded = await probe(check, self._context)
             state = self.states.get(name) or CheckState()
+            if state.incident_open and not succeeded and not await store.is_open(self.pool, name):
+                # An admin resolved the incident while the check still fails; resolved is
+                # final, so this failure opens a new incident.
+                state = replace(state, incident_open=False)
             seen = observe(
                 state,
                 check,

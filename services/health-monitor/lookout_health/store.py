@@ -83,6 +83,7 @@ async def update_incident(
         UPDATE incidents
         SET status = $2, message = $3, updated_at = $4::timestamptz,
             resolved_at = CASE WHEN $5::boolean THEN $4::timestamptz END,
+            state = CASE WHEN $5::boolean THEN 'resolved' ELSE state END,
             updates = updates || $6::text::jsonb
         WHERE check_name = $1 AND resolved_at IS NULL
         RETURNING *
@@ -125,6 +126,16 @@ async def outbox_size(connection: asyncpg.Connection | asyncpg.Pool) -> int:
 async def open_incident_checks(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:
     rows = await connection.fetch("SELECT check_name FROM incidents WHERE resolved_at IS NULL")
     return {row["check_name"] for row in rows}
+
+
+async def is_open(connection: asyncpg.Connection | asyncpg.Pool, check: str) -> bool:
+    """Whether `check` has an open incident (an admin may have resolved it meanwhile)."""
+    return bool(
+        await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM incidents WHERE check_name = $1 AND resolved_at IS NULL)",
+            check,
+        )
+    )
 
 
 async def incidents(
@@ -303,3 +314,127 @@ async def add_maintenance(
 async def delete_maintenance(connection: asyncpg.Connection | asyncpg.Pool, window_id: int) -> bool:
     result = await connection.execute("DELETE FROM maintenance_windows WHERE id = $1", window_id)
     return result == "DELETE 1"
+
+
+# Incident lifecycle (admin updates, acknowledgement, reminders, escalation).
+
+
+async def incident_for_update(
+    connection: asyncpg.Connection, incident_id: int
+) -> asyncpg.Record | None:
+    """The incident, locked until the end of the transaction."""
+    return await connection.fetchrow(
+        "SELECT * FROM incidents WHERE id = $1 FOR UPDATE", incident_id
+    )
+
+
+async def add_incident_update(
+    connection: asyncpg.Connection,
+    incident_id: int,
+    *,
+    state: str,
+    message: str,
+    by: str,
+    at: datetime,
+) -> asyncpg.Record:
+    """An admin's update in the timeline; the state `resolved` resolves the incident."""
+    entry = json.dumps([{"at": at.isoformat(), "state": state, "message": message, "by": by}])
+    return await connection.fetchrow(
+        """
+        UPDATE incidents
+        SET state = $2, updated_at = $4,
+            resolved_at = CASE WHEN $2 = 'resolved' THEN $4 ELSE resolved_at END,
+            updates = updates || $3::text::jsonb
+        WHERE id = $1
+        RETURNING *
+        """,
+        incident_id,
+        state,
+        entry,
+        at,
+    )
+
+
+async def acknowledge_incident(
+    connection: asyncpg.Connection, incident_id: int, by: str, at: datetime
+) -> asyncpg.Record:
+    """Record who acknowledged first and when; a later acknowledgement changes nothing."""
+    return await connection.fetchrow(
+        """
+        UPDATE incidents
+        SET acknowledged_at = coalesce(acknowledged_at, $3),
+            acknowledged_by = coalesce(acknowledged_by, $2)
+        WHERE id = $1
+        RETURNING *
+        """,
+        incident_id,
+        by,
+        at,
+    )
+
+
+async def audit(
+    connection: asyncpg.Connection,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str,
+    detail: dict[str, str],
+) -> None:
+    await connection.execute(
+        "INSERT INTO audit_log (actor, action, target, outcome, detail)"
+        " VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+        actor,
+        action,
+        target,
+        outcome,
+        json.dumps(detail),
+    )
+
+
+async def unacknowledged_incidents(
+    connection: asyncpg.Connection | asyncpg.Pool, limit: int = 500
+) -> list[asyncpg.Record]:
+    return await connection.fetch(
+        """
+        SELECT id, opened_at, reminded_at, escalated_at FROM incidents
+        WHERE resolved_at IS NULL AND acknowledged_at IS NULL
+        ORDER BY opened_at LIMIT $1
+        """,
+        limit,
+    )
+
+
+async def mark_reminded(
+    connection: asyncpg.Connection, incident_id: int, last_seen: datetime | None, at: datetime
+) -> asyncpg.Record | None:
+    """Claim this reminder: only if the incident is still open, unacknowledged and nobody
+    reminded since `last_seen` (another replica that got there first wins)."""
+    return await connection.fetchrow(
+        """
+        UPDATE incidents SET reminded_at = $3, reminders = reminders + 1
+        WHERE id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL
+          AND reminded_at IS NOT DISTINCT FROM $2
+        RETURNING *
+        """,
+        incident_id,
+        last_seen,
+        at,
+    )
+
+
+async def mark_escalated(
+    connection: asyncpg.Connection, incident_id: int, at: datetime
+) -> asyncpg.Record | None:
+    """Claim the escalation: once per incident, only while open and unacknowledged."""
+    return await connection.fetchrow(
+        """
+        UPDATE incidents SET escalated_at = $2
+        WHERE id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL
+          AND escalated_at IS NULL
+        RETURNING *
+        """,
+        incident_id,
+        at,
+    )

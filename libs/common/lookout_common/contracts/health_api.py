@@ -13,6 +13,7 @@ from lookout_common.contracts.models import Camel
 from lookout_common.contracts.validation import IsoDatetime
 
 SystemState = Literal["operational", "degraded", "outage", "maintenance"]
+IncidentState = Literal["investigating", "identified", "monitoring", "resolved"]
 
 
 class CriticalIssue(Camel):
@@ -74,6 +75,20 @@ class Incident(Camel):
     resolved_at: datetime | None
     duration_s: float | None
     updates: list[dict[str, Any]]
+    state: IncidentState = Field(
+        "investigating", description="investigating, identified, monitoring or resolved"
+    )
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = Field(None, description="The name of the key that acknowledged")
+    reminders: int = Field(0, description="Reminders sent while unacknowledged")
+    escalated_at: datetime | None = None
+
+
+class IncidentUpdateRequest(Camel):
+    """An admin's update of an incident: its new (or same) state and what is known."""
+
+    state: IncidentState
+    message: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")
 
 
 class MaintenanceRequest(Camel):

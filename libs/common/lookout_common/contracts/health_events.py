@@ -31,7 +31,9 @@ class CheckResult(BaseModel):
     details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
-IncidentAction = Literal["opened", "updated", "resolved"]
+# reminded: still open and unacknowledged after LOOKOUT_HEALTH_REMINDER_S;
+# escalated: unacknowledged LOOKOUT_HEALTH_ESCALATE_AFTER_S after it opened.
+IncidentAction = Literal["opened", "updated", "resolved", "reminded", "escalated"]
 
 
 class IncidentEvent(BaseModel):

@@ -41,6 +41,14 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
     settings = settings or AlertSettings()
     receivers = RECEIVERS.validate_python(settings.alert_receivers)
     names = [receiver.name for receiver in receivers]
+    unknown = sorted(set(settings.alert_escalation_receivers) - set(names))
+    if unknown:
+        raise ValueError(
+            "LOOKOUT_ALERT_ESCALATION_RECEIVERS names no receiver of LOOKOUT_ALERT_RECEIVERS:"
+            f" {unknown}"
+        )
+    escalation_names = [n for n in names if n in settings.alert_escalation_receivers]
+    ordinary_names = [n for n in names if n not in settings.alert_escalation_receivers]
     loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
@@ -51,7 +59,8 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
 
         async def record(alert: Alert | None) -> None:
             if alert is not None:
-                added = await outbox.record(pool, alert, names)
+                targets = escalation_names if alert.escalation else ordinary_names
+                added = await outbox.record(pool, alert, targets)
                 log.info("alert recorded", extra={"alert": alert.event_key, "rows": added})
 
         subscribe = {

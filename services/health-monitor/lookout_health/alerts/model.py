@@ -26,18 +26,25 @@ class Alert(BaseModel):
     labels: dict[str, str]
     starts_at: datetime
     ends_at: datetime | None = None
+    escalation: bool = Field(
+        False, description="Sent to LOOKOUT_ALERT_ESCALATION_RECEIVERS only, not the others"
+    )
 
 
 def incident_alert(event: IncidentEvent) -> Alert | None:
-    """Opened/updated → firing, resolved → resolved; none inside a maintenance window."""
+    """Opened/updated/reminded/escalated → firing, resolved → resolved; none inside a
+    maintenance window. An escalation goes to the escalation receivers only."""
     if event.in_maintenance:
         return None
     resolved = event.action == "resolved"
     severity = "critical" if event.critical else "warning"
+    summary = f"{event.check} is {event.status.value}"
     if resolved:
         summary = f"{event.check} recovered after {event.duration_s or 0:.0f} s"
-    else:
-        summary = f"{event.check} is {event.status.value}"
+    elif event.action in ("reminded", "escalated"):
+        minutes = (event.at - event.opened_at).total_seconds() / 60
+        prefix = "reminder" if event.action == "reminded" else "escalated"
+        summary = f"{prefix}: {summary}, unacknowledged for {minutes:.0f} min"
     return Alert(
         fingerprint=f"health:{event.check}",
         event_key=f"incident:{event.incident_id}:{event.action}:{event.at.isoformat()}",
@@ -50,6 +57,7 @@ def incident_alert(event: IncidentEvent) -> Alert | None:
         labels={"check": event.check, "incident": str(event.incident_id)},
         starts_at=event.opened_at,
         ends_at=event.resolved_at if resolved else None,
+        escalation=event.action == "escalated",
     )
 
 
