@@ -14,6 +14,7 @@ from lookout_common.infra.service import add_probe_routes, api_docs
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.bootstrap import VERSION, bootstrap
+from lookout_health.http_logging import quiet_http_client_logs
 from lookout_health.routes import checks, config, ietf, incidents, maintenance, status
 from lookout_health.routes.sla import router as sla_router
 from lookout_health.status_page.routes import router as status_page_router
@@ -21,6 +22,7 @@ from lookout_health.status_page.routes import router as status_page_router
 
 def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
     settings = settings or HealthMonitorSettings()
+    quiet_http_client_logs()
     loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager

@@ -3,11 +3,19 @@ strings, or any value that came from `${VAR}` (or another secret of the check)."
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+
 import pytest
 
+from lookout_health.alerts.app import create_app as create_alert_app
+from lookout_health.app import create_app
 from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.redact import redact, redact_url, secrets_of
 from lookout_health.config import parse_config
+from lookout_health.http_logging import HTTP_CLIENT_LOGGERS
+from lookout_health.monitor import probe
 
 
 @pytest.mark.parametrize(
@@ -81,3 +89,33 @@ async def test_a_failing_http_check_names_its_url_without_secrets(monkeypatch) -
     message = str(failure.value)
     for secret in ("t0ken-c4f2", "pw-9", "zz-81", "monitor"):
         assert secret not in message
+
+
+async def _answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize("build", [create_app, create_alert_app], ids=["monitor", "alerts"])
+async def test_a_url_with_credentials_reaches_no_log_even_at_debug(
+    build: Callable[[], object], caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx logs every request's full URL at INFO; probe URLs (and receiver URLs) may
+    # carry a password or a token. Each app, built alone, keeps it out of the log.
+    for name in HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    build()
+    server = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = parse_config(
+        f"checks:\n  - {{name: api, kind: http, url: 'http://probe:s3cret-pass@127.0.0.1:{port}/h'}}\n"
+    )
+    try:
+        with caplog.at_level(logging.DEBUG):
+            run = await probe(config.checks[0])
+    finally:
+        server.close()
+    assert run.succeeded, run.message
+    assert "s3cret-pass" not in caplog.text

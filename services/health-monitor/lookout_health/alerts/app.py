@@ -29,6 +29,7 @@ from lookout_health.alerts import outbox
 from lookout_health.alerts.delivery import Deliverer
 from lookout_health.alerts.model import Alert, backup_alert, incident_alert
 from lookout_health.alerts.receivers import RECEIVERS
+from lookout_health.http_logging import quiet_http_client_logs
 
 log = logging.getLogger("lookout.alerts")
 
@@ -39,6 +40,7 @@ async def _undecoded(message) -> None:
 
 def create_app(settings: AlertSettings | None = None) -> FastAPI:
     settings = settings or AlertSettings()
+    quiet_http_client_logs()
     receivers = RECEIVERS.validate_python(settings.alert_receivers)
     names = [receiver.name for receiver in receivers]
     unknown = sorted(set(settings.alert_escalation_receivers) - set(names))
