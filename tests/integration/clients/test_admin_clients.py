@@ -24,6 +24,7 @@ import asyncpg
 import pytest
 from lookout_client.admin import (
     AsyncLookoutAdmin,
+    LiveEvent,
     LookoutAdmin,
     LookoutAuthenticationError,
     LookoutConflictError,
@@ -327,6 +328,49 @@ async def test_python_async_admin_does_the_same_operations(stack: AdminStack) ->
     assert refused.value.status == 403
 
 
+def test_python_admin_subscribe_hears_the_check_a_run_produces(stack: AdminStack) -> None:
+    seen: list[LiveEvent] = []
+    deadline = time.monotonic() + 60
+    with LookoutAdmin(stack.dashboard.url, stack.admin_key) as admin:
+        events = admin.subscribe()
+        for event in events:
+            seen.append(event)
+            if event.type == "hello" and len(seen) == 1:
+                # Asked once the stream is open, so that the check's event is not missed.
+                admin.health.perform_health_check("lookout-db")
+            if event.type == "check" or time.monotonic() > deadline:
+                break
+        events.close()
+    assert seen[0].type == "hello"
+    check = seen[-1]
+    assert check.type == "check", [event.type for event in seen]
+    assert isinstance(check.data, dict)
+    assert (check.data["service"], check.data["status"]) == ("lookout-db", "healthy")
+
+
+async def test_python_async_admin_subscribe_hears_the_backup_it_asked_for(
+    stack: AdminStack,
+) -> None:
+    progress: list[dict[str, object]] = []
+    async with AsyncLookoutAdmin(stack.dashboard.url, stack.admin_key) as admin:
+        events = admin.subscribe()
+        accepted = None
+        async with asyncio.timeout(90):
+            async for event in events:
+                if event.type == "hello" and accepted is None:
+                    accepted = await admin.backups.perform_backup(["places"])
+                if event.type != "backup" or accepted is None:
+                    continue
+                assert isinstance(event.data, dict)
+                if event.data.get("command_id") == accepted.command_id:
+                    progress.append(event.data)
+                    if event.data["status"] in FINISHED:
+                        break
+        await events.aclose()
+    assert [item["status"] for item in progress][-1] == "succeeded"
+    assert progress[-1]["collections_total"] == 1
+
+
 def readme_admin_examples() -> list[str]:
     """The Python code blocks of clients/python/README.md's section "Admin client"."""
     text = PYTHON_README.read_text()
@@ -340,7 +384,7 @@ def test_python_admin_readme_examples_run(
     """Each example, with the stack's URL and admin key, in a thread of its own (the async
     one calls asyncio.run, which must not touch the test's event loop)."""
     examples = readme_admin_examples()
-    assert len(examples) == 3
+    assert len(examples) == 4
     with LookoutAdmin(stack.dashboard.url, stack.admin_key) as admin:
         # The async example restores the latest full backup: make sure there is one.
         earlier = {run.run_id for run in admin.backups.list()}
@@ -360,6 +404,7 @@ def test_python_admin_readme_examples_run(
     assert "lookout-db healthy" in printed
     assert "operational" in printed
     assert "422 [Reason(field='hour', reason=" in printed
+    assert "backup succeeded 2/2" in printed
     with LookoutAdmin(stack.dashboard.url, stack.admin_key) as admin:
         assert {schedule.id for schedule in admin.backups.list_schedules()} == schedules_before
         full = finished_run(

@@ -1,11 +1,13 @@
 """The Python admin client (`lookout_client.admin`) against an in-process dashboard-api
 stand-in (httpx.MockTransport): the requests each call sends, the schedule mapping, an
-exception class for every failure status, and that both clients close what they open."""
+exception class for every failure status, the live stream's parsing, reconnection and
+final errors, and that both clients close what they open."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -13,6 +15,7 @@ import httpx
 import pytest
 from lookout_client.admin import (
     AsyncLookoutAdmin,
+    LiveEvent,
     LookoutAdmin,
     LookoutAdminError,
     LookoutAuthenticationError,
@@ -25,6 +28,7 @@ from lookout_client.admin import (
     Reason,
     schedule_request,
 )
+from lookout_client.admin.stream import Backoff, SseParser
 
 URL = "http://dashboard.test:8000"
 KEY = "lk_admin_test"
@@ -636,3 +640,196 @@ def test_the_key_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
         admin.backups.perform_backup(["users"])
     assert "POST /api/v1/backups/actions" in caplog.text
     assert KEY not in caplog.text
+
+
+# The live stream.
+
+
+def parsed(text: str) -> list[LiveEvent]:
+    parser = SseParser()
+    return [event for line in text.split("\n") if (event := parser.feed(line)) is not None]
+
+
+def test_sse_events_are_parsed_with_their_type_data_and_id() -> None:
+    text = (
+        "retry: 3000\n\n"
+        ": keep-alive\n\n"
+        'event: hello\ndata: {"at": "now", "kafka": true}\n\n'
+        'id: 7\nevent: check\ndata: {"service":\ndata: "db"}\n\n'
+        "event: note\ndata:plain text\n\n"
+        "data: 1\n\n"
+        "event: incomplete\ndata: {}"
+    )
+    assert parsed(text) == [
+        LiveEvent("hello", {"at": "now", "kafka": True}, None),
+        LiveEvent("check", {"service": "db"}, "7"),
+        LiveEvent("note", "plain text", None),
+        LiveEvent("message", 1, None),
+    ]
+
+
+def test_backoff_doubles_to_its_cap_and_honours_what_the_api_asked() -> None:
+    backoff = Backoff(initial=1.0, maximum=30.0)
+    assert [backoff.delay(attempt, draw=lambda: 1.0) for attempt in (1, 2, 3, 6, 7)] == [
+        1.0,
+        2.0,
+        4.0,
+        30.0,
+        30.0,
+    ]
+    assert backoff.delay(3, draw=lambda: 0.0) == 2.0
+    assert backoff.delay(1, at_least=12.5, draw=lambda: 1.0) == 12.5
+
+
+class Closable(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that records whether the client closed it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def sse(*events: tuple[str, object]) -> bytes:
+    return b"".join(
+        f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode() for kind, data in events
+    )
+
+
+class StreamServer:
+    """Answers each connection to the stream with the next of `answers`."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+        self.at: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.at.append(time.monotonic())
+        return self.answers.pop(0)
+
+
+HELLO = ("hello", {"at": NOW, "kafka": True})
+CHECK = ("check", CHECK_RESULT)
+BACKUP = ("backup", {"run_id": "r1", "status": "running"})
+
+
+def streaming(body: bytes) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Closable(body))
+
+
+def test_subscribe_reconnects_after_a_drop_and_a_502_and_closes_when_the_caller_stops() -> None:
+    last = Closable(sse(HELLO, BACKUP, CHECK))
+    server = StreamServer(
+        streaming(sse(HELLO, CHECK)),
+        httpx.Response(502, json={"detail": "health-monitor is down"}),
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=last),
+    )
+    with LookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin:
+        events = admin.subscribe(initial_delay=0.001, max_delay=0.01)
+        seen = [next(events) for _ in range(4)]
+        events.close()
+    assert [event.type for event in seen] == ["hello", "check", "hello", "backup"]
+    assert seen[1].data == CHECK_RESULT
+    assert [(request.method, request.url.path) for request in server.requests] == [
+        ("GET", "/api/v1/stream")
+    ] * 3
+    assert all(
+        request.headers["accept"] == "text/event-stream"
+        and request.headers["authorization"] == f"Bearer {KEY}"
+        for request in server.requests
+    )
+    assert last.closed
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(401, LookoutAuthenticationError), (403, LookoutPermissionError)]
+)
+def test_subscribe_refused_raises_and_never_reconnects(
+    status: int, kind: type[LookoutAdminError]
+) -> None:
+    server = StreamServer(httpx.Response(status, json={"detail": "not this key"}))
+    with (
+        LookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin,
+        pytest.raises(kind) as raised,
+    ):
+        list(admin.subscribe(initial_delay=0.001))
+    assert raised.value.reasons == [Reason(None, "not this key")]
+    assert len(server.requests) == 1
+
+
+def test_a_revoked_key_ends_the_stream_with_an_authentication_error() -> None:
+    server = StreamServer(streaming(sse(HELLO, ("revoked", {"reason": "key revoked"}), CHECK)))
+    seen: list[LiveEvent] = []
+    with (
+        LookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin,
+        pytest.raises(LookoutAuthenticationError) as raised,
+    ):
+        seen.extend(admin.subscribe(initial_delay=0.001))
+    assert [event.type for event in seen] == ["hello"]
+    assert (raised.value.status, raised.value.reasons) == (401, [Reason(None, "key revoked")])
+    assert len(server.requests) == 1
+
+
+def test_subscribe_waits_out_a_429s_retry_after() -> None:
+    server = StreamServer(
+        httpx.Response(429, json={"detail": "5 streams open"}, headers={"Retry-After": "0.3"}),
+        streaming(sse(HELLO)),
+    )
+    with LookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin:
+        events = admin.subscribe(initial_delay=0.001)
+        assert next(events).type == "hello"
+        events.close()
+    assert server.at[1] - server.at[0] >= 0.3
+
+
+async def test_async_subscribe_reconnects_and_raises_the_same_final_errors() -> None:
+    server = StreamServer(
+        streaming(sse(HELLO)),
+        httpx.Response(503, json={"detail": "starting"}),
+        streaming(sse(HELLO, ("revoked", {"reason": "key revoked"}))),
+    )
+    seen: list[LiveEvent] = []
+
+    async def listen(admin: AsyncLookoutAdmin) -> None:
+        async for event in admin.subscribe(initial_delay=0.001):
+            seen.append(event)
+
+    async with AsyncLookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin:
+        with pytest.raises(LookoutAuthenticationError):
+            await listen(admin)
+    assert [event.type for event in seen] == ["hello", "hello"]
+    assert len(server.requests) == 3
+
+
+async def test_async_subscribe_closes_the_connection_when_the_caller_stops() -> None:
+    body = Closable(sse(HELLO, CHECK))
+    server = StreamServer(
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+    )
+    async with AsyncLookoutAdmin(URL, KEY, transport=httpx.MockTransport(server)) as admin:
+        events = admin.subscribe()
+        async for event in events:
+            if event.type == "check":
+                break
+        await events.aclose()
+    assert body.closed
+
+
+def test_subscribe_on_a_closed_client_raises() -> None:
+    with LookoutAdmin(URL, KEY, transport=httpx.MockTransport(Recorder())) as admin:
+        pass
+    with pytest.raises(LookoutAdminError):
+        admin.subscribe()

@@ -39,6 +39,7 @@ from lookout_client.admin.schedule import (
     Timetable,
     schedule_request,
 )
+from lookout_client.admin.stream import LiveEvent
 
 __all__ = [
     "Accepted",
@@ -53,6 +54,7 @@ __all__ = [
     "Health",
     "Incident",
     "KeepPolicy",
+    "LiveEvent",
     "LookoutAdmin",
     "LookoutAdminError",
     "LookoutAuthenticationError",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ from typing_extensions import Self, Unpack
 
 from lookout_client.admin import calls
 from lookout_client.admin.calls import Call, RestoreMode
+from lookout_client.admin.errors import LookoutAdminError
 from lookout_client.admin.models import (
     Accepted,
     CheckResult,
@@ -23,6 +24,7 @@ from lookout_client.admin.models import (
     SystemStatus,
 )
 from lookout_client.admin.schedule import BackupConfiguration, schedule_request
+from lookout_client.admin.stream import Backoff, LiveEvent, follow_async
 
 T = TypeVar("T")
 
@@ -139,9 +141,19 @@ class AsyncLookoutAdmin:
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=calls.headers(key), timeout=timeout, transport=transport
         )
+        self._timeout = timeout
         sender = _AsyncSender(self._http, timeout)
         self.health = AsyncHealth(sender)
         self.backups = AsyncBackups(sender)
+
+    def subscribe(
+        self, *, initial_delay: float = 1.0, max_delay: float = 30.0
+    ) -> AsyncGenerator[LiveEvent, None]:
+        """The live stream's events, for `async for`: see `LookoutAdmin.subscribe`. Leave
+        the loop, or `await events.aclose()`, to close the connection."""
+        if self._http.is_closed:
+            raise LookoutAdminError("GET /api/v1/stream: the admin client is closed")
+        return follow_async(self._http, self._timeout, Backoff(initial_delay, max_delay))
 
     async def close(self) -> None:
         """Closes the connections; later calls raise."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ from typing_extensions import Self, Unpack
 
 from lookout_client.admin import calls
 from lookout_client.admin.calls import Call, RestoreMode
+from lookout_client.admin.errors import LookoutAdminError
 from lookout_client.admin.models import (
     Accepted,
     CheckResult,
@@ -23,6 +24,7 @@ from lookout_client.admin.models import (
     SystemStatus,
 )
 from lookout_client.admin.schedule import BackupConfiguration, schedule_request
+from lookout_client.admin.stream import Backoff, LiveEvent, follow
 
 T = TypeVar("T")
 
@@ -135,9 +137,24 @@ class LookoutAdmin:
         self._http = httpx.Client(
             base_url=self.url, headers=calls.headers(key), timeout=timeout, transport=transport
         )
+        self._timeout = timeout
         sender = _Sender(self._http, timeout)
         self.health = Health(sender)
         self.backups = Backups(sender)
+
+    def subscribe(
+        self, *, initial_delay: float = 1.0, max_delay: float = 30.0
+    ) -> Generator[LiveEvent, None, None]:
+        """The live stream's events (`GET /api/v1/stream`) as they come, for as long as
+        the caller iterates; stopping (`break`, or closing the iterator) closes the
+        connection. A dropped connection is reopened after `initial_delay` seconds,
+        doubling up to `max_delay` (each between half and all of that), never sooner
+        than a 429's `Retry-After`; events sent while it was down are not replayed.
+        Raises LookoutAuthenticationError (401, or the key revoked: a `revoked` event)
+        and LookoutPermissionError (403), which end it for good."""
+        if self._http.is_closed:
+            raise LookoutAdminError("GET /api/v1/stream: the admin client is closed")
+        return follow(self._http, self._timeout, Backoff(initial_delay, max_delay))
 
     def close(self) -> None:
         """Closes the connections; later calls raise."""
