@@ -1,20 +1,32 @@
 """The dashboard in headless Chromium (Debian's `chromium`, driven by Playwright) against
 the real stack (`lookout up` on the suite's Postgres and Kafka) with marketplace traffic:
 an admin sees each tab's numbers match the API, runs a health check and a backup and sees
-the results arrive live, a viewer is refused actions, a lost API shows a banner.
+the results arrive live, a viewer is refused actions, a lost API shows a banner, a part that
+fails says so in its own place, and <lookout-dashboard> shows the tabs inside an admin page
+on an allowed origin and nothing but its error on any other.
 
 Every test saves screenshots under tests/artifacts/ for a person to look at.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 from support.browser_stack import Stack, shot, sign_in
+from support.services import ServiceProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+NO_VALUE = "\u2013"  # what the page shows where there is no number (an en dash)
 
 
 async def test_admin_sees_each_tab_show_the_apis_numbers(page: Page, stack: Stack) -> None:
@@ -221,3 +233,154 @@ async def test_phone_width_and_keyboard(browser: Browser, stack: Stack) -> None:
         print(f"dashboard load event at {timing['loadEventEnd']:.0f} ms after navigation start")
     finally:
         await context.close()
+
+
+async def test_a_failing_part_says_so_in_its_own_place_and_the_others_still_load(
+    page: Page, stack: Stack
+) -> None:
+    async def down(route: Route) -> None:
+        what = route.request.url.split("/api/v1/")[1].split("?")[0]
+        await route.fulfill(status=503, json={"detail": f"{what} is down"})
+
+    await page.route(re.compile(r"/api/v1/analytics/search\?"), down)
+    await page.route(re.compile(r"/api/v1/health/checks/[^/]+/history\?"), down)
+    await page.route(re.compile(r"/api/v1/backups/schedules$"), down)
+    await sign_in(page, stack, stack.admin_key)
+
+    await page.click("#tab-analytics")
+    await expect(page.locator("#analytics-search > .error")).to_have_text(
+        "Could not load: analytics/search is down"
+    )
+    await expect(page.locator("#an-attempts")).not_to_have_text(NO_VALUE)
+    await expect(page.locator("#analytics-bookings > .error")).to_have_count(0)
+
+    await page.click("#tab-health")
+    await expect(page.locator("#hl-response > .error")).to_contain_text("Could not load: health/")
+    await expect(page.locator("#hl-checks tbody tr[data-check]").first).to_be_visible()
+
+    await page.click("#tab-backups")
+    await expect(page.locator("#bk-schedules tbody td.error")).to_have_text(
+        "Could not load: backups/schedules is down"
+    )
+    await shot(page, "failing-parts")
+
+
+class _HostPages:
+    """Admin pages of a host application, each on its own loopback port (its own origin),
+    embedding <lookout-dashboard> from `dashboard_url` as the brief mounts it."""
+
+    def __init__(self, count: int) -> None:
+        self.dashboard_url = ""
+        self.key = ""
+        self.servers = [
+            ThreadingHTTPServer(("127.0.0.1", 0), self._handler()) for _ in range(count)
+        ]
+        for server in self.servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def origin(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.servers[index].server_address[1]}"
+
+    def _page(self) -> bytes:
+        return (
+            "<!doctype html><html><head><title>Shop admin</title>"
+            f'<script type="module" src="{self.dashboard_url}/embed/lookout-dashboard.js"></script>'
+            "</head><body><h1>Shop admin</h1>"
+            f'<lookout-dashboard url="{self.dashboard_url}" key="{self.key}"></lookout-dashboard>'
+            "</body></html>"
+        ).encode()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages._page() if self.path == "/admin/dashboard" else b"not found"
+                self.send_response(200 if self.path == "/admin/dashboard" else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        return Handler
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+async def test_the_dashboard_embeds_in_an_admin_page_on_an_allowed_origin_only(
+    page: Page, stack: Stack, tmp_path: Path
+) -> None:
+    hosts = _HostPages(2)
+    allowed, refused = hosts.origin(0), hosts.origin(1)
+    # A second dashboard-api on the stack's database and broker, with the host's origin allowed.
+    env = {name: value for name, value in stack.info["env"].items() if name != "LOOKOUT_HTTP_PORT"}
+    env["LOOKOUT_CORS_ORIGINS"] = json.dumps([allowed])
+    dashboard = ServiceProcess("lookout_dashboard", env, tmp_path)
+    try:
+        await asyncio.to_thread(dashboard.start)
+        hosts.dashboard_url, hosts.key = dashboard.url, stack.viewer_key
+
+        # The API answers the allowed origin's preflight, and refuses any other origin's.
+        async with httpx.AsyncClient(base_url=dashboard.url, timeout=10) as http:
+            for origin, status in ((allowed, 200), (refused, 400)):
+                preflight = await http.options(
+                    "/api/v1/stream",
+                    headers={
+                        "Origin": origin,
+                        "Access-Control-Request-Method": "GET",
+                        "Access-Control-Request-Headers": "authorization",
+                    },
+                )
+                assert preflight.status_code == status, (origin, preflight.text)
+                granted = preflight.headers.get("access-control-allow-origin")
+                assert granted == (allowed if status == 200 else None)
+
+        await page.goto(f"{allowed}/admin/dashboard")
+        embedded = page.locator("lookout-dashboard")
+        # The fresh process reads and gzips Plotly (4.8 MB) on this first load.
+        await expect(embedded.locator("#whoami")).to_contain_text("viewer", timeout=30_000)
+        await expect(embedded.locator("#live")).to_have_text("live", timeout=15_000)
+        metrics = stack.api("/api/v1/dashboard/metrics")
+        await expect(embedded.locator("#ov-bookings")).to_have_text(f"{metrics['todayBookings']:,}")
+        await expect(embedded.locator("#ov-chats")).to_have_text(f"{metrics['chatSessions']:,}")
+        # The dashboard lives in the element's shadow root: the host's document has none of it.
+        assert await page.evaluate("() => document.getElementById('ov-bookings')") is None
+        await shot(page, "embedded-overview")
+
+        await embedded.locator("#tab-analytics").click()
+        now = datetime.now(UTC)
+        bookings = stack.api(
+            "/api/v1/analytics/bookings",
+            **{"from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat()},
+            granularity="minute",
+        )
+        await expect(embedded.locator("#an-attempts")).to_have_text(f"{bookings['attempts']:,}")
+        await expect(embedded.locator("#chart-events .main-svg").first).to_be_visible()
+
+        await embedded.locator("#tab-health").click()
+        checks = stack.api("/api/v1/health/checks")
+        await expect(embedded.locator("#hl-checks tbody tr[data-check]")).to_have_count(len(checks))
+
+        await embedded.locator("#tab-backups").click()
+        runs = stack.api("/api/v1/backups/runs")
+        await expect(embedded.locator("#bk-runs tbody tr")).to_have_count(len(runs) or 1)
+        await shot(page, "embedded-backups")
+
+        # Another origin gets nothing: the browser refuses the API's answers, and the element
+        # says so where the dashboard would be.
+        await page.goto(f"{refused}/admin/dashboard")
+        embedded = page.locator("lookout-dashboard")
+        await expect(embedded.locator("#embed-error")).to_contain_text("LOOKOUT_CORS_ORIGINS")
+        await expect(embedded.locator("#embed-error")).to_contain_text(refused)
+        await expect(embedded.locator("#app")).to_be_hidden()
+        await expect(embedded.locator("#whoami")).to_have_text("")
+        await shot(page, "embedded-refused")
+    finally:
+        await asyncio.to_thread(dashboard.stop)
+        hosts.close()

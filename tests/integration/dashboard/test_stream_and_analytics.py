@@ -238,6 +238,6 @@ async def test_the_page_and_its_assets_are_served_compressed_and_cacheable(dashb
             "/assets/plotly.min.js", headers={"If-None-Match": plotly.headers["etag"]}
         )
         assert again.status_code == 304
-        assert (await http.get("/assets/app.js")).status_code == 200
+        assert (await http.get("/assets/main.js")).status_code == 200
         assert (await http.get("/assets/secrets.py")).status_code == 404
         assert (await http.get("/assets/..%2Fapp.py")).status_code == 404

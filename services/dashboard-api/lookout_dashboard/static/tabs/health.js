@@ -1,0 +1,119 @@
+// The Health tab: one row per check with its latest result and uptime, the 30-day uptime
+// chart, one check's response times, the incident timeline, and "Run health check" (admins).
+// Live: check results replace their row; incidents reload the timeline (lib/dashboard.js).
+
+import { badge, cell, el, fillTable, fmt, tableError } from '../lib/format.js';
+import { plot } from '../lib/charts.js';
+import { loadInto, throttle } from '../lib/view.js';
+
+function checkRow(check) {
+  const latest = check.latest;
+  return el('tr', { 'data-check': check.name },
+    cell(check.name), cell(check.kind),
+    el('td', {}, latest ? badge(latest.status) : 'not run yet'),
+    cell(latest ? fmt.ms(latest.responseTime) : null, 'num'),
+    cell(fmt.pct(check.uptime['24h']), 'num'),
+    cell(fmt.pct(check.uptime['7d']), 'num'),
+    cell(fmt.pct(check.uptime['30d']), 'num'),
+    cell(latest ? fmt.time(latest.timestamp) : null),
+    cell(latest ? latest.message : '', 'message'));
+}
+
+function showChecks(view) {
+  const { $ } = view;
+  const checks = [...view.state.checks.values()];
+  fillTable($('hl-checks'), checks.map(checkRow));
+  plot(view, 'chart-uptime', [{
+    type: 'bar', x: checks.map((c) => c.name), y: checks.map((c) => c.uptime['30d'] ?? 0),
+    marker: { color: checks.map((c) => ((c.uptime['30d'] ?? 0) >= 99.9 ? '#1b7f3b' : '#a86400')) },
+  }], { yaxis: { range: [0, 100], title: { text: '% healthy' } } });
+  const select = $('hl-check');
+  if (select.options.length !== checks.length) {
+    const chosen = select.value;
+    select.replaceChildren(...checks.map((c) => el('option', { value: c.name, text: c.name })));
+    if (chosen) select.value = chosen;
+  }
+}
+
+async function loadChecks(view) {
+  try {
+    const checks = await view.api('/api/v1/health/checks');
+    view.state.checks = new Map(checks.map((check) => [check.name, check]));
+    showChecks(view);
+  } catch (error) {
+    if (error.status !== 401) tableError(view.$('hl-checks'), error);
+  }
+}
+
+// The chosen check's response times over the last 24 hours; a failure is said above the chart.
+function loadHistory(view) {
+  return loadInto(view.$('hl-response'), async () => {
+    const name = view.$('hl-check').value;
+    if (!name) return;
+    const history = await view.api(`/api/v1/health/checks/${encodeURIComponent(name)}/history?hours=24`);
+    const x = history.map((point) => point.bucket);
+    plot(view, 'chart-response', [
+      { type: 'scatter', mode: 'lines+markers', name: 'p50', x, y: history.map((p) => p.p50) },
+      { type: 'scatter', mode: 'lines+markers', name: 'p95', x, y: history.map((p) => p.p95) },
+    ], { yaxis: { title: { text: 'ms' }, rangemode: 'tozero' } });
+  });
+}
+
+function showIncidents(view, incidents) {
+  const items = incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open' },
+    el('strong', { text: incident.check }), ' ',
+    badge(incident.resolvedAt ? 'resolved' : 'open'), ' ',
+    el('span', { text: `${fmt.time(incident.openedAt)} · ${fmt.duration(incident.durationS)}` }),
+    el('div', { class: 'muted', text: incident.message })));
+  view.$('hl-incidents').replaceChildren(...(items.length ? items
+    : [el('li', { class: 'resolved', text: 'No incidents.' })]));
+}
+
+export async function loadIncidents(view) {
+  try {
+    showIncidents(view, await view.api('/api/v1/health/incidents'));
+  } catch (error) {
+    if (error.status === 401) return;
+    view.$('hl-incidents').replaceChildren(el('li', { class: 'error', text: `Could not load: ${error.message}` }));
+  }
+}
+
+export async function load(view) {
+  await loadChecks(view);
+  await Promise.all([loadHistory(view), loadIncidents(view)]);
+}
+
+// A check result from the stream: its row is replaced; an unknown check reloads the table.
+export function applyCheck(view, result) {
+  const check = view.state.checks.get(result.service);
+  if (!check) {
+    throttle(view, 'health', 1000, () => load(view));
+    return;
+  }
+  check.latest = result;
+  const row = view.root.querySelector(`#hl-checks tr[data-check="${CSS.escape(result.service)}"]`);
+  if (row) row.replaceWith(checkRow(check));
+}
+
+async function runChecks(view) {
+  const { $ } = view;
+  const button = $('hl-run');
+  button.disabled = true;
+  $('hl-run-status').textContent = 'Running every check…';
+  try {
+    const results = await view.api('/api/v1/health/checks/run', { method: 'POST', body: {} });
+    const bad = results.filter((result) => result.status !== 'healthy').length;
+    $('hl-run-status').textContent = `${results.length} checks ran, ${bad} not healthy.`;
+    for (const result of results) applyCheck(view, result);
+  } catch (error) {
+    $('hl-run-status').textContent = `Run failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function init(view) {
+  const { $, signal } = view;
+  $('hl-check').addEventListener('change', () => loadHistory(view), { signal });
+  $('hl-run').addEventListener('click', () => runChecks(view), { signal });
+}
