@@ -53,15 +53,16 @@ function generatedName(frequency) {
 /**
  * The schedule body for `config`. `format`, `compression` and `encryption` are the
  * backup worker's settings for every run, not a schedule's: they are not sent (see the
- * README). An incremental schedule is not something the API offers: refused.
+ * README). `incremental: true` makes an incremental schedule, whose runs due on
+ * `fullWeekday` (0 = Monday), if given, are full.
  */
 export function scheduleRequest(config = {}) {
   if (config === null || typeof config !== 'object') throw refuse('config', 'an object');
-  if (config.incremental === true) {
-    throw refuse(
-      'incremental',
-      'schedules run full backups; run incremental ones with performBackup({ incremental: true })',
-    );
+  if (config.incremental !== undefined && typeof config.incremental !== 'boolean') {
+    throw refuse('incremental', 'true or false');
+  }
+  if (config.fullWeekday !== undefined && config.incremental !== true) {
+    throw refuse('fullWeekday', 'needs incremental: true (the other runs are incremental)');
   }
   const timetable = timetableOf(config.schedule, config.timezone);
   const name = config.name ?? generatedName(timetable.frequency);
@@ -76,5 +77,7 @@ export function scheduleRequest(config = {}) {
   if (retention !== undefined) body.retention = retention;
   if (config.trialRestore !== undefined) body.trial_restore = config.trialRestore;
   if (config.enabled !== undefined) body.enabled = config.enabled;
+  if (config.incremental === true) body.backup_type = 'incremental';
+  if (config.fullWeekday !== undefined) body.full_weekday = config.fullWeekday;
   return body;
 }

@@ -55,10 +55,18 @@ describe('scheduleRequest: the brief\'s BackupConfiguration as a Lookout schedul
     assert.deepEqual(first.collections, []);
   });
 
+  it('makes an incremental schedule whose runs on fullWeekday are full', () => {
+    const body = scheduleRequest({ name: 'nightly', schedule: 'daily', incremental: true, fullWeekday: 6 });
+    assert.equal(body.backup_type, 'incremental');
+    assert.equal(body.full_weekday, 6);
+    assert.equal(scheduleRequest({ name: 'plain', schedule: 'daily' }).backup_type, undefined);
+  });
+
   it('refuses what no schedule can do, naming the field', () => {
     const cases = [
       [{ schedule: 'hourly' }, 'schedule'],
-      [{ schedule: 'daily', incremental: true }, 'incremental'],
+      [{ schedule: 'daily', incremental: 'yes' }, 'incremental'],
+      [{ schedule: 'daily', fullWeekday: 6 }, 'fullWeekday'],
       [{ schedule: 'daily', name: 'Nightly Backup' }, 'name'],
       [{ schedule: 'daily', collections: 'users' }, 'collections'],
       [{ schedule: 'daily', retention: 'forever' }, 'retention'],

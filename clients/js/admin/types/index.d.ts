@@ -150,6 +150,8 @@ export interface Schedule {
   enabled: boolean;
   next_run_at: string | null;
   backup_type: 'full' | 'incremental';
+  full_weekday: number | null;
+  trial_restore_weekday: number | null;
 }
 
 export interface Timetable {
@@ -178,8 +180,10 @@ export interface BackupConfiguration {
   schedule?: 'daily' | 'weekly' | 'monthly' | Timetable;
   /** Days to keep backups, or a keep policy. */
   retention?: number | { retentionDays?: number; keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number };
-  /** Schedules run full backups: `true` is refused with a LookoutValidationError. */
-  incremental?: false;
+  /** An incremental schedule (`backup_type: 'incremental'`). */
+  incremental?: boolean;
+  /** With `incremental`: the weekday (0 = Monday) whose runs are full. */
+  fullWeekday?: number;
   timezone?: string;
   /** Unique; generated (`daily-backup-1a2b3c4d`) when left out. */
   name?: string;

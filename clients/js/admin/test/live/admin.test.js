@@ -56,13 +56,17 @@ describe('@lookout/admin against dashboard-api', () => {
     assert.ok(!(await admin.backups.listSchedules()).some((item) => item.id === id));
   });
 
-  it('an incremental schedule is refused before anything is sent', async () => {
-    const before = await admin.backups.listSchedules();
-    await assert.rejects(
-      admin.backups.scheduleBackup({ name: 'nightly-incremental', schedule: 'daily', incremental: true }),
-      (error) => error instanceof LookoutValidationError && error.status === null && error.reasons[0].field === 'incremental',
-    );
-    assert.deepEqual(await admin.backups.listSchedules(), before);
+  it('an incremental schedule is stored with its full weekday', async () => {
+    const id = await admin.backups.scheduleBackup({
+      name: 'nightly-incremental',
+      schedule: 'daily',
+      incremental: true,
+      fullWeekday: 6,
+    });
+    const stored = (await admin.backups.listSchedules()).find((item) => item.id === id);
+    assert.equal(stored.backup_type, 'incremental');
+    assert.equal(stored.full_weekday, 6);
+    await admin.backups.deleteSchedule(id);
   });
 
   it('a restore of an unknown collection list entry is the API\'s 422 with the field', async () => {
