@@ -190,8 +190,12 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         tags=["audit"],
         summary="Every admin action: who, what, when, outcome (newest first)",
     )
-    async def audit_log(request: Request, _: Admin, limit: int = 100) -> list[AuditEntry]:
-        return await audit.entries(request.app.state.pool, min(max(limit, 1), 1000))
+    async def audit_log(
+        request: Request,
+        _: Admin,
+        limit: Annotated[int, Query(ge=1, le=1000, description="How many entries")] = 100,
+    ) -> list[AuditEntry]:
+        return await audit.entries(request.app.state.pool, limit)
 
     @app.get(
         "/api/v1/dashboard/metrics",

@@ -43,6 +43,24 @@ async def test_health_reads_and_run_now_go_through_the_monitor(stack) -> None:
         assert (await as_viewer.get("/api/v1/audit")).status_code == 403
 
 
+async def test_the_audit_limit_is_validated_not_clamped(stack) -> None:
+    dashboard, admin, _, _ = stack
+    async with client(dashboard, admin) as as_admin:
+        for _ in range(2):
+            ran = await as_admin.post("/api/v1/health/checks/run", json={"check": "lookout-db"})
+            assert ran.status_code == 200
+        newest = (await as_admin.get("/api/v1/audit", params={"limit": 1})).json()
+        assert len(newest) == 1
+        everything = (await as_admin.get("/api/v1/audit", params={"limit": 1000})).json()
+        assert len(everything) >= 2
+        assert everything[0] == newest[0]
+        for limit in (0, -1, 1001):
+            refused = await as_admin.get("/api/v1/audit", params={"limit": limit})
+            assert refused.status_code == 422, (limit, refused.text)
+            [error] = refused.json()["detail"]
+            assert error["loc"] == ["query", "limit"]
+
+
 async def test_backup_action_is_a_command_the_worker_runs_and_reports(stack) -> None:
     dashboard, admin, viewer, _ = stack
     async with client(dashboard, viewer) as as_viewer:
