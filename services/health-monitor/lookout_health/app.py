@@ -15,7 +15,7 @@ from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.bootstrap import VERSION, bootstrap
 from lookout_health.http_logging import quiet_http_client_logs
-from lookout_health.routes import checks, config, ietf, incidents, maintenance, status
+from lookout_health.routes import checks, config, heartbeats, ietf, incidents, maintenance, status
 from lookout_health.routes.sla import router as sla_router
 from lookout_health.status_page.routes import router as status_page_router
 
@@ -56,5 +56,6 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
     app.include_router(config.router)
     app.include_router(ietf.router)
     app.include_router(sla_router)
+    app.include_router(heartbeats.router)
     app.include_router(status_page_router)
     return app

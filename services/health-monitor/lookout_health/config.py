@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -196,6 +197,24 @@ class DnsCheck(CheckBase):
     expect_addresses: list[str] = Field(default_factory=list)
 
 
+class HeartbeatCheck(CheckBase):
+    """A push check (`lookout_health.heartbeats`): something pings
+    `/api/v1/health/heartbeats/{name}` with `token` at least every `period_s`; a ping
+    that says `fail`, or silence longer than `period_s + grace_s`, fails the check. It is
+    judged every `interval_s`, and at once when a ping arrives; one failed run opens the
+    incident and one good ping resolves it."""
+
+    kind: Literal["heartbeat"]
+    period_s: float = Field(gt=0, le=366 * 86400, description="How often a ping is expected")
+    grace_s: float = Field(60.0, ge=0, description="How late a ping may be")
+    token: SecretStr = Field(
+        min_length=16, max_length=512, description="The pings' secret (write it as ${VAR})"
+    )
+    interval_s: float = Field(10.0, gt=0, description="How often the silence is judged")
+    failures_before_incident: int = Field(1, ge=1)
+    successes_before_resolve: int = Field(1, ge=1)
+
+
 class CustomCheck(CheckBase):
     """A Python coroutine function `async def check() -> str | CheckOutcome`."""
 
@@ -214,6 +233,7 @@ CheckConfig = Annotated[
     | TcpCheck
     | TlsCheck
     | DnsCheck
+    | HeartbeatCheck
     | CustomCheck,
     Field(discriminator="kind"),
 ]

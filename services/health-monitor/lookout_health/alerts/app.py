@@ -28,7 +28,7 @@ from lookout_common.infra.supervise import Supervisor
 from lookout_health.alerts import outbox
 from lookout_health.alerts.delivery import Deliverer
 from lookout_health.alerts.model import Alert, backup_alert, incident_alert
-from lookout_health.alerts.receivers import RECEIVERS
+from lookout_health.alerts.receivers import RECEIVERS, routed
 from lookout_health.http_logging import quiet_http_client_logs
 
 log = logging.getLogger("lookout.alerts")
@@ -49,8 +49,7 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
             "LOOKOUT_ALERT_ESCALATION_RECEIVERS names no receiver of LOOKOUT_ALERT_RECEIVERS:"
             f" {unknown}"
         )
-    escalation_names = [n for n in names if n in settings.alert_escalation_receivers]
-    ordinary_names = [n for n in names if n not in settings.alert_escalation_receivers]
+    escalation = set(settings.alert_escalation_receivers)
     loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
@@ -61,7 +60,8 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
 
         async def record(alert: Alert | None) -> None:
             if alert is not None:
-                targets = escalation_names if alert.escalation else ordinary_names
+                # Each receiver's routing (severity, source, checks) picks what it gets.
+                targets = routed(receivers, alert, escalation)
                 added = await outbox.record(pool, alert, targets)
                 log.info("alert recorded", extra={"alert": alert.event_key, "rows": added})
 

@@ -19,6 +19,7 @@ import asyncpg
 from lookout_health.checks.base import ProbeFailed, ProbeOutcome, describe
 from lookout_health.checks.custom import run_custom
 from lookout_health.checks.database import run_postgres, run_table
+from lookout_health.checks.heartbeat import run_heartbeat
 from lookout_health.checks.kafka import run_kafka
 from lookout_health.checks.network import run_dns, run_http, run_tcp
 from lookout_health.checks.redact import redact, secrets_of
@@ -30,6 +31,7 @@ from lookout_health.config import (
     CustomCheck,
     DirectoryCheck,
     DnsCheck,
+    HeartbeatCheck,
     HttpCheck,
     KafkaCheck,
     PostgresCheck,
@@ -96,6 +98,7 @@ register(TcpCheck, run_tcp)
 register(TlsCheck, run_tls)
 register(DnsCheck, run_dns)
 register(CustomCheck, run_custom)
+register(HeartbeatCheck, with_context=lambda check, context: run_heartbeat(check, context.pool))
 
 if missing := [kind_of(c) for c in CHECK_CLASSES if c not in _PROBES]:
     raise ImportError(f"check kinds without a probe: {', '.join(missing)}")
