@@ -9,6 +9,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from playwright.async_api import Browser, async_playwright
+from support.browser_stack import CHROMIUM
 from support.db import fresh_database
 from support.resolve import Resolved, S3Endpoint, kafka_broker, postgres_server, s3_endpoint
 from support.services import ServiceProcess
@@ -56,6 +58,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_terminal_summary(terminalreporter) -> None:
     for name, origin in sorted(RESOLVED.items()):
         terminalreporter.write_line(f"real service used: {name}: {origin}")
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium (Debian's `chromium`, driven by Playwright), one per test module."""
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

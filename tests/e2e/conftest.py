@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
-from support.browser_stack import ARTIFACTS, CHROMIUM, Stack
+from playwright.async_api import Browser, Page
+from support.browser_stack import ARTIFACTS, Stack
 from support.db import create_keys, fresh_database
 from support.resolve import Resolved, scratch_dir
 from support.services import ServiceProcess, settings_env
@@ -95,19 +95,6 @@ async def stack(postgres: Resolved, kafka: Resolved) -> AsyncIterator[Stack]:
             process.wait(120)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium (Debian's `chromium`, driven by Playwright), one per test module."""
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
