@@ -17,12 +17,8 @@ from lookout_common.contracts.events import DeadLetter, DeadLetterCode
 pytestmark = pytest.mark.integration
 
 TOPIC = "t.analytics.events.dlq.v1"
-NOW = datetime.now(UTC)
-HOUR = NOW.replace(minute=0, second=0, microsecond=0)
-
-
 def _letter(stage: str, code: DeadLetterCode, reason: str, **more) -> bytes:
-    more.setdefault("rejected_at", NOW)
+    more.setdefault("rejected_at", datetime.now(UTC))
     return DeadLetter(stage=stage, code=code, reason=reason, **more).model_dump_json().encode()
 
 
@@ -42,6 +38,9 @@ async def test_letters_are_counted_once_by_hour_stage_and_code(database_url: str
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     counter = DeadLetterCounter(pool, backoff_s=0.01)
     invalid = DeadLetterCode.INVALID
+    # The hour the letters are made and counted in (taken here, not at import: a worker may
+    # collect the module long before it runs the test, across an hour).
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     batch = _records(
         [
             _letter("ingest", invalid, "field `properties.q`: lone surrogate"),
@@ -78,11 +77,11 @@ async def test_letters_are_counted_once_by_hour_stage_and_code(database_url: str
     finally:
         await pool.close()
     assert counts == {
-        (HOUR, "ingest", "invalid"): 2,
-        (HOUR, "ingest", "timestamp_out_of_range"): 1,
-        (HOUR, "aggregator", "processing_error"): 1,
-        (HOUR, "aggregator", "invalid"): 1,
-        (HOUR, "unknown", "undecodable"): 2,
+        (hour, "ingest", "invalid"): 2,
+        (hour, "ingest", "timestamp_out_of_range"): 1,
+        (hour, "aggregator", "processing_error"): 1,
+        (hour, "aggregator", "invalid"): 1,
+        (hour, "unknown", "undecodable"): 2,
     }
     by_reason = {(row["stage"], row["reason"]): row for row in reasons}
     assert by_reason[("ingest", "field `properties.q`: lone surrogate")]["letters"] == 2
@@ -101,7 +100,7 @@ async def test_only_the_latest_twenty_reasons_of_a_code_are_kept(database_url: s
             "ingest",
             DeadLetterCode.INVALID,
             f"reason {i:02d}",
-            rejected_at=NOW - timedelta(hours=30 - i),
+            rejected_at=datetime.now(UTC) - timedelta(hours=30 - i),
         )
         for i in range(30)
     ]

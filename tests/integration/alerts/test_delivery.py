@@ -181,7 +181,9 @@ async def test_killed_consumer_delivers_everything_after_restart_exactly_once(
     await asyncio.sleep(3.0)  # recorded in the outbox, offsets committed, deliveries failing
     first.kill()
     webhook.failures_left = 0
-    service_factory("lookout_health.alerts", env)
+    # Ready once it holds its partitions: only after the killed member's session expires
+    # and the group rebalances, which took over 30 s on a loaded two-core machine.
+    service_factory("lookout_health.alerts", env, wait_ready=False).wait_ready(120)
     await eventually(lambda: asyncio.sleep(0, len(webhook.bodies) >= 5), timeout=30)
     await asyncio.sleep(1.5)
     assert sorted(int(b["labels"]["incident"]) for b in webhook.bodies) == [1, 2, 3, 4, 5]
