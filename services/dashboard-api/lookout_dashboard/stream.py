@@ -207,7 +207,10 @@ async def events(
             if key_valid is not None:
                 wait = min(wait, next_check - clock())
             try:
-                kind, data = await asyncio.wait_for(subscriber.queue.get(), max(wait, 0.001))
+                # Not wait_for: on Python 3.11 it can swallow a cancellation (a client gone)
+                # that arrives as an item does, and the stream would go on.
+                async with asyncio.timeout(max(wait, 0.001)):
+                    kind, data = await subscriber.queue.get()
             except TimeoutError:
                 kind = data = None
             if key_valid is not None and clock() >= next_check:

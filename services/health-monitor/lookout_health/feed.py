@@ -104,10 +104,10 @@ class KafkaFeed:
 
     async def _send(self, message: Message) -> bool:
         try:
-            await asyncio.wait_for(
-                self._broker.publish(message.body, message.topic, key=message.key.encode()),
-                self._timeout_s,
-            )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the publish completes, and the loop never stops.
+            async with asyncio.timeout(self._timeout_s):
+                await self._broker.publish(message.body, message.topic, key=message.key.encode())
         except KAFKA_UNAVAILABLE as error:
             NOT_PUBLISHED.labels(message.topic, type(error).__name__).inc()
             if not self._failing:
@@ -158,7 +158,8 @@ class KafkaFeed:
                 # Wait for the next transition; look anyway now and then, for rows another
                 # replica (or an earlier life of this one) left behind.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake_incidents.wait(), self._retry_s * 5)
+                    async with asyncio.timeout(self._retry_s * 5):
+                        await self._wake_incidents.wait()
                 self._wake_incidents.clear()
 
     async def relay_once(self) -> tuple[bool, int]:
