@@ -23,6 +23,7 @@ from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig
 from lookout_health.defaults import default_config
 from lookout_health.monitor import Monitor
+from lookout_health.quorum import Quorum
 from lookout_health.reload import ConfigState, ConfigWatcher
 from lookout_health.reminders import Reminders
 
@@ -43,18 +44,28 @@ class Services:
 
 @asynccontextmanager
 async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> AsyncIterator[Services]:
-    """Pool, broker, the supervised loops, leader lease, monitor and config (file or
-    defaults). On the way out the schedules stop first, then the loops, and only then
-    the broker and the pool they used."""
+    """Pool, broker, the supervised loops, leader lease (one per location), monitor and
+    config (file or defaults). On the way out the schedules stop first, then the loops,
+    and only then the broker and the pool they used."""
     pool = await create_pool(settings)
     broker = make_broker(settings, client_id="lookout-health")
     await start_with_retry(broker, settings)
+    quorum = Quorum(
+        location=settings.health_location,
+        quorum=settings.health_quorum,
+        window_s=settings.health_quorum_window_s,
+    )
     async with (
         loops,
-        LeaderLease(settings, "health-monitor", retry_s=2.0, supervisor=loops) as lease,
+        LeaderLease(settings, quorum.lease, retry_s=2.0, supervisor=loops) as lease,
     ):
         monitor = Monitor(
-            pool, broker, settings.topic_prefix, lambda: lease.is_leader, supervisor=loops
+            pool,
+            broker,
+            settings.topic_prefix,
+            lambda: lease.is_leader,
+            supervisor=loops,
+            quorum=quorum,
         )
 
         def apply(config: HealthConfig) -> None:

@@ -3,7 +3,9 @@ stored and published, incidents opened and resolved.
 
 Every check has its own task, so a dependency that hangs delays nobody else; the
 run itself is bounded by `timeout_s` and a timeout is a result, never an error of
-the monitor. Only the leader replica runs schedules (Postgres advisory-lock lease).
+the monitor. Only the leader replica of each location runs schedules (Postgres
+advisory-lock lease per location). With several locations each location's verdicts go
+to Postgres and the quorum rule (`lookout_health.quorum`) decides the check's incident.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.base import describe
 from lookout_health.config import CheckConfig, HealthConfig
 from lookout_health.feed import KafkaFeed
-from lookout_health.incidents import CheckState, Transition, observe, restored_state
+from lookout_health.incidents import CheckState, Observation, Transition, observe, restored_state
+from lookout_health.quorum import (
+    Quorum,
+    incident_open_after,
+    quorum_transition,
+    reported_status,
+)
 from lookout_health.rollups import RollupWriter
 
 log = logging.getLogger("lookout.health")
@@ -95,8 +103,10 @@ class Monitor:
         topic_prefix: str,
         is_leader=lambda: True,
         supervisor: Supervisor | None = None,
+        quorum: Quorum | None = None,
     ) -> None:
         self.pool = pool
+        self.quorum = quorum or Quorum()
         # Every schedule and both publishing loops run supervised (restarted with backoff;
         # /healthz fails while one keeps failing).
         self.supervisor = supervisor or Supervisor()
@@ -191,9 +201,15 @@ class Monitor:
     async def _restore(self) -> None:
         """After a start, a reload or gaining the lease: open incidents stay open."""
         open_checks = await store.open_incident_checks(self.pool)
+        # With locations, a location's own state is its verdict, not the shared incident.
+        failing = (
+            await store.failing_checks(self.pool, self.quorum.location)
+            if self.quorum.keeps_verdicts
+            else open_checks
+        )
         for name, check in self.checks.items():
             if name not in self.states:
-                self.states[name] = restored_state(check, name in open_checks)
+                self.states[name] = restored_state(check, name in failing)
         OPEN_INCIDENTS.set(len(open_checks))
         self._restored = True
 
@@ -205,7 +221,12 @@ class Monitor:
                 await self._restore()
             succeeded, elapsed_ms, message, degraded = await probe(check, self._context)
             state = self.states.get(name) or CheckState()
-            if state.incident_open and not succeeded and not await store.is_open(self.pool, name):
+            if (
+                not self.quorum.keeps_verdicts
+                and state.incident_open
+                and not succeeded
+                and not await store.is_open(self.pool, name)
+            ):
                 # An admin resolved the incident while the check still fails; resolved is
                 # final, so this failure opens a new incident.
                 state = replace(state, incident_open=False)
@@ -225,11 +246,17 @@ class Monitor:
                 timestamp=datetime.now(UTC),
                 kind=check.kind,
                 critical=check.critical,
+                location=self.quorum.location,
             )
-            await store.insert_result(self.pool, result)
-            await self.rollups.record(result, check.component_name)
-            if seen.transition is not None:
-                await self._incident(check, result, seen.transition)
+            if self.quorum.keeps_verdicts:
+                result = await self._decide(check, result, seen)
+                await store.insert_result(self.pool, result)
+                await self.rollups.record(result, check.component_name)
+            else:
+                await store.insert_result(self.pool, result)
+                await self.rollups.record(result, check.component_name)
+                if seen.transition is not None:
+                    await self._incident(check, result, seen.transition)
             self.states[name] = seen.state
             self.latest[name] = result
         RESULTS.labels(name, result.status.value).inc()
@@ -239,6 +266,40 @@ class Monitor:
             self.feed.result(self._checks_topic, name, result.model_dump_json(by_alias=True))
         return result
 
+    async def _decide(
+        self, check: CheckConfig, result: CheckResult, seen: Observation
+    ) -> CheckResult:
+        """Record this location's verdict and apply the quorum rule to the incident; the
+        result comes back with the status the quorum allows (`unhealthy` only if open)."""
+        failing_here = seen.state.incident_open
+        event: IncidentEvent | None = None
+        async with self.pool.acquire() as connection, connection.transaction():
+            # Locations deciding about one check take turns (a transaction-scoped lock),
+            # so two that start failing together cannot both miss each other's verdict;
+            # the incident's partial unique index is the backstop against a second one.
+            await store.lock_check(connection, check.name)
+            await store.record_verdict(
+                connection, check.name, self.quorum.location, failing=failing_here
+            )
+            failing = await store.failing_locations(connection, check.name, self.quorum.window_s)
+            incident_open = await store.is_open(connection, check.name)
+            change = quorum_transition(
+                incident_open=incident_open,
+                failing_here=failing_here,
+                failing_locations=failing,
+                quorum=self.quorum.quorum,
+                local=seen.transition,
+            )
+            confirmed = incident_open_after(incident_open, change)
+            result = result.model_copy(
+                update={"status": reported_status(result.status, confirmed=confirmed)}
+            )
+            if change is not None:
+                event = await self._record_incident(connection, check, result, change)
+        if event is not None:
+            await self._recorded(check, result, event)
+        return result
+
     async def _incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
         # The incident row and its transition in the outbox commit together: Kafka being
         # down (or this process dying before publishing) loses no transition.
@@ -246,6 +307,11 @@ class Monitor:
             event = await self._record_incident(connection, check, result, change)
             if event is None:
                 return
+        await self._recorded(check, result, event)
+
+    async def _recorded(
+        self, check: CheckConfig, result: CheckResult, event: IncidentEvent
+    ) -> None:
         OPEN_INCIDENTS.set(len(await store.open_incident_checks(self.pool)))
         log.warning(
             f"incident {event.action}",

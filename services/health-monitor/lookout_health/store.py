@@ -18,8 +18,8 @@ async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: C
     await connection.execute(
         """
         INSERT INTO system_health_logs
-            (check_name, kind, status, response_time_ms, message, critical, checked_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+            (check_name, kind, status, response_time_ms, message, critical, checked_at, location)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         """,
         result.service,
         result.kind,
@@ -28,6 +28,7 @@ async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: C
         result.message,
         result.critical,
         result.timestamp,
+        result.location,
     )
 
 
@@ -128,6 +129,55 @@ async def open_incident_checks(connection: asyncpg.Connection | asyncpg.Pool) ->
     return {row["check_name"] for row in rows}
 
 
+async def lock_check(connection: asyncpg.Connection, check: str) -> None:
+    """Take the check's quorum lock until the end of the transaction: locations deciding
+    about one check take turns, so the later one always counts the earlier one's verdict."""
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('lookout.quorum.' || $1, 0))", check
+    )
+
+
+async def record_verdict(
+    connection: asyncpg.Connection, check: str, location: str, *, failing: bool
+) -> None:
+    """This location's verdict on the check, as of now (`since` moves only when it changes)."""
+    await connection.execute(
+        """
+        INSERT INTO health_location_verdicts AS v (check_name, location, failing, since, updated_at)
+        VALUES ($1, $2, $3, now(), now())
+        ON CONFLICT (check_name, location) DO UPDATE SET
+            failing = excluded.failing,
+            since = CASE WHEN v.failing = excluded.failing THEN v.since ELSE excluded.since END,
+            updated_at = excluded.updated_at
+        """,
+        check,
+        location,
+        failing,
+    )
+
+
+async def failing_locations(connection: asyncpg.Connection, check: str, window_s: float) -> int:
+    """How many locations have a failing verdict on the check updated within the window."""
+    count: int = await connection.fetchval(
+        """
+        SELECT count(*) FROM health_location_verdicts
+        WHERE check_name = $1 AND failing AND updated_at >= now() - make_interval(secs => $2)
+        """,
+        check,
+        window_s,
+    )
+    return count
+
+
+async def failing_checks(connection: asyncpg.Connection | asyncpg.Pool, location: str) -> set[str]:
+    """The checks this location last saw failing (its state after a restart)."""
+    rows = await connection.fetch(
+        "SELECT check_name FROM health_location_verdicts WHERE location = $1 AND failing",
+        location,
+    )
+    return {row["check_name"] for row in rows}
+
+
 async def is_open(connection: asyncpg.Connection | asyncpg.Pool, check: str) -> bool:
     """Whether `check` has an open incident (an admin may have resolved it meanwhile)."""
     return bool(
@@ -157,19 +207,71 @@ async def incidents(
 async def latest_results(
     connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
 ) -> list[CheckResult]:
-    """The newest result of each check (one index lookup per check)."""
+    """The current result of each check: the worst (then newest) of its newest result and
+    the newest of every location that ran it within `MAX_RESULT_SPAN`. With one location
+    that is simply the newest result (one index lookup per check); with several, a
+    location's unconfirmed failure shows as `degraded` and a confirmed one as `unhealthy`
+    whichever location happened to run last."""
     rows = await connection.fetch(
         """
-        SELECT latest.* FROM unnest($1::text[]) AS name
+        WITH candidates AS (
+            SELECT latest.* FROM unnest($1::text[]) AS name
+            CROSS JOIN LATERAL (
+                SELECT * FROM system_health_logs WHERE check_name = name
+                ORDER BY checked_at DESC LIMIT 1
+            ) AS latest
+            UNION ALL
+            SELECT latest.* FROM health_location_verdicts AS v
+            CROSS JOIN LATERAL (
+                SELECT * FROM system_health_logs
+                WHERE check_name = v.check_name AND location = v.location
+                ORDER BY checked_at DESC LIMIT 1
+            ) AS latest
+            WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= now() - $2::interval
+        )
+        SELECT DISTINCT ON (check_name) * FROM candidates
+        ORDER BY check_name,
+                 CASE status WHEN 'unhealthy' THEN 2 WHEN 'degraded' THEN 1 ELSE 0 END DESC,
+                 checked_at DESC
+        """,
+        checks,
+        MAX_RESULT_SPAN,
+    )
+    return [row_to_result(row) for row in rows]
+
+
+async def results_by_location(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    reported_since: datetime | None = None,
+) -> list[tuple[CheckResult, bool | None, datetime | None]]:
+    """(newest result, verdict) per check and location: every location with a verdict
+    (those that ran since `reported_since`, when given) and, for a check without any
+    verdict (one location only), its newest result with no verdict."""
+    rows = await connection.fetch(
+        """
+        SELECT latest.*, v.failing AS verdict_failing, v.since AS verdict_since
+        FROM health_location_verdicts AS v
+        CROSS JOIN LATERAL (
+            SELECT * FROM system_health_logs
+            WHERE check_name = v.check_name AND location = v.location
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE v.check_name = ANY($1::text[])
+          AND ($2::timestamptz IS NULL OR v.updated_at >= $2)
+        UNION ALL
+        SELECT latest.*, NULL, NULL FROM unnest($1::text[]) AS name
         CROSS JOIN LATERAL (
             SELECT * FROM system_health_logs WHERE check_name = name
             ORDER BY checked_at DESC LIMIT 1
         ) AS latest
-        ORDER BY latest.check_name
+        WHERE NOT EXISTS (SELECT 1 FROM health_location_verdicts WHERE check_name = name)
+        ORDER BY check_name, location
         """,
         checks,
+        reported_since,
     )
-    return [row_to_result(row) for row in rows]
+    return [(row_to_result(row), row["verdict_failing"], row["verdict_since"]) for row in rows]
 
 
 def row_to_result(row: asyncpg.Record) -> CheckResult:
@@ -181,13 +283,15 @@ def row_to_result(row: asyncpg.Record) -> CheckResult:
         timestamp=row["checked_at"],
         kind=row["kind"],
         critical=row["critical"],
+        location=row["location"],
     )
 
 
 _SPANS = """
     SELECT check_name, critical, status,
            tstzrange(checked_at, LEAST(
-               lead(checked_at, 1, $3) OVER (PARTITION BY check_name ORDER BY checked_at),
+               lead(checked_at, 1, $3)
+                   OVER (PARTITION BY check_name, location ORDER BY checked_at),
                checked_at + $4::interval, $3)) AS span
     FROM system_health_logs
     WHERE check_name = ANY($1) AND checked_at >= $2 AND checked_at < $3

@@ -56,6 +56,18 @@ class CheckSummary(Camel):
     uptime: Uptime
 
 
+class CheckLocation(Camel):
+    """What one location last saw of a check."""
+
+    location: str
+    failing: bool | None = Field(
+        description="The location's verdict counted towards the quorum; null while only one"
+        " location is configured (no verdicts are kept)"
+    )
+    since: datetime | None = Field(description="When the verdict last changed")
+    latest: CheckResult
+
+
 class HistoryPoint(Camel):
     bucket: datetime
     runs: int

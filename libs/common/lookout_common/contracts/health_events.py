@@ -29,6 +29,9 @@ class CheckResult(BaseModel):
     kind: str = Field(description="Check kind: postgres, table, kafka, s3, http, tcp, dns, custom")
     critical: bool = True
     details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    location: str = Field(
+        "default", description="The monitor's location that probed (LOOKOUT_HEALTH_LOCATION)"
+    )
 
 
 # reminded: still open and unacknowledged after LOOKOUT_HEALTH_REMINDER_S;

@@ -255,6 +255,25 @@ class HealthMonitorSettings(LookoutSettings):
     health_incident_poll_s: float = Field(
         5.0, gt=0, description="How often due reminders and escalations are looked for"
     )
+    health_location: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+        description="Where this monitor probes from; each location runs every check once"
+        " (one leader per location)",
+    )
+    health_quorum: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description="Locations that must see a check failing before its incident opens"
+        " (every location sets the same value)",
+    )
+    health_quorum_window_s: float = Field(
+        300.0,
+        gt=0,
+        description="A location's verdict counts towards the quorum for this long after"
+        " its last run",
+    )
 
 
 class AlertSettings(LookoutSettings):

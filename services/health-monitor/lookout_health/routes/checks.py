@@ -1,4 +1,5 @@
-"""The checks: each with its latest result and uptime, a check's history, run now."""
+"""The checks: each with its latest result and uptime, a check's history, what each
+location last saw of it, run now."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Query
 
-from lookout_common.contracts.health_api import CheckSummary, HistoryPoint, RunRequest, Uptime
+from lookout_common.contracts.health_api import (
+    CheckLocation,
+    CheckSummary,
+    HistoryPoint,
+    RunRequest,
+    Uptime,
+)
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_health import store
@@ -56,6 +63,24 @@ async def history(
         pool, name, datetime.now(UTC) - timedelta(hours=hours), bucket
     )
     return [HistoryPoint.model_validate(dict(row)) for row in rows]
+
+
+@router.get(
+    "/api/v1/health/checks/{name}/locations",
+    response_model=list[CheckLocation],
+    responses=NO_CHECK,
+)
+async def locations(
+    pool: PoolDep, monitor: MonitorDep, name: str, _: Reader
+) -> list[CheckLocation]:
+    """The newest result of every location that ran the check, by location, with its
+    verdict (null with one location only); empty before the first run."""
+    if name not in monitor.checks:
+        raise HTTPException(404, f"no check named {name!r}")
+    return [
+        CheckLocation(location=result.location, failing=failing, since=since, latest=result)
+        for result, failing, since in await store.results_by_location(pool, [name])
+    ]
 
 
 @router.post("/api/v1/health/checks/run", response_model=list[CheckResult], responses=NO_CHECK)

@@ -36,11 +36,21 @@ class DayBar(Camel):
     incidents: list[int] = Field(description="Ids of the incidents open that day")
 
 
+class LocationState(Camel):
+    location: str
+    state: ComponentState = Field(description="The component's state as this location sees it")
+
+
 class ComponentStatus(Camel):
     name: str
     state: ComponentState
     uptime_90d_pct: float | None = Field(alias="uptime90dPct")
     days: list[DayBar] = Field(description="The last 90 days, oldest first")
+    locations: list[LocationState] = Field(
+        default_factory=list,
+        description="Each location's view, by location name; empty unless more than one"
+        " location reports the component's checks",
+    )
 
 
 class TimelineEntry(Camel):
@@ -122,6 +132,24 @@ def public_incident(row: Mapping[str, Any], component: str) -> PublicIncident:
     )
 
 
+def location_states(
+    checks: Sequence[str], by_location: Sequence[CheckResult]
+) -> list[LocationState]:
+    """The component's state per location (the worst of its checks' newest results from
+    there), by location name; empty when fewer than two locations report."""
+    statuses: dict[str, list[CheckStatus]] = {}
+    wanted = set(checks)
+    for result in by_location:
+        if result.service in wanted:
+            statuses.setdefault(result.location, []).append(result.status)
+    if len(statuses) < 2:
+        return []
+    return [
+        LocationState(location=location, state=STATE_OF_STATUS[worst(found) or CheckStatus.HEALTHY])
+        for location, found in sorted(statuses.items())
+    ]
+
+
 def build_page(
     *,
     now: datetime,
@@ -130,9 +158,12 @@ def build_page(
     daily: Sequence[RollupRow],
     incidents: Sequence[Mapping[str, Any]],
     maintenance: Sequence[Mapping[str, Any]],
+    by_location: Sequence[CheckResult] = (),
 ) -> StatusPage:
     """The page for `components` ({name: its checks}); incidents of checks outside every
-    component are left out (their check is no longer configured)."""
+    component are left out (their check is no longer configured). `by_location` holds the
+    newest result per check and location: a component reported by several locations
+    lists each one's state."""
     component_of = {check: name for name, checks in components.items() for check in checks}
     latest_of = {result.service: result for result in latest}
     in_maintenance = any(w["starts_at"] <= now < w["ends_at"] for w in maintenance)
@@ -177,7 +208,13 @@ def build_page(
                 )
             )
         listed.append(
-            ComponentStatus(name=name, state=state, uptime_90d_pct=total.uptime_pct, days=days)
+            ComponentStatus(
+                name=name,
+                state=state,
+                uptime_90d_pct=total.uptime_pct,
+                days=days,
+                locations=location_states(components[name], by_location),
+            )
         )
     overall: ComponentState = max(
         (c.state for c in listed if c.state != "maintenance"),

@@ -10,7 +10,7 @@ from html import escape
 from importlib import resources
 from xml.etree import ElementTree
 
-from lookout_health.status_page.model import DayBar, PublicIncident, StatusPage
+from lookout_health.status_page.model import DayBar, LocationState, PublicIncident, StatusPage
 
 ATOM = "http://www.w3.org/2005/Atom"
 # Feed and entry ids are stable URNs: the same incident keeps its id whatever URL serves it.
@@ -59,6 +59,18 @@ def bar_summary(day: DayBar) -> str:
     return " · ".join(parts)
 
 
+def locations_line(locations: list[LocationState]) -> str:
+    """Each location's state on one line (`jakarta: operational · singapore: outage`);
+    nothing when only one location reports."""
+    if not locations:
+        return ""
+    listed = " · ".join(
+        f'<span class="{item.state}">{escape(item.location)}: {LABEL[item.state].lower()}</span>'
+        for item in locations
+    )
+    return f'<p class="locations">{listed}</p>'
+
+
 def _incident(incident: PublicIncident) -> str:
     entries = "".join(
         f"<li><strong>{escape(entry.state.capitalize())}</strong> {_time(entry.at)}"
@@ -93,6 +105,7 @@ def render_html(page: StatusPage, *, title: str, links: dict[str, str]) -> str:
             f'<section class="component" data-component="{escape(component.name)}">'
             f'<header><h3>{escape(component.name)}</h3><span class="badge {component.state}">'
             f"{LABEL[component.state]}</span></header>"
+            f"{locations_line(component.locations)}"
             f'<ol class="bars" aria-label="{escape(component.name)}: the last 90 days">'
             f"{bars}</ol>"
             f'<p class="legend"><span>90 days ago</span><span>{uptime}</span>'

@@ -75,14 +75,22 @@ def _cache(request: Request) -> PageCache:
 
 async def load_page(services: Services, now: datetime) -> StatusPage:
     """Four indexed reads: latest results, 90 daily rollups per component, the window's
-    incidents, maintenance windows."""
+    incidents, maintenance windows; and with locations in play, each location's latest
+    results of the last `MAX_RESULT_SPAN`."""
     groups = components_of(services.monitor)
     since = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
     pool = services.pool
+    checks = list(services.monitor.checks)
+    by_location = (
+        await store.results_by_location(pool, checks, now - store.MAX_RESULT_SPAN)
+        if services.monitor.quorum.keeps_verdicts
+        else []
+    )
     return build_page(
         now=now,
         components=groups,
-        latest=await store.latest_results(pool, list(services.monitor.checks)),
+        latest=await store.latest_results(pool, checks),
+        by_location=[result for result, _, _ in by_location],
         daily=await rollup_store.daily_rollups(pool, Scope.COMPONENT, list(groups), since),
         incidents=await incidents_since(pool, since),
         maintenance=await store.maintenance_windows(pool, now),
