@@ -14,6 +14,7 @@ from lookout_common.contracts.health_api import (
     CheckSummary,
     HistoryPoint,
     Incident,
+    IncidentUpdateRequest,
     MaintenanceRequest,
     MaintenanceWindow,
     RunRequest,
@@ -154,4 +155,44 @@ async def delete_maintenance(request: Request, window_id: RowId, key: Admin) -> 
         action="health.maintenance.delete",
         target=str(window_id),
         method="DELETE",
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/updates",
+    status_code=201,
+    response_model=Incident,
+    responses={**NOT_FOUND, 409: {"description": "The incident may not move to that state"}},
+    summary="Post an update on an incident's timeline, moving it to its new state",
+)
+async def update_incident(
+    request: Request, incident_id: RowId, key: Admin, body: IncidentUpdateRequest
+) -> Response:
+    return await _act(
+        request,
+        key,
+        f"/api/v1/health/incidents/{incident_id}/updates",
+        action="health.incident.update",
+        target=str(incident_id),
+        model=Incident,
+        method="POST",
+        json=body.model_dump(mode="json", by_alias=True),
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/ack",
+    response_model=Incident,
+    responses={**NOT_FOUND, 409: {"description": "The incident is resolved"}},
+    summary="Acknowledge an incident: its reminders and escalation stop",
+)
+async def acknowledge_incident(request: Request, incident_id: RowId, key: Admin) -> Response:
+    return await _act(
+        request,
+        key,
+        f"/api/v1/health/incidents/{incident_id}/ack",
+        action="health.incident.ack",
+        target=str(incident_id),
+        model=Incident,
+        method="POST",
     )

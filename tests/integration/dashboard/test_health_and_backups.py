@@ -4,6 +4,7 @@ commands) and every admin action lands in the audit log."""
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 from support.wait import eventually
@@ -96,3 +97,35 @@ async def test_worker_down_is_a_clear_502(stack) -> None:
         answer = await as_admin.get("/api/v1/backups/runs")
     assert answer.status_code == 502
     assert "backup-worker is unreachable" in answer.json()["detail"]
+
+
+async def test_incident_acknowledgement_and_updates_go_through_the_monitor(stack) -> None:
+    dashboard, admin, viewer, worker = stack
+    connection = await asyncpg.connect(worker.env["LOOKOUT_DATABASE_URL"])
+    try:
+        incident_id = await connection.fetchval(
+            "INSERT INTO incidents (check_name, critical, status, message, opened_at, updated_at)"
+            " VALUES ('search-api', true, 'unhealthy', 'HTTP 503', now(), now()) RETURNING id"
+        )
+    finally:
+        await connection.close()
+    path = f"/api/v1/health/incidents/{incident_id}"
+    async with client(dashboard, viewer) as as_viewer:
+        assert (await as_viewer.post(f"{path}/ack")).status_code == 403
+    async with client(dashboard, admin) as as_admin:
+        acknowledged = await as_admin.post(f"{path}/ack")
+        assert acknowledged.status_code == 200, acknowledged.text
+        assert acknowledged.json()["acknowledgedBy"] == "sre on call"
+        update = {"state": "identified", "message": "The search cluster lost a node"}
+        updated = await as_admin.post(f"{path}/updates", json=update)
+        assert updated.status_code == 201, updated.text
+        assert updated.json()["state"] == "identified"
+        refused = await as_admin.post(f"{path}/updates", json={"state": "fixed", "message": "x"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "state"]
+        missing = await as_admin.post("/api/v1/health/incidents/999999/ack")
+        assert missing.status_code == 404
+        audit = (await as_admin.get("/api/v1/audit", params={"limit": 10})).json()
+    actions = [(entry["action"], entry["target"]) for entry in audit[:3]]
+    assert ("health.incident.update", str(incident_id)) in actions
+    assert ("health.incident.ack", str(incident_id)) in actions
