@@ -17,6 +17,8 @@ from lookout_common.contracts.events import DeadLetter, DeadLetterCode
 pytestmark = pytest.mark.integration
 
 TOPIC = "t.analytics.events.dlq.v1"
+
+
 def _letter(stage: str, code: DeadLetterCode, reason: str, **more) -> bytes:
     more.setdefault("rejected_at", datetime.now(UTC))
     return DeadLetter(stage=stage, code=code, reason=reason, **more).model_dump_json().encode()
