@@ -1,7 +1,8 @@
 """Quorum across locations with three real health-monitor processes (locations a, b and
 c, LOOKOUT_HEALTH_QUORUM=2) sharing one Postgres and one Kafka. Each location's config
 points the same `checkout` check at its own URL of a loopback server, so the target can
-fail for one location only."""
+fail for one location only. And two locations deciding at the same moment on one real
+Postgres open one incident, not two or none."""
 
 from __future__ import annotations
 
@@ -17,10 +18,16 @@ import pytest
 from support.db import create_keys
 from support.kafka import read_topic
 from support.services import ServiceProcess, settings_env
+from support.wait import eventually
 
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.apikeys import Role
+from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
+from lookout_health.checks.custom import add_custom_check
+from lookout_health.config import HealthConfig
+from lookout_health.monitor import Monitor
+from lookout_health.quorum import Quorum
 
 pytestmark = pytest.mark.integration
 
@@ -233,3 +240,61 @@ def _all_resolved(incidents):
         return rows if rows and all(row["resolved_at"] is not None for row in rows) else None
 
     return check
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(LookoutSettings(database_url=database_url))
+    yield pool
+    await pool.close()
+
+
+@pytest.mark.usefixtures("empty_registry")
+async def test_locations_that_start_failing_at_the_same_moment_open_one_incident(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two in-process monitors (locations a and b, quorum 2) run the same failing check
+    in the same phase (it comes from the check's name), so they decide together."""
+
+    async def broken() -> str:
+        raise ConnectionError("payments provider refused")
+
+    check = add_custom_check("payments", broken, interval_s=0.1, failures_before_incident=1)
+    alone = Monitor(pool, None, "", quorum=Quorum(location="a", quorum=2, window_s=5))
+    alone.apply(HealthConfig(checks=[check]))
+    try:
+        await eventually(lambda: pool.fetchval("SELECT count(*) >= 5 FROM system_health_logs"))
+        # One location alone: failing, reported degraded, no incident.
+        assert await pool.fetchval("SELECT count(*) FROM incidents") == 0
+        statuses = await pool.fetch("SELECT DISTINCT status, location FROM system_health_logs")
+        assert [(row["status"], row["location"]) for row in statuses] == [("degraded", "a")]
+    finally:
+        await alone.stop()
+    await pool.execute("DELETE FROM health_location_verdicts; DELETE FROM system_health_logs")
+
+    monitors = [
+        Monitor(pool, None, "", quorum=Quorum(location=location, quorum=2, window_s=5))
+        for location in ("a", "b")
+    ]
+    try:
+        for monitor in monitors:
+            monitor.apply(HealthConfig(checks=[check]))
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM incidents"))
+        await asyncio.sleep(1.0)  # ten more runs of each
+        rows = await pool.fetch("SELECT * FROM incidents")
+        assert len(rows) == 1
+        assert rows[0]["resolved_at"] is None
+        verdicts = await pool.fetch(
+            "SELECT location, failing FROM health_location_verdicts ORDER BY location"
+        )
+        assert [(row["location"], row["failing"]) for row in verdicts] == [
+            ("a", True),
+            ("b", True),
+        ]
+        unhealthy = await pool.fetch(
+            "SELECT DISTINCT location FROM system_health_logs WHERE status = 'unhealthy'"
+        )
+        assert {row["location"] for row in unhealthy} == {"a", "b"}
+    finally:
+        for monitor in monitors:
+            await monitor.stop()
