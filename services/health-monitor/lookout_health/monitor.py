@@ -79,9 +79,10 @@ async def probe(check: CheckConfig, context: ProbeContext | None = None) -> Prob
     started = time.perf_counter()
     degraded = False
     try:
-        outcome = await asyncio.wait_for(
-            probe_for(check)(check, context or ProbeContext()), check.timeout_s
-        )
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+        # that arrives as the probe completes, and the check's loop would never stop.
+        async with asyncio.timeout(check.timeout_s):
+            outcome = await probe_for(check)(check, context or ProbeContext())
         succeeded, message, degraded = True, outcome.message, outcome.degraded
     except TimeoutError:
         succeeded, message = False, f"timed out after {check.timeout_s:g} s"

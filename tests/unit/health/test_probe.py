@@ -105,3 +105,23 @@ async def test_an_entry_point_names_a_check_from_an_installed_package(installed_
     assert found[::2] == (True, "search index has 1204 therapists")
     absent = await probe(custom("absent", entry_point="not-declared-anywhere"))
     assert absent[::2] == (False, "no entry point 'not-declared-anywhere' in lookout.health_checks")
+
+
+async def test_a_run_cancelled_as_its_probe_answers_is_cancelled() -> None:
+    """Stopping the monitor cancels every check's run; a cancellation arriving in the same
+    turn as the probe's answer must still cancel it (Python 3.11's wait_for dropped it, and
+    the check's loop then ran on, so `monitor.stop()` never returned)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    async def answers_when_told() -> str:
+        return await answer
+
+    check = add_custom_check("answers", answers_when_told, timeout_s=5)
+    running = asyncio.create_task(probe(check))
+    for _ in range(10):
+        await asyncio.sleep(0)  # the probe is now waiting for its answer
+    answer.set_result("ok")
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
