@@ -1,4 +1,6 @@
-"""dashboard-api: what the admin dashboard reads, behind API keys."""
+"""dashboard-api: what the admin dashboard reads, behind API keys. Its services are built
+in the lifespan (`bootstrap`); this module adds the middleware, the routers,
+`/healthz`, `/readyz`, `/metrics` and the page."""
 
 from __future__ import annotations
 
@@ -6,17 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from lookout_common.infra.apikeys import KeyCache, key_active
+from lookout_common.infra.apikeys import key_active
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_common.infra.db import create_pool, database_reachable
-from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
+from lookout_common.infra.db import database_reachable
+from lookout_common.infra.kafka import broker_reachable
 from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
 from lookout_common.infra.settings import DashboardSettings
 from lookout_common.infra.supervise import Supervisor
@@ -36,6 +37,7 @@ from lookout_dashboard import (
 )
 from lookout_dashboard.allow import AllowHeader
 from lookout_dashboard.audit import AuditEntry
+from lookout_dashboard.bootstrap import PoolDep, ServicesDep, SettingsDep, bootstrap
 from lookout_dashboard.queries import DashboardMetrics, dashboard_metrics
 
 
@@ -54,38 +56,109 @@ def _document_body_errors(router: APIRouter) -> None:
             route.responses.setdefault(400, BAD_JSON)
 
 
+# The process's own routes: the caller's key, the live stream, the audit log, the overview.
+router = APIRouter()
+
+
+@router.get(
+    "/api/v1/me",
+    response_model=Me,
+    responses=AUTH_ERRORS,
+    tags=["auth"],
+    summary="The caller's key: its name and role (the page shows admin actions by it)",
+)
+async def me(key: Reader) -> Me:
+    return Me(name=key.name, role=key.role.value)
+
+
+@router.get(
+    "/api/v1/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `hello`, then `metrics` (every tick), "
+            "`check` (a check result), `incident` (an incident transition), `backup` "
+            "(a backup run's progress or outcome) and `missed` (messages dropped for a "
+            "slow client); `: keep-alive` comments in between. Each `data:` is one "
+            "JSON object. The key is checked again every few seconds: once revoked, "
+            "`revoked` is sent and the stream ends.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **AUTH_ERRORS,
+        429: {"description": "The key already holds its allowed number of live streams"},
+    },
+    tags=["live"],
+    summary="The live stream of check results, incidents, backup progress and metrics",
+)
+async def live(
+    request: Request,
+    services: ServicesDep,
+    key: Reader,
+    limit: Annotated[
+        int | None, Query(ge=1, le=100_000, description="Close after this many messages")
+    ] = None,
+) -> StreamingResponse:
+    pool = services.pool
+    try:
+        body = stream.open_stream(
+            services.relay,
+            key.id,
+            is_disconnected=request.is_disconnected,
+            limit=limit,
+            key_valid=lambda: key_active(pool, key.id),
+            key_check_s=services.settings.stream_key_check_s,
+        )
+    except stream.TooManyStreams as error:
+        raise HTTPException(429, str(error), headers={"Retry-After": "5"}) from None
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/api/v1/audit",
+    response_model=list[AuditEntry],
+    responses=AUTH_ERRORS,
+    tags=["audit"],
+    summary="Every admin action: who, what, when, outcome (newest first)",
+)
+async def audit_log(
+    pool: PoolDep,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many entries")] = 100,
+) -> list[AuditEntry]:
+    return await audit.entries(pool, limit)
+
+
+@router.get(
+    "/api/v1/dashboard/metrics",
+    response_model=DashboardMetrics,
+    responses=AUTH_ERRORS,
+    tags=["analytics"],
+    summary="Overview: active users, today's bookings, chats, error rate, top pages",
+)
+async def metrics(pool: PoolDep, settings: SettingsDep, _: Reader) -> DashboardMetrics:
+    return await dashboard_metrics(pool, settings.zone, settings.active_window_s)
+
+
 def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     settings = settings or DashboardSettings()
     loops = Supervisor.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.pool = await create_pool(settings)
-        app.state.keys = KeyCache(app.state.pool, ttl=5.0)
-        app.state.http = httpx.AsyncClient()
-        app.state.broker = make_broker(settings, client_id="lookout-dashboard")
-        await start_with_retry(app.state.broker, settings)
-
-        async def tick() -> str:
-            found = await dashboard_metrics(app.state.pool, settings.zone, settings.active_window_s)
-            return found.model_dump_json(by_alias=True)
-
-        app.state.relay = stream.Relay(
-            settings,
-            tick,
-            tick_s=settings.stream_tick_s,
-            max_per_key=settings.stream_max_per_key,
-            supervisor=loops,
-        )
-        await app.state.relay.start()
-        try:
+        async with bootstrap(settings, loops) as services:
+            app.state.services = services
+            app.state.keys = services.keys  # lookout_common.infra.auth reads it here
+            # The routers of the modules below still read these from app.state.
+            app.state.settings = services.settings
+            app.state.pool = services.pool
+            app.state.http = services.http
+            app.state.broker = services.broker
+            app.state.relay = services.relay
             yield
-        finally:
-            await app.state.relay.stop()
-            await app.state.broker.stop()
-            await app.state.http.aclose()
-            await app.state.pool.close()
 
     app = FastAPI(
         title="Lookout dashboard-api",
@@ -109,7 +182,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         app,
         "dashboard-api",
         lambda: {
-            "postgres": lambda: database_reachable(app.state.pool),
+            "postgres": lambda: database_reachable(app.state.services.pool),
             "kafka": lambda: broker_reachable(settings),
         },
         loops=loops,
@@ -128,85 +201,5 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         _document_body_errors(module.router)
         app.include_router(module.router)
     spa.mount(app)
-
-    @app.get(
-        "/api/v1/me",
-        response_model=Me,
-        responses=AUTH_ERRORS,
-        tags=["auth"],
-        summary="The caller's key: its name and role (the page shows admin actions by it)",
-    )
-    async def me(key: Reader) -> Me:
-        return Me(name=key.name, role=key.role.value)
-
-    @app.get(
-        "/api/v1/stream",
-        response_class=StreamingResponse,
-        responses={
-            200: {
-                "description": "Server-Sent Events: `hello`, then `metrics` (every tick), "
-                "`check` (a check result), `incident` (an incident transition), `backup` "
-                "(a backup run's progress or outcome) and `missed` (messages dropped for a "
-                "slow client); `: keep-alive` comments in between. Each `data:` is one "
-                "JSON object. The key is checked again every few seconds: once revoked, "
-                "`revoked` is sent and the stream ends.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            },
-            **AUTH_ERRORS,
-            429: {"description": "The key already holds its allowed number of live streams"},
-        },
-        tags=["live"],
-        summary="The live stream of check results, incidents, backup progress and metrics",
-    )
-    async def live(
-        request: Request,
-        key: Reader,
-        limit: Annotated[
-            int | None, Query(ge=1, le=100_000, description="Close after this many messages")
-        ] = None,
-    ) -> StreamingResponse:
-        pool = request.app.state.pool
-        try:
-            body = stream.open_stream(
-                request.app.state.relay,
-                key.id,
-                is_disconnected=request.is_disconnected,
-                limit=limit,
-                key_valid=lambda: key_active(pool, key.id),
-                key_check_s=settings.stream_key_check_s,
-            )
-        except stream.TooManyStreams as error:
-            raise HTTPException(429, str(error), headers={"Retry-After": "5"}) from None
-        return StreamingResponse(
-            body,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
-
-    @app.get(
-        "/api/v1/audit",
-        response_model=list[AuditEntry],
-        responses=AUTH_ERRORS,
-        tags=["audit"],
-        summary="Every admin action: who, what, when, outcome (newest first)",
-    )
-    async def audit_log(
-        request: Request,
-        _: Admin,
-        limit: Annotated[int, Query(ge=1, le=1000, description="How many entries")] = 100,
-    ) -> list[AuditEntry]:
-        return await audit.entries(request.app.state.pool, limit)
-
-    @app.get(
-        "/api/v1/dashboard/metrics",
-        response_model=DashboardMetrics,
-        responses=AUTH_ERRORS,
-        tags=["analytics"],
-        summary="Overview: active users, today's bookings, chats, error rate, top pages",
-    )
-    async def metrics(request: Request, _: Reader) -> DashboardMetrics:
-        return await dashboard_metrics(
-            request.app.state.pool, settings.zone, settings.active_window_s
-        )
-
+    app.include_router(router)
     return app
