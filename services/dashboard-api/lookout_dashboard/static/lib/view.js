@@ -26,6 +26,7 @@ export function createView({ root, client, host, hashNavigation }) {
       pending: new Map(),
       checks: new Map(),
       runs: [],
+      schedules: [],
       progress: new Map(),
       range: null,
       lazyLoaded: new Set(),
@@ -44,8 +45,9 @@ export function createView({ root, client, host, hashNavigation }) {
   };
 }
 
-// Says in `node` (a section, with its heading) that its data could not be read.
-export function showError(node, error) {
+// Says in `node` (a section, with its heading) that its data could not be read, or what
+// else failed (`what`: "default not saved").
+export function showError(node, error, what = 'Could not load') {
   let note = node.querySelector(':scope > .error');
   if (!note) {
     note = el('p', { class: 'error', role: 'alert' });
@@ -53,7 +55,7 @@ export function showError(node, error) {
     if (heading) heading.after(note);
     else node.prepend(note);
   }
-  note.textContent = `Could not load: ${error.message}`;
+  note.textContent = `${what}: ${error.message}`;
 }
 
 export function clearError(node) {

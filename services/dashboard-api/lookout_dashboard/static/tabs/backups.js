@@ -1,9 +1,10 @@
 // The Backups tab: run history, live progress of running backups and restores, "Run backup"
-// and the restore form (admins), and the schedules.
+// and the restore form (admins), and the schedules with what each makes and keeps; admins
+// turn a schedule off or on and change its time.
 // Live: a run's progress arrives from the stream (applyBackup, via lib/dashboard.js).
 
 import { badge, cell, el, fillTable, fmt, tableError } from '../lib/format.js';
-import { loadInto, throttle } from '../lib/view.js';
+import { clearError, loadInto, showError, throttle } from '../lib/view.js';
 import { showLastBackup } from './overview.js';
 
 // The backup worker answers in snake_case; the page reads camelCase.
@@ -20,19 +21,99 @@ function runRow(run) {
     cell(fmt.time(run.startedAt)), cell(fmt.time(run.finishedAt)), cell(run.requestedBy));
 }
 
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const two = (value) => String(value ?? 0).padStart(2, '0');
+
+// Schedules are shown and sent as the backup worker's contract has them (snake_case).
 function scheduleWhen(schedule) {
-  const at = `${String(schedule.hour ?? 0).padStart(2, '0')}:${String(schedule.minute ?? 0).padStart(2, '0')}`;
-  if (schedule.frequency === 'hourly') return `hourly at :${String(schedule.minute ?? 0).padStart(2, '0')}`;
-  if (schedule.frequency === 'weekly') return `weekly, day ${schedule.weekday} at ${at} ${schedule.timezone}`;
-  if (schedule.frequency === 'monthly') return `monthly, day ${schedule.dayOfMonth} at ${at} ${schedule.timezone}`;
-  return `${schedule.frequency} at ${at} ${schedule.timezone}`;
+  const at = `${two(schedule.hour)}:${two(schedule.minute)} ${schedule.timezone}`;
+  if (schedule.frequency === 'weekly') return `weekly on ${WEEKDAYS[schedule.weekday]}s at ${at}`;
+  if (schedule.frequency === 'monthly') return `monthly on day ${schedule.day_of_month} at ${at}`;
+  return `${schedule.frequency} at ${at}`;
 }
 
-function scheduleRow(schedule) {
-  return el('tr', {},
-    cell(schedule.name), cell(scheduleWhen(schedule)),
-    cell(schedule.collections.length ? schedule.collections.join(', ') : 'all'),
-    cell(fmt.time(schedule.nextRunAt)), cell(schedule.enabled ? 'yes' : 'no'));
+// What each run makes and checks: "incremental; full on Sundays; trial-restored Sundays".
+function scheduleKind(schedule) {
+  const parts = [schedule.backup_type];
+  if (schedule.backup_type === 'incremental' && schedule.full_weekday !== null && schedule.full_weekday !== undefined) {
+    parts.push(`full on ${WEEKDAYS[schedule.full_weekday]}s`);
+  }
+  if (schedule.trial_restore) {
+    const day = schedule.trial_restore_weekday;
+    parts.push(day === null || day === undefined ? 'trial-restored after every run' : `trial-restored ${WEEKDAYS[day]}s`);
+  }
+  return parts.join('; ');
+}
+
+// Which backups a prune keeps: "30 days", "last 3, 7 daily", or "keep all".
+function scheduleRetention(retention) {
+  const parts = [];
+  if (retention.retention_days) parts.push(`${retention.retention_days} days`);
+  if (retention.keep_last) parts.push(`last ${retention.keep_last}`);
+  for (const period of ['daily', 'weekly', 'monthly']) {
+    if (retention[`keep_${period}`]) parts.push(`${retention[`keep_${period}`]} ${period}`);
+  }
+  return parts.length ? parts.join(', ') : 'keep all';
+}
+
+// An admin's controls for one schedule: its time (hour:minute, in its zone) and on/off.
+function scheduleControls(view, schedule) {
+  const time = el('input', {
+    type: 'time', required: true, value: `${two(schedule.hour)}:${two(schedule.minute)}`,
+    'aria-label': `Time of ${schedule.name}`,
+  });
+  const form = el('form', { class: 'inline' }, time, el('button', { type: 'submit', text: 'Save' }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const [hour, minute] = time.value.split(':').map(Number);
+    changeSchedule(view, schedule, { hour, minute }, `${schedule.name} now runs at ${time.value}.`).catch(view.fail);
+  }, { signal: view.signal });
+  const toggle = el('button', { type: 'button', 'data-action': 'toggle', text: schedule.enabled ? 'Turn off' : 'Turn on' });
+  toggle.addEventListener('click', () => changeSchedule(
+    view, schedule, { enabled: !schedule.enabled },
+    `${schedule.name} turned ${schedule.enabled ? 'off' : 'on'}.`,
+  ).catch(view.fail), { signal: view.signal });
+  return el('td', {}, el('div', { class: 'row-actions' }, form, toggle));
+}
+
+function scheduleRow(view, schedule) {
+  return el('tr', { 'data-schedule': schedule.name },
+    cell(schedule.name), cell(scheduleWhen(schedule), 'wrap'), cell(scheduleKind(schedule), 'wrap'),
+    cell(schedule.collections.length ? schedule.collections.join(', ') : 'all', 'wrap'),
+    cell(scheduleRetention(schedule.retention || {}), 'wrap'),
+    cell(fmt.time(schedule.next_run_at)), cell(schedule.enabled ? 'yes' : 'no'),
+    view.state.me && view.state.me.role === 'admin' ? scheduleControls(view, schedule) : null);
+}
+
+function showSchedules(view) {
+  fillTable(view.$('bk-schedules'), view.state.schedules.map((schedule) => scheduleRow(view, schedule)),
+    'No schedules: backups run when asked.');
+}
+
+// Replaces the schedule with `change` applied (PUT, admin); the table shows the worker's
+// answer. A refusal is said above the table and the rows stay as they were.
+async function changeSchedule(view, schedule, change, done) {
+  const { $ } = view;
+  const section = $('bk-schedules-section');
+  const status = $('bk-schedules-status');
+  const row = view.root.querySelector(`#bk-schedules tr[data-schedule="${CSS.escape(schedule.name)}"]`);
+  const buttons = row ? [...row.querySelectorAll('button')] : [];
+  for (const button of buttons) button.disabled = true;
+  // The body is the schedule as the worker stored it (ScheduleIn), with the change applied.
+  const body = { ...schedule, ...change };
+  delete body.id;
+  delete body.next_run_at;
+  try {
+    const saved = await view.api(`/api/v1/backups/schedules/${schedule.id}`, { method: 'PUT', body });
+    view.state.schedules = view.state.schedules.map((item) => (item.id === saved.id ? saved : item));
+    showSchedules(view);
+    clearError(section);
+    status.textContent = done;
+  } catch (error) {
+    for (const button of buttons) button.disabled = false;
+    status.textContent = '';
+    if (error.status !== 401) showError(section, error, `${schedule.name} not saved`);
+  }
 }
 
 // What the chosen backup holds (its artifacts, one per collection), as checkboxes; a failure
@@ -79,7 +160,8 @@ export async function load(view) {
     tableError($('bk-runs'), runs.reason);
   }
   if (schedules.status === 'fulfilled') {
-    fillTable($('bk-schedules'), camelCase(schedules.value).map(scheduleRow), 'No schedules: backups run when asked.');
+    state.schedules = schedules.value;
+    showSchedules(view);
   } else if (schedules.reason.status !== 401) {
     tableError($('bk-schedules'), schedules.reason);
   }

@@ -1,5 +1,6 @@
 // The Health tab: one row per check with its latest result and uptime, the 30-day uptime
-// chart, one check's response times, the incident timeline, and "Run health check" (admins).
+// chart, one check's response times, the incidents (lifecycle state, acknowledgement,
+// reminders, escalation and timeline), and "Run health check" (admins).
 // Live: check results replace their row; incidents reload the timeline (lib/dashboard.js).
 
 import { badge, cell, el, fillTable, fmt, tableError } from '../lib/format.js';
@@ -59,12 +60,37 @@ function loadHistory(view) {
   });
 }
 
+// An incident's timeline entry: the monitor's own (a check status) or an admin's update
+// (a lifecycle state, and who wrote it).
+function incidentUpdate(update) {
+  const by = update.by ? ` · ${update.by}` : '';
+  return el('li', {},
+    el('span', { class: 'muted', text: `${fmt.time(update.at)}${by}` }), ' ',
+    badge(update.state || update.status), ' ',
+    el('span', { text: update.message }));
+}
+
+// Who acknowledged the incident and when, the reminders sent while nobody had, and its
+// escalation to the second receiver.
+function incidentLifecycle(incident) {
+  const acknowledged = incident.acknowledgedAt
+    ? `Acknowledged by ${incident.acknowledgedBy} at ${fmt.time(incident.acknowledgedAt)}`
+    : (incident.resolvedAt ? 'Not acknowledged' : 'Not acknowledged yet');
+  const reminders = `${fmt.int(incident.reminders)} ${incident.reminders === 1 ? 'reminder' : 'reminders'} sent`;
+  return el('div', { class: 'lifecycle' },
+    el('span', { class: 'incident-ack', text: acknowledged }), ' · ',
+    el('span', { class: 'incident-reminders', text: reminders }),
+    incident.escalatedAt ? el('span', { class: 'incident-escalated', text: ` · escalated at ${fmt.time(incident.escalatedAt)}` }) : null);
+}
+
 function showIncidents(view, incidents) {
-  const items = incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open' },
+  const items = incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open', 'data-incident': incident.id },
     el('strong', { text: incident.check }), ' ',
-    badge(incident.resolvedAt ? 'resolved' : 'open'), ' ',
+    el('span', { class: 'incident-state' }, badge(incident.state)), ' ',
     el('span', { text: `${fmt.time(incident.openedAt)} · ${fmt.duration(incident.durationS)}` }),
-    el('div', { class: 'muted', text: incident.message })));
+    el('div', { class: 'muted', text: incident.message }),
+    incidentLifecycle(incident),
+    incident.updates.length ? el('ol', { class: 'updates' }, ...incident.updates.map(incidentUpdate)) : null));
   view.$('hl-incidents').replaceChildren(...(items.length ? items
     : [el('li', { class: 'resolved', text: 'No incidents.' })]));
 }

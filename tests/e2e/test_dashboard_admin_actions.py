@@ -1,0 +1,215 @@
+"""The dashboard's admin actions and lifecycle displays in headless Chromium against the real
+stack (`lookout up`): on the Backups tab an admin turns the fresh installation's default
+schedule off and on and moves its time, and the API agrees after each change; a change the
+worker refuses is said above the schedules; a viewer sees what each schedule makes and keeps
+but no controls. On the Health tab an incident shows its lifecycle state, who acknowledged it
+and when, the reminders sent, its escalation and its timeline, as the API reports them.
+
+Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from support.browser_stack import Stack, shot, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+DEFAULT_KIND = "incremental; full on Sundays; trial-restored Sundays"
+
+
+def _schedule(stack: Stack, name: str) -> dict:
+    schedules = stack.api("/api/v1/backups/schedules")
+    assert isinstance(schedules, list)
+    [found] = [schedule for schedule in schedules if schedule["name"] == name]
+    return found
+
+
+def _unchanged(schedule: dict) -> dict:
+    """What a change of time or on/off must leave as it was."""
+    return {
+        key: value
+        for key, value in schedule.items()
+        if key not in {"hour", "minute", "enabled", "next_run_at"}
+    }
+
+
+async def test_an_admin_turns_the_default_schedule_off_and_on_and_moves_its_time(
+    page: Page, stack: Stack
+) -> None:
+    default = _schedule(stack, "default")
+    assert (default["hour"], default["minute"], default["enabled"]) == (3, 0, True)
+    zone = default["timezone"]
+
+    await sign_in(page, stack, stack.admin_key)
+    await page.click("#tab-backups")
+    row = page.locator('#bk-schedules tr[data-schedule="default"]')
+    cells = row.locator("td")
+    await expect(cells.nth(1)).to_have_text(f"daily at 03:00 {zone}")
+    await expect(cells.nth(2)).to_have_text(DEFAULT_KIND)
+    await expect(cells.nth(3)).to_have_text("all")
+    await expect(cells.nth(4)).to_have_text("30 days")
+    await expect(cells.nth(6)).to_have_text("yes")
+    await expect(page.locator("#bk-schedules th", has_text="Change")).to_be_visible()
+
+    await row.get_by_role("button", name="Turn off").click()
+    await expect(page.locator("#bk-schedules-status")).to_have_text("default turned off.")
+    await expect(cells.nth(6)).to_have_text("no")
+    await expect(row.get_by_role("button", name="Turn on")).to_be_enabled()
+    off = _schedule(stack, "default")
+    assert off["enabled"] is False
+    assert _unchanged(off) == _unchanged(default)
+    await shot(page, "schedule-off")
+
+    await row.get_by_role("button", name="Turn on").click()
+    await expect(page.locator("#bk-schedules-status")).to_have_text("default turned on.")
+    await expect(cells.nth(6)).to_have_text("yes")
+    assert _schedule(stack, "default")["enabled"] is True
+
+    await row.get_by_label("Time of default").fill("04:30")
+    await row.get_by_role("button", name="Save").click()
+    await expect(page.locator("#bk-schedules-status")).to_have_text("default now runs at 04:30.")
+    await expect(cells.nth(1)).to_have_text(f"daily at 04:30 {zone}")
+    moved = _schedule(stack, "default")
+    assert (moved["hour"], moved["minute"], moved["enabled"]) == (4, 30, True)
+    assert _unchanged(moved) == _unchanged(default)
+    assert moved["next_run_at"] != default["next_run_at"]
+    await expect(page.locator("#bk-schedules-section > .error")).to_have_count(0)
+    await shot(page, "schedule-moved")
+
+    # Each change is in the audit log, by this key, against the schedule.
+    audit = stack.api("/api/v1/audit")
+    assert isinstance(audit, list)
+    updates = [
+        entry
+        for entry in audit
+        if entry["action"] == "backup.schedule.update" and entry["target"] == str(default["id"])
+    ]
+    assert len(updates) == 3
+
+
+async def test_a_refused_change_is_said_above_the_schedules(page: Page, stack: Stack) -> None:
+    headers = {"Authorization": f"Bearer {stack.admin_key}"}
+    async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=30) as http:
+        created = await http.post(
+            "/api/v1/backups/schedules",
+            json={"name": "weekly-check", "frequency": "weekly", "hour": 2, "weekday": 2},
+        )
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    await sign_in(page, stack, stack.admin_key)
+    await page.click("#tab-backups")
+    row = page.locator('#bk-schedules tr[data-schedule="weekly-check"]')
+    await expect(row.locator("td").nth(1)).to_have_text("weekly on Wednesdays at 02:00 UTC")
+    await expect(row.locator("td").nth(2)).to_have_text("full")
+    await expect(row.locator("td").nth(4)).to_have_text("keep all")
+
+    # Deleted behind the page's back: the worker answers 404 to the page's change.
+    async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=30) as http:
+        deleted = await http.delete(f"/api/v1/backups/schedules/{schedule['id']}")
+    assert deleted.status_code == 204, deleted.text
+    await row.get_by_role("button", name="Turn off").click()
+    error = page.locator("#bk-schedules-section > .error")
+    await expect(error).to_contain_text("weekly-check not saved: ")
+    await expect(error).to_contain_text(str(schedule["id"]))
+    await expect(row.locator("td").nth(6)).to_have_text("yes")
+    await expect(row.get_by_role("button", name="Turn off")).to_be_enabled()
+    await expect(page.locator("#bk-schedules-status")).to_have_text("")
+    await shot(page, "schedule-refused")
+
+
+async def test_a_viewer_sees_the_schedules_without_controls(page: Page, stack: Stack) -> None:
+    await sign_in(page, stack, stack.viewer_key)
+    await page.click("#tab-backups")
+    row = page.locator('#bk-schedules tr[data-schedule="default"]')
+    await expect(row.locator("td").nth(2)).to_have_text(DEFAULT_KIND)
+    await expect(row.locator("td")).to_have_count(7)
+    await expect(page.locator("#bk-schedules button")).to_have_count(0)
+    await expect(page.locator("#bk-schedules input")).to_have_count(0)
+    await expect(page.locator("#bk-schedules th", has_text="Change")).to_be_hidden()
+    await shot(page, "schedules-viewer")
+
+
+async def test_the_health_tab_shows_an_incidents_lifecycle(page: Page, stack: Stack) -> None:
+    # An open incident as the monitor opens one for a failing check (a check it does not
+    # run, so its own results never resolve it): opened 20 minutes ago, reminded twice,
+    # escalated, the last reminder a minute ago (the next is not due for 30 minutes).
+    now = datetime.now(UTC)
+    opened = now - timedelta(minutes=20)
+    first = [{"at": opened.isoformat(), "status": "unhealthy", "message": "connect refused"}]
+    connection = await asyncpg.connect(stack.info["database_url"])
+    try:
+        incident_id = await connection.fetchval(
+            """
+            INSERT INTO incidents (check_name, critical, status, message, opened_at,
+                updated_at, updates, reminded_at, reminders, escalated_at)
+            VALUES ('payments-gateway', true, 'unhealthy', 'connect refused', $1, $1,
+                $2::text::jsonb, $3, 2, $4)
+            RETURNING id
+            """,
+            opened,
+            json.dumps(first),
+            now - timedelta(minutes=1),
+            now - timedelta(minutes=5),
+        )
+    finally:
+        await connection.close()
+
+    # An admin acknowledges it and posts an update, through the health monitor's own API.
+    monitor = stack.info["services"]["health-monitor"]
+    headers = {"Authorization": f"Bearer {stack.admin_key}"}
+    async with httpx.AsyncClient(base_url=monitor, headers=headers, timeout=30) as http:
+        acked = await http.post(f"/api/v1/health/incidents/{incident_id}/ack")
+        assert acked.status_code == 200, acked.text
+        updated = await http.post(
+            f"/api/v1/health/incidents/{incident_id}/updates",
+            json={"state": "identified", "message": "The gateway's certificate expired"},
+        )
+        assert updated.status_code == 201, updated.text
+
+    incidents = stack.api("/api/v1/health/incidents")
+    assert isinstance(incidents, list)
+    [incident] = [item for item in incidents if item["id"] == incident_id]
+    assert incident["state"] == "identified"
+    assert incident["reminders"] == 2
+    me = stack.api("/api/v1/me")
+    assert isinstance(me, dict)
+    assert incident["acknowledgedBy"] == me["name"]
+
+    await sign_in(page, stack, stack.viewer_key)
+    await page.click("#tab-health")
+    item = page.locator(f'#hl-incidents > li[data-incident="{incident_id}"]')
+    await expect(item).to_have_class("open")
+    await expect(item.locator(".incident-state")).to_have_text("identified")
+    ack = item.locator(".incident-ack")
+    await expect(ack).to_contain_text(f"Acknowledged by {me['name']} at ")
+    await expect(item.locator(".incident-reminders")).to_have_text("2 reminders sent")
+    await expect(item.locator(".incident-escalated")).to_contain_text("escalated at ")
+    updates = item.locator("ol.updates > li")
+    await expect(updates).to_have_count(len(incident["updates"]))
+    await expect(updates.first).to_contain_text("unhealthy")
+    await expect(updates.first).to_contain_text("connect refused")
+    await expect(updates.last).to_contain_text("identified")
+    await expect(updates.last).to_contain_text("The gateway's certificate expired")
+    await expect(updates.last).to_contain_text(me["name"])
+    await item.scroll_into_view_if_needed()
+    await shot(page, "incident-lifecycle")
+
+    # Resolved through the API: the tab, shown again, has it resolved with the new update.
+    async with httpx.AsyncClient(base_url=monitor, headers=headers, timeout=30) as http:
+        resolved = await http.post(
+            f"/api/v1/health/incidents/{incident_id}/updates",
+            json={"state": "resolved", "message": "Certificate renewed"},
+        )
+        assert resolved.status_code == 201, resolved.text
+    await page.click("#tab-overview")
+    await page.click("#tab-health")
+    await expect(item).to_have_class("resolved")
+    await expect(item.locator(".incident-state")).to_have_text("resolved")
+    await expect(updates).to_have_count(len(incident["updates"]) + 1)
