@@ -27,6 +27,7 @@ export function createView({ root, client, host, hashNavigation }) {
       checks: new Map(),
       runs: [],
       schedules: [],
+      incidents: [],
       progress: new Map(),
       range: null,
       lazyLoaded: new Set(),

@@ -1,6 +1,7 @@
 // The Health tab: one row per check with its latest result and uptime, the 30-day uptime
 // chart, one check's response times, the incidents (lifecycle state, acknowledgement,
-// reminders, escalation and timeline), and "Run health check" (admins).
+// reminders, escalation and timeline), and for admins "Run health check" and, on each open
+// incident, "Acknowledge" and "Post update".
 // Live: check results replace their row; incidents reload the timeline (lib/dashboard.js).
 
 import { badge, cell, el, fillTable, fmt, tableError } from '../lib/format.js';
@@ -83,21 +84,65 @@ function incidentLifecycle(incident) {
     incident.escalatedAt ? el('span', { class: 'incident-escalated', text: ` · escalated at ${fmt.time(incident.escalatedAt)}` }) : null);
 }
 
-function showIncidents(view, incidents) {
-  const items = incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open', 'data-incident': incident.id },
+const STATES = ['investigating', 'identified', 'monitoring', 'resolved'];
+
+// Sends an admin's action on an incident; the list shows the monitor's answer. A refusal
+// (a step back the lifecycle does not allow, a resolved incident) is said in the incident.
+async function incidentAction(view, incident, path, body, controls) {
+  const buttons = [...controls.querySelectorAll('button')];
+  for (const button of buttons) button.disabled = true;
+  try {
+    const saved = await view.api(`/api/v1/health/incidents/${incident.id}/${path}`, { method: 'POST', body });
+    view.state.incidents = view.state.incidents.map((item) => (item.id === saved.id ? saved : item));
+    showIncidents(view);
+  } catch (error) {
+    for (const button of buttons) button.disabled = false;
+    if (error.status !== 401) controls.querySelector('.error').textContent = `Not saved: ${error.message}`;
+  }
+}
+
+// An admin's controls on an open incident: "Acknowledge" (until someone has), and an
+// update with its new (or same) state and a message.
+function incidentControls(view, incident) {
+  const controls = el('div', { class: 'incident-actions' });
+  const state = el('select', { 'aria-label': `State of ${incident.check}` },
+    ...STATES.map((name) => el('option', { value: name, text: name, selected: name === incident.state })));
+  const message = el('input', {
+    type: 'text', required: true, maxlength: 2000, placeholder: 'What is known now',
+    'aria-label': `Update on ${incident.check}`,
+  });
+  const form = el('form', { class: 'inline' }, state, message, el('button', { type: 'submit', text: 'Post update' }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    incidentAction(view, incident, 'updates', { state: state.value, message: message.value }, controls).catch(view.fail);
+  }, { signal: view.signal });
+  if (!incident.acknowledgedAt) {
+    const ack = el('button', { type: 'button', text: 'Acknowledge' });
+    ack.addEventListener('click', () => incidentAction(view, incident, 'ack', undefined, controls).catch(view.fail), { signal: view.signal });
+    controls.append(ack);
+  }
+  controls.append(form, el('p', { class: 'error', role: 'alert' }));
+  return controls;
+}
+
+function showIncidents(view) {
+  const admin = view.state.me && view.state.me.role === 'admin';
+  const items = view.state.incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open', 'data-incident': incident.id },
     el('strong', { text: incident.check }), ' ',
     el('span', { class: 'incident-state' }, badge(incident.state)), ' ',
     el('span', { text: `${fmt.time(incident.openedAt)} · ${fmt.duration(incident.durationS)}` }),
     el('div', { class: 'muted', text: incident.message }),
     incidentLifecycle(incident),
-    incident.updates.length ? el('ol', { class: 'updates' }, ...incident.updates.map(incidentUpdate)) : null));
+    incident.updates.length ? el('ol', { class: 'updates' }, ...incident.updates.map(incidentUpdate)) : null,
+    admin && !incident.resolvedAt ? incidentControls(view, incident) : null));
   view.$('hl-incidents').replaceChildren(...(items.length ? items
     : [el('li', { class: 'resolved', text: 'No incidents.' })]));
 }
 
 export async function loadIncidents(view) {
   try {
-    showIncidents(view, await view.api('/api/v1/health/incidents'));
+    view.state.incidents = await view.api('/api/v1/health/incidents');
+    showIncidents(view);
   } catch (error) {
     if (error.status === 401) return;
     view.$('hl-incidents').replaceChildren(el('li', { class: 'error', text: `Could not load: ${error.message}` }));
