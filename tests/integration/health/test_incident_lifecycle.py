@@ -6,59 +6,31 @@ admin updates move the incident through its states onto its timeline."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 
 import pytest
+from support.alerts import Receiver
 from support.services import settings_env
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
 
-class RecordingWebhook:
-    """A real HTTP server on loopback keeping every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
-
-    async def _answer(self, reader, writer) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            self.bodies.append(json.loads(await reader.readexactly(length)))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            await writer.drain()
-        writer.close()
-
-    def summaries(self, prefix: str) -> list[str]:
-        return [b["summary"] for b in self.bodies if b["summary"].startswith(prefix)]
+def summaries(hook: Receiver, prefix: str) -> list[str]:
+    return [b["summary"] for b in hook.bodies if b["summary"].startswith(prefix)]
 
 
 @pytest.fixture
-async def ops() -> AsyncIterator[RecordingWebhook]:
-    hook = RecordingWebhook()
-    hook.server = await asyncio.start_server(hook._answer, "127.0.0.1", 0)
-    yield hook
-    hook.server.close()
+async def ops() -> AsyncIterator[Receiver]:
+    async with Receiver() as hook:
+        yield hook
 
 
 @pytest.fixture
-async def oncall() -> AsyncIterator[RecordingWebhook]:
-    hook = RecordingWebhook()
-    hook.server = await asyncio.start_server(hook._answer, "127.0.0.1", 0)
-    yield hook
-    hook.server.close()
+async def oncall() -> AsyncIterator[Receiver]:
+    async with Receiver() as hook:
+        yield hook
 
 
 async def test_reminders_escalation_acknowledgement_and_updates(
@@ -91,12 +63,12 @@ async def test_reminders_escalation_acknowledgement_and_updates(
 
     # Unacknowledged: the opening, then reminders, reach ops; the escalation reaches
     # oncall, and only the escalation does.
-    await eventually(lambda: asyncio.sleep(0, len(ops.summaries("reminder:")) >= 2), 30)
-    assert ops.summaries("auth-service is unhealthy")
+    await eventually(lambda: asyncio.sleep(0, len(summaries(ops, "reminder:")) >= 2), 30)
+    assert summaries(ops, "auth-service is unhealthy")
     await eventually(lambda: asyncio.sleep(0, oncall.bodies), 30)
     assert [b["summary"][:10] for b in oncall.bodies] == ["escalated:"]
     assert oncall.bodies[0]["escalation"] is True
-    assert not ops.summaries("escalated:")
+    assert not summaries(ops, "escalated:")
 
     [incident] = (await monitor.get("/api/v1/health/incidents?state=open")).json()
     path = f"/api/v1/health/incidents/{incident['id']}"
@@ -112,7 +84,7 @@ async def test_reminders_escalation_acknowledgement_and_updates(
     [after] = await monitor.rows("SELECT reminders FROM incidents WHERE id = $1", incident["id"])
     assert after["reminders"] == row["reminders"]  # acknowledgement stopped them
     # Every reminder claimed was delivered, once.
-    await eventually(lambda: asyncio.sleep(0, len(ops.summaries("reminder:")) == row["reminders"]))
+    await eventually(lambda: asyncio.sleep(0, len(summaries(ops, "reminder:")) == row["reminders"]))
     assert len(oncall.bodies) == 1
     [audit] = await monitor.rows(
         "SELECT actor, action, target FROM audit_log WHERE action = 'health.incident.acknowledge'"
@@ -145,7 +117,7 @@ async def test_reminders_escalation_acknowledgement_and_updates(
         ("monitoring", "pool size raised; watching"),
         ("resolved", "fixed"),
     ]
-    await eventually(lambda: asyncio.sleep(0, ops.summaries("auth-service recovered")))
+    await eventually(lambda: asyncio.sleep(0, summaries(ops, "auth-service recovered")))
     again = await monitor.post(f"{path}/updates", {"state": "monitoring", "message": "x"})
     assert again.status_code == 409
     assert "resolved is final" in again.json()["detail"]
