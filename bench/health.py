@@ -118,6 +118,7 @@ async def seed_a_year(pool: asyncpg.Pool, monitor: Monitor, now: datetime) -> in
         ["check"] * len(monitor.checks) + ["component"] * len(groups),
         [*monitor.checks, *groups],
         now,
+        timeout=600,
     )
     await pool.execute("ANALYZE health_uptime_rollups")
     return int(await pool.fetchval("SELECT count(*) FROM health_uptime_rollups"))
