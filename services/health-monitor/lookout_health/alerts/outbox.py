@@ -27,14 +27,23 @@ async def record(pool: asyncpg.Pool, alert: Alert, receivers: list[str]) -> int:
 
 
 async def due(connection: asyncpg.Connection, receiver: str, limit: int = 20) -> list:
-    """Rows of `receiver` due now, locked for this transaction (other replicas skip them)."""
+    """Rows of `receiver` due now, locked for this transaction (other replicas skip them).
+
+    A row waits while an earlier row of the same problem (fingerprint) for this receiver
+    is still pending: a resolution never overtakes its firing alert that is being retried
+    (PagerDuty or Alertmanager would keep the incident open for ever)."""
     return await connection.fetch(
         """
-        SELECT id, alert, attempts, created_at FROM alert_deliveries
-        WHERE receiver = $1 AND delivered_at IS NULL AND gave_up_at IS NULL
-          AND next_attempt_at <= now()
-        ORDER BY id LIMIT $2
-        FOR UPDATE SKIP LOCKED
+        SELECT d.id, d.alert, d.attempts, d.created_at FROM alert_deliveries AS d
+        WHERE d.receiver = $1 AND d.delivered_at IS NULL AND d.gave_up_at IS NULL
+          AND d.next_attempt_at <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM alert_deliveries AS e
+              WHERE e.receiver = d.receiver AND e.id < d.id
+                AND e.delivered_at IS NULL AND e.gave_up_at IS NULL
+                AND e.alert ->> 'fingerprint' = d.alert ->> 'fingerprint')
+        ORDER BY d.id LIMIT $2
+        FOR UPDATE OF d SKIP LOCKED
         """,
         receiver,
         limit,
