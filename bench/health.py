@@ -38,7 +38,7 @@ from lookout_health.config import HealthConfig, HttpCheck
 from lookout_health.monitor import Monitor
 from lookout_health.routes.sla import components_of, sla_report
 from lookout_health.status_page.render import render_html
-from lookout_health.status_page.routes import _links, load_page
+from lookout_health.status_page.routes import load_page, page_links
 
 TARGET_MS = 200.0
 
@@ -141,7 +141,7 @@ async def pages_and_reports(pool: asyncpg.Pool, monitor: Monitor, runs: int) -> 
 
     async def page() -> None:
         built = await load_page(services, datetime.now(UTC))  # type: ignore[arg-type]
-        render_html(built, title="Status", links=_links(None, None))
+        render_html(built, title="Status", links=page_links(None, None))
 
     async def page_raw() -> None:
         await pool.fetch(

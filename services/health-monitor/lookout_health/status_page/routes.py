@@ -106,7 +106,7 @@ async def current_page(request: Request, services: Services, settings: StatusPag
         return cache.page
 
 
-def _links(request: Request | None, key: str | None) -> dict[str, str]:
+def page_links(request: Request | None, key: str | None) -> dict[str, str]:
     """The page's links, relative for the page (so a proxy's path prefix is kept) and
     absolute for the feed; a key given as `?key=` is kept in them, a header's is not."""
     query = f"?{urlencode({'key': key})}" if key else ""
@@ -124,7 +124,7 @@ async def status_page(
 ) -> HTMLResponse:
     """The public status page."""
     page = await current_page(request, services, settings)
-    html = render_html(page, title=settings.status_title, links=_links(None, key))
+    html = render_html(page, title=settings.status_title, links=page_links(None, key))
     return HTMLResponse(html, headers={**_headers(settings), **PAGE_HEADERS})
 
 
@@ -151,7 +151,7 @@ async def status_feed(
 ) -> Response:
     """Active incidents and those of the last 90 days, as an Atom feed."""
     page = await current_page(request, services, settings)
-    body = render_atom(page, title=settings.status_title, links=_links(request, key))
+    body = render_atom(page, title=settings.status_title, links=page_links(request, key))
     return Response(body, media_type="application/atom+xml", headers=_headers(settings))
 
 
