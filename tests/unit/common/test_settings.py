@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import pkgutil
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra import settings as settings_package
 from lookout_common.infra.logging import JsonFormatter
 from lookout_common.infra.settings import DashboardSettings, IngestSettings, LookoutSettings
 
@@ -78,3 +82,35 @@ def test_a_cors_origin_that_is_not_exact_is_refused_with_its_value(
     monkeypatch.setenv("LOOKOUT_CORS_ORIGINS", origin)
     with pytest.raises(ValidationError, match="is not an origin"):
         DashboardSettings()
+
+
+def test_every_settings_class_of_the_package_is_exported_from_its_stable_path() -> None:
+    # Deployment checks collect every LOOKOUT_* name from the classes whose __module__ is
+    # the package: a service module whose class is not re-exported would hide its names.
+    defined = {
+        value
+        for module in pkgutil.iter_modules(settings_package.__path__)
+        for value in vars(
+            importlib.import_module(f"{settings_package.__name__}.{module.name}")
+        ).values()
+        if isinstance(value, type) and issubclass(value, BaseSettings) and value is not BaseSettings
+    }
+    assert len(defined) == 8
+    for settings_class in defined:
+        assert settings_class.__name__ in settings_package.__all__
+        assert getattr(settings_package, settings_class.__name__) is settings_class
+        assert settings_class.__module__ == "lookout_common.infra.settings"
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [("password, pin ,, ", ["password", "pin"]), ('["pass,word"]', ["pass,word"]), ("", [])],
+)
+def test_list_settings_read_commas_or_a_json_list(
+    monkeypatch: pytest.MonkeyPatch, raw: str, keys: list[str]
+) -> None:
+    monkeypatch.setenv("LOOKOUT_PII_DENY_KEYS", raw)
+    monkeypatch.setenv("LOOKOUT_BOT_EXTRA_PATTERNS", raw)
+    settings = IngestSettings()
+    assert settings.pii_deny_keys == keys
+    assert settings.bot_extra_patterns == keys
