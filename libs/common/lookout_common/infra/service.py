@@ -1,4 +1,5 @@
-"""What every Lookout HTTP process shares: liveness, readiness, metrics, and the runner."""
+"""What every Lookout HTTP process shares: liveness, readiness, metrics, the runner, and
+the typed hand-over of the `Services` its lifespan builds to its routes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import asyncio
 import importlib.metadata
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,6 +21,9 @@ from lookout_common.infra.supervise import Supervisor
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 def distribution_version(distribution: str) -> str:
@@ -121,3 +126,52 @@ def serve(
         lifespan="on",
         proxy_headers=proxy_headers,
     )
+
+
+class AppServices(Generic[S]):
+    """Where the `Services` a service's lifespan builds are kept (`app.state.services`),
+    and the typed `Depends` getters that hand them, or one of their parts, to routes.
+    One per service, in its bootstrap module::
+
+        services = AppServices(Services)
+        get_services = services.get
+        ServicesDep = Annotated[Services, services.depends()]
+        PoolDep = Annotated[asyncpg.Pool, services.depends(lambda s: s.pool)]
+    """
+
+    def __init__(self, kind: type[S]) -> None:
+        self.kind = kind
+
+    def store(self, app: FastAPI, services: S) -> None:
+        """Keeps `services` for `app`'s routes: the lifespan calls it before it yields."""
+        app.state.services = services
+
+    def of(self, app: FastAPI) -> S:
+        """`app`'s services (for readiness checks and other code outside a request);
+        RuntimeError naming the kind when the lifespan has not stored them."""
+        services: S | None = getattr(app.state, "services", None)
+        if services is None:
+            raise RuntimeError(
+                f"no {self.kind.__name__} on this app: its lifespan has not started"
+                " (or it does not call AppServices.store)"
+            )
+        return services
+
+    def get(self, request: Request) -> S:
+        """The `Depends` getter of the whole services (a service's `get_services`)."""
+        return self.of(request.app)
+
+    def getter(self, pick: Callable[[S], T]) -> Callable[[Request], T]:
+        """A `Depends` getter of the part `pick` takes from the services, typed by what
+        `pick` returns. FastAPI sees one `Request` parameter: nothing in the API."""
+        of = self.of
+
+        def get_part(request: Request) -> T:
+            return pick(of(request.app))
+
+        return get_part
+
+    def depends(self, pick: Callable[[S], T] | None = None) -> Any:
+        """`Depends` of `get` (no `pick`) or of `getter(pick)`, the metadata of an
+        `Annotated[Part, ...]` alias that routes take as a parameter's type."""
+        return Depends(self.get if pick is None else self.getter(pick))

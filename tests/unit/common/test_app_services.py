@@ -1,0 +1,78 @@
+"""`AppServices`: a service's routes get the `Services` its lifespan built, whole or one
+part, through typed `Depends` getters; before the lifespan ran they get a clear error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from lookout_common.infra.service import AppServices
+
+
+@dataclass
+class Counter:
+    hits: int = 0
+
+
+@dataclass
+class Services:
+    name: str
+    counter: Counter = field(default_factory=Counter)
+
+
+services = AppServices(Services)
+ServicesDep = Annotated[Services, services.depends()]
+CounterDep = Annotated[Counter, services.depends(lambda built: built.counter)]
+
+router = APIRouter()
+
+
+@router.post("/hits")
+async def hit(counter: CounterDep, whole: ServicesDep) -> dict[str, object]:
+    counter.hits += 1
+    return {"service": whole.name, "hits": counter.hits}
+
+
+def make_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.store(app, Services(name="test-service"))
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(router)
+    return app
+
+
+async def test_routes_get_the_services_the_lifespan_stored_and_their_parts() -> None:
+    app = make_app()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://service") as client,
+    ):
+        answers = [(await client.post("/hits")).json() for _ in range(2)]
+        stored = services.of(app)
+    assert answers == [
+        {"service": "test-service", "hits": 1},
+        {"service": "test-service", "hits": 2},
+    ]
+    # The same object the routes were given, not a copy per request.
+    assert stored.counter.hits == 2
+
+
+def test_the_getters_add_nothing_to_the_api() -> None:
+    operation = make_app().openapi()["paths"]["/hits"]["post"]
+    assert "parameters" not in operation
+    assert "requestBody" not in operation
+
+
+def test_services_asked_for_before_the_lifespan_ran_name_what_is_missing() -> None:
+    with pytest.raises(RuntimeError, match="no Services on this app: its lifespan has not"):
+        services.of(make_app())
