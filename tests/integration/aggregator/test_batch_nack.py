@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaMessage
 
-from lookout_aggregator.app import batch_options
+from lookout_aggregator.bootstrap import batch_options
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.kafka import make_broker
 from lookout_common.infra.settings import AggregatorSettings, LookoutSettings
