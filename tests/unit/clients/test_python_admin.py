@@ -5,6 +5,7 @@ final errors, and that both clients close what they open."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -314,6 +315,39 @@ async def test_async_client_sends_the_same_requests_as_the_sync_one() -> None:
     assert [run.run_id for run in runs] == [detail.run_id]
     assert [schedule.id for schedule in schedules] == [7]
     assert deleted is None
+
+
+async def test_both_clients_offer_the_same_methods_with_the_same_signatures_and_docs() -> None:
+    recorder = Recorder()
+    with sync_admin(recorder) as sync_client:
+        async with async_admin(recorder) as async_client:
+            _same_methods(sync_client, async_client)
+    assert recorder.requests == []
+
+
+def _same_methods(sync_client: LookoutAdmin, async_client: AsyncLookoutAdmin) -> None:
+    for part in ("health", "backups"):
+        sync_part, async_part = getattr(sync_client, part), getattr(async_client, part)
+        names = [name for name in dir(sync_part) if not name.startswith("_")]
+        assert names
+        assert names == [name for name in dir(async_part) if not name.startswith("_")]
+        for name in names:
+            sync_method, async_method = getattr(sync_part, name), getattr(async_part, name)
+            assert inspect.signature(sync_method) == inspect.signature(async_method)
+            assert sync_method.__doc__ == async_method.__doc__
+            assert sync_method.__doc__
+            assert not inspect.iscoroutinefunction(sync_method)
+            assert inspect.iscoroutinefunction(async_method)
+    # What a method is documented to return is its answer, not the request it builds.
+    assert inspect.signature(sync_client.backups.schedule_backup).return_annotation is int
+    assert inspect.signature(async_client.backups.delete_schedule).return_annotation is None
+    assert sync_client.backups.list.__qualname__ == "Backups.list"
+    assert list(inspect.signature(sync_client.backups.restore_from_backup).parameters) == [
+        "run_id",
+        "collections",
+        "mode",
+        "target_schema",
+    ]
 
 
 def test_base_url_keeps_its_path_and_loses_trailing_slashes() -> None:

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
-from typing_extensions import Self, Unpack
+from typing_extensions import ParamSpec, Self
 
 from lookout_client.admin import calls
-from lookout_client.admin.calls import Call, RestoreMode
+from lookout_client.admin.calls import Call, Operation
 from lookout_client.admin.errors import LookoutAdminError
-from lookout_client.admin.models import (
-    Accepted,
-    CheckResult,
-    CheckSummary,
-    Incident,
-    Run,
-    RunDetail,
-    Schedule,
-    SystemStatus,
-)
-from lookout_client.admin.schedule import BackupConfiguration, schedule_request
 from lookout_client.admin.stream import Backoff, LiveEvent, follow_async
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-class _AsyncSender:
+class _AsyncPart:
+    """What `health` and `backups` share: the client's connections and timeout."""
+
     def __init__(self, http: httpx.AsyncClient, timeout: float) -> None:
         self._http = http
         self._timeout = timeout
 
-    async def send(self, call: Call[T]) -> T:
+    async def _send(self, call: Call[T]) -> T:
         if self._http.is_closed:
             raise calls.closed(call)
         timeout = calls.sending(call, self._timeout)
@@ -47,78 +38,49 @@ class _AsyncSender:
         return calls.answer(call, response)
 
 
-class AsyncHealth:
+class _Awaited(Operation[P, T]):
+    """A coroutine method that sends its call and returns the answer."""
+
+    @overload
+    def __get__(self, part: None, owner: type[Any]) -> Self: ...
+
+    @overload
+    def __get__(
+        self, part: _AsyncPart, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    def __get__(
+        self, part: _AsyncPart | None, owner: type[Any]
+    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+        if part is None:
+            return self
+        build = self.build
+
+        async def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await part._send(build(*args, **kwargs))
+
+        return self.method(method, owner)
+
+
+class AsyncHealth(_AsyncPart):
     """The brief's healthMonitoringService: `admin.health`."""
 
-    def __init__(self, sender: _AsyncSender) -> None:
-        self._send = sender.send
-
-    async def perform_health_check(self, check: str | None = None) -> list[CheckResult]:
-        """Runs every check now (or the one named; admin key) and returns the results."""
-        return await self._send(calls.perform_health_check(check))
-
-    async def get_system_status(self) -> SystemStatus:
-        """`status`, `uptime`, `last_check`, `critical_issues`, `active_incidents`."""
-        return await self._send(calls.get_system_status())
-
-    async def get_incidents(self) -> list[Incident]:
-        """Incidents, open or resolved."""
-        return await self._send(calls.get_incidents())
-
-    async def get_checks(self) -> list[CheckSummary]:
-        """Each configured check with its latest result and uptime."""
-        return await self._send(calls.get_checks())
+    perform_health_check = _Awaited(calls.perform_health_check)
+    get_system_status = _Awaited(calls.get_system_status)
+    get_incidents = _Awaited(calls.get_incidents)
+    get_checks = _Awaited(calls.get_checks)
 
 
-class AsyncBackups:
+class AsyncBackups(_AsyncPart):
     """The brief's automatedBackupService: `admin.backups`."""
 
-    def __init__(self, sender: _AsyncSender) -> None:
-        self._send = sender.send
-
-    async def perform_backup(
-        self,
-        collections: Sequence[str] | None = None,
-        incremental: bool = False,
-        trial_restore: bool | None = None,
-    ) -> Accepted:
-        """Asks the worker for a backup (admin key; every collection when None). Returns
-        when the worker has the command, not when the backup is done: the run appears in
-        `list()` and its progress on the live stream."""
-        return await self._send(calls.perform_backup(collections, incremental, trial_restore))
-
-    async def schedule_backup(self, **config: Unpack[BackupConfiguration]) -> int:
-        """Creates a schedule from the brief's BackupConfiguration (see
-        `schedule_request`; admin key) and returns its id."""
-        created = await self._send(calls.create_schedule(schedule_request(**config)))
-        return created.id
-
-    async def restore_from_backup(
-        self,
-        run_id: str,
-        collections: Sequence[str] | None = None,
-        mode: RestoreMode | None = None,
-        target_schema: str | None = None,
-    ) -> Accepted:
-        """Restores `collections` (every one of the run's when None) from backup `run_id`
-        (admin key). Calling it is the confirmation the API asks for. `mode="merge"` adds
-        missing rows instead of replacing tables; `target_schema` restores beside them."""
-        return await self._send(calls.restore_from_backup(run_id, collections, mode, target_schema))
-
-    async def list(self) -> builtins.list[Run]:
-        """Runs of every kind, newest first."""
-        return await self._send(calls.list_runs())
-
-    async def get_run(self, run_id: str) -> RunDetail:
-        """The run with its artifacts; LookoutNotFoundError when there is none."""
-        return await self._send(calls.get_run(run_id))
-
-    async def list_schedules(self) -> builtins.list[Schedule]:
-        return await self._send(calls.list_schedules())
-
-    async def delete_schedule(self, schedule_id: int) -> None:
-        """Deletes the schedule; LookoutNotFoundError when there is none."""
-        await self._send(calls.delete_schedule(schedule_id))
+    perform_backup = _Awaited(calls.perform_backup)
+    schedule_backup = _Awaited(calls.schedule_backup)
+    restore_from_backup = _Awaited(calls.restore_from_backup)
+    list = _Awaited(calls.list_runs)
+    get_run = _Awaited(calls.get_run)
+    list_schedules = _Awaited(calls.list_schedules)
+    delete_schedule = _Awaited(calls.delete_schedule)
 
 
 class AsyncLookoutAdmin:
@@ -142,9 +104,8 @@ class AsyncLookoutAdmin:
             base_url=self.url, headers=calls.headers(key), timeout=timeout, transport=transport
         )
         self._timeout = timeout
-        sender = _AsyncSender(self._http, timeout)
-        self.health = AsyncHealth(sender)
-        self.backups = AsyncBackups(sender)
+        self.health = AsyncHealth(self._http, timeout)
+        self.backups = AsyncBackups(self._http, timeout)
 
     def subscribe(
         self, *, initial_delay: float = 1.0, max_delay: float = 30.0

@@ -1,19 +1,25 @@
-"""Each admin operation as a description of one request to dashboard-api (method, path,
-JSON body, timeout, the answer's type) and what turns its answer into a value or an
-exception. No I/O here: `LookoutAdmin` and `AsyncLookoutAdmin` send the same calls, one
-with httpx.Client, the other with httpx.AsyncClient."""
+"""Each admin operation, written once: a function with the public method's parameters
+and docstring that describes one request to dashboard-api (method, path, JSON body,
+timeout, how its answer is read), and what turns the answer into a value or an
+exception. No I/O here: `LookoutAdmin` sends the same calls with httpx.Client,
+`AsyncLookoutAdmin` with httpx.AsyncClient, each through an `Operation` that makes one
+of these functions a method of `health` or `backups`."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
+from typing_extensions import ParamSpec, Unpack
 
 from lookout_client.admin.errors import (
     LookoutAdminError,
@@ -32,11 +38,14 @@ from lookout_client.admin.models import (
     Schedule,
     SystemStatus,
 )
+from lookout_client.admin.schedule import BackupConfiguration, schedule_request
 from lookout_client.version import __version__
 
 log = logging.getLogger("lookout_client.admin")
 
 T = TypeVar("T")
+P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., object])
 
 DEFAULT_TIMEOUT = 30.0
 # dashboard-api gives the monitor 60 s to run every check, then answers 504 itself: the
@@ -51,13 +60,44 @@ RestoreMode = Literal["replace", "merge"]
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One request and the type its successful answer is read as (None: no body)."""
+    """One request and how its successful answer's JSON is read (None: no body). `read`
+    raises pydantic's ValidationError when the answer is not the documented shape."""
 
     method: str
     path: str
-    answer: TypeAdapter[T] | None
+    read: Callable[[object], T] | None
     body: object = None
     min_timeout: float | None = None
+
+
+class Operation(Generic[P, T]):
+    """Makes a call-building function a method (of `Health`, `Backups` and their async
+    twins) under the attribute's name, with the function's parameters and docstring.
+    `LookoutAdmin` and `AsyncLookoutAdmin` each say how the method sends the call."""
+
+    def __init__(self, build: Callable[P, Call[T]]) -> None:
+        self.build = build
+        self.name = build.__name__
+        # What the method returns is what the call's answer reads as, not the Call.
+        (answer,) = typing.get_args(typing.get_type_hints(build)["return"])
+        self.signature = inspect.signature(build).replace(
+            return_annotation=None if answer is type(None) else answer
+        )
+        # help() on the class shows the operation like a method.
+        self.__doc__ = build.__doc__
+        self.__signature__ = self.signature
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = self.__name__ = name
+        self.__qualname__ = f"{owner.__name__}.{name}"
+
+    def method(self, function: F, owner: type) -> F:
+        """`function` dressed as this operation's method of `owner`."""
+        functools.update_wrapper(function, self.build)
+        function.__signature__ = self.signature  # type: ignore[attr-defined]
+        function.__name__ = self.name
+        function.__qualname__ = f"{owner.__name__}.{self.name}"
+        return function
 
 
 _CHECK_RESULTS = TypeAdapter(list[CheckResult])
@@ -71,50 +111,69 @@ _SCHEDULE = TypeAdapter(Schedule)
 _SCHEDULES = TypeAdapter(list[Schedule])
 
 
-def perform_health_check(check: str | None) -> Call[list[CheckResult]]:
+def _created_id(body: object) -> int:
+    return _SCHEDULE.validate_python(body).id
+
+
+def perform_health_check(check: str | None = None) -> Call[list[CheckResult]]:
+    """Runs every check now (or the one named; admin key) and returns the results."""
     return Call(
         "POST",
         f"{HEALTH}/checks/run",
-        _CHECK_RESULTS,
+        _CHECK_RESULTS.validate_python,
         body=None if check is None else {"check": check},
         min_timeout=RUN_CHECKS_TIMEOUT,
     )
 
 
 def get_system_status() -> Call[SystemStatus]:
-    return Call("GET", f"{HEALTH}/status", _SYSTEM_STATUS)
+    """`status`, `uptime`, `last_check`, `critical_issues`, `active_incidents`."""
+    return Call("GET", f"{HEALTH}/status", _SYSTEM_STATUS.validate_python)
 
 
 def get_incidents() -> Call[list[Incident]]:
-    return Call("GET", f"{HEALTH}/incidents", _INCIDENTS)
+    """Incidents, open or resolved."""
+    return Call("GET", f"{HEALTH}/incidents", _INCIDENTS.validate_python)
 
 
 def get_checks() -> Call[list[CheckSummary]]:
-    return Call("GET", f"{HEALTH}/checks", _CHECKS)
+    """Each configured check with its latest result and uptime."""
+    return Call("GET", f"{HEALTH}/checks", _CHECKS.validate_python)
 
 
 def perform_backup(
-    collections: Sequence[str] | None, incremental: bool, trial_restore: bool | None
+    collections: Sequence[str] | None = None,
+    incremental: bool = False,
+    trial_restore: bool | None = None,
 ) -> Call[Accepted]:
+    """Asks the worker for a backup (admin key; every collection when None). Returns
+    when the worker has the command, not when the backup is done: the run appears in
+    `list()` and its progress on the live stream."""
     body: dict[str, object] = {"operation": "backup"}
     if collections is not None:
         body["collections"] = _names(collections)
     body["backupType"] = "incremental" if incremental else "full"
     if trial_restore is not None:
         body["trialRestore"] = trial_restore
-    return Call("POST", f"{BACKUPS}/actions", _ACCEPTED, body=body)
+    return Call("POST", f"{BACKUPS}/actions", _ACCEPTED.validate_python, body=body)
 
 
-def create_schedule(body: dict[str, object]) -> Call[Schedule]:
-    return Call("POST", f"{BACKUPS}/schedules", _SCHEDULE, body=body)
+def schedule_backup(**config: Unpack[BackupConfiguration]) -> Call[int]:
+    """Creates a schedule from the brief's BackupConfiguration (see
+    `schedule_request`; admin key) and returns its id."""
+    body = schedule_request(**config)
+    return Call("POST", f"{BACKUPS}/schedules", _created_id, body=body)
 
 
 def restore_from_backup(
     run_id: str,
-    collections: Sequence[str] | None,
-    mode: RestoreMode | None,
-    target_schema: str | None,
+    collections: Sequence[str] | None = None,
+    mode: RestoreMode | None = None,
+    target_schema: str | None = None,
 ) -> Call[Accepted]:
+    """Restores `collections` (every one of the run's when None) from backup `run_id`
+    (admin key). Calling it is the confirmation the API asks for. `mode="merge"` adds
+    missing rows instead of replacing tables; `target_schema` restores beside them."""
     # confirm: true is the confirmation the API asks for: calling restore is that.
     body: dict[str, object] = {"operation": "restore", "runId": run_id}
     if collections is not None:
@@ -124,22 +183,26 @@ def restore_from_backup(
     if target_schema is not None:
         body["targetSchema"] = target_schema
     body["confirm"] = True
-    return Call("POST", f"{BACKUPS}/actions", _ACCEPTED, body=body)
+    return Call("POST", f"{BACKUPS}/actions", _ACCEPTED.validate_python, body=body)
 
 
 def list_runs() -> Call[list[Run]]:
-    return Call("GET", f"{BACKUPS}/runs", _RUNS)
+    """Runs of every kind, newest first."""
+    return Call("GET", f"{BACKUPS}/runs", _RUNS.validate_python)
 
 
 def get_run(run_id: str) -> Call[RunDetail]:
-    return Call("GET", f"{BACKUPS}/runs/{quote(run_id, safe='')}", _RUN)
+    """The run with its artifacts; LookoutNotFoundError when there is none."""
+    return Call("GET", f"{BACKUPS}/runs/{quote(run_id, safe='')}", _RUN.validate_python)
 
 
 def list_schedules() -> Call[list[Schedule]]:
-    return Call("GET", f"{BACKUPS}/schedules", _SCHEDULES)
+    """Every backup schedule."""
+    return Call("GET", f"{BACKUPS}/schedules", _SCHEDULES.validate_python)
 
 
 def delete_schedule(schedule_id: int) -> Call[None]:
+    """Deletes the schedule; LookoutNotFoundError when there is none."""
     return Call("DELETE", f"{BACKUPS}/schedules/{int(schedule_id)}", None)
 
 
@@ -227,10 +290,10 @@ def answer(call: Call[T], response: httpx.Response) -> T:
             path=call.path,
             retry_after=response.headers.get("Retry-After"),
         )
-    if call.answer is None:
+    if call.read is None:
         return None  # type: ignore[return-value]  # Call[None]: a 204 carries nothing
     try:
-        return call.answer.validate_python(body)
+        return call.read(body)
     except ValidationError as invalid:
         raise LookoutAdminError(
             f"{call.method} {call.path} answered HTTP {response.status_code} with a body"

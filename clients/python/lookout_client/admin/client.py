@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
-from typing_extensions import Self, Unpack
+from typing_extensions import ParamSpec, Self
 
 from lookout_client.admin import calls
-from lookout_client.admin.calls import Call, RestoreMode
+from lookout_client.admin.calls import Call, Operation
 from lookout_client.admin.errors import LookoutAdminError
-from lookout_client.admin.models import (
-    Accepted,
-    CheckResult,
-    CheckSummary,
-    Incident,
-    Run,
-    RunDetail,
-    Schedule,
-    SystemStatus,
-)
-from lookout_client.admin.schedule import BackupConfiguration, schedule_request
 from lookout_client.admin.stream import Backoff, LiveEvent, follow
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-class _Sender:
+class _Part:
+    """What `health` and `backups` share: the client's connections and timeout."""
+
     def __init__(self, http: httpx.Client, timeout: float) -> None:
         self._http = http
         self._timeout = timeout
 
-    def send(self, call: Call[T]) -> T:
+    def _send(self, call: Call[T]) -> T:
         if self._http.is_closed:
             raise calls.closed(call)
         timeout = calls.sending(call, self._timeout)
@@ -45,77 +36,45 @@ class _Sender:
         return calls.answer(call, response)
 
 
-class Health:
+class _Sent(Operation[P, T]):
+    """A method that sends its call and returns the answer."""
+
+    @overload
+    def __get__(self, part: None, owner: type[Any]) -> Self: ...
+
+    @overload
+    def __get__(self, part: _Part, owner: type[Any]) -> Callable[P, T]: ...
+
+    def __get__(self, part: _Part | None, owner: type[Any]) -> Self | Callable[P, T]:
+        if part is None:
+            return self
+        build = self.build
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return part._send(build(*args, **kwargs))
+
+        return self.method(method, owner)
+
+
+class Health(_Part):
     """The brief's healthMonitoringService: `admin.health`."""
 
-    def __init__(self, sender: _Sender) -> None:
-        self._send = sender.send
-
-    def perform_health_check(self, check: str | None = None) -> list[CheckResult]:
-        """Runs every check now (or the one named; admin key) and returns the results."""
-        return self._send(calls.perform_health_check(check))
-
-    def get_system_status(self) -> SystemStatus:
-        """`status`, `uptime`, `last_check`, `critical_issues`, `active_incidents`."""
-        return self._send(calls.get_system_status())
-
-    def get_incidents(self) -> list[Incident]:
-        """Incidents, open or resolved."""
-        return self._send(calls.get_incidents())
-
-    def get_checks(self) -> list[CheckSummary]:
-        """Each configured check with its latest result and uptime."""
-        return self._send(calls.get_checks())
+    perform_health_check = _Sent(calls.perform_health_check)
+    get_system_status = _Sent(calls.get_system_status)
+    get_incidents = _Sent(calls.get_incidents)
+    get_checks = _Sent(calls.get_checks)
 
 
-class Backups:
+class Backups(_Part):
     """The brief's automatedBackupService: `admin.backups`."""
 
-    def __init__(self, sender: _Sender) -> None:
-        self._send = sender.send
-
-    def perform_backup(
-        self,
-        collections: Sequence[str] | None = None,
-        incremental: bool = False,
-        trial_restore: bool | None = None,
-    ) -> Accepted:
-        """Asks the worker for a backup (admin key; every collection when None). Returns
-        when the worker has the command, not when the backup is done: the run appears in
-        `list()` and its progress on the live stream."""
-        return self._send(calls.perform_backup(collections, incremental, trial_restore))
-
-    def schedule_backup(self, **config: Unpack[BackupConfiguration]) -> int:
-        """Creates a schedule from the brief's BackupConfiguration (see
-        `schedule_request`; admin key) and returns its id."""
-        return self._send(calls.create_schedule(schedule_request(**config))).id
-
-    def restore_from_backup(
-        self,
-        run_id: str,
-        collections: Sequence[str] | None = None,
-        mode: RestoreMode | None = None,
-        target_schema: str | None = None,
-    ) -> Accepted:
-        """Restores `collections` (every one of the run's when None) from backup `run_id`
-        (admin key). Calling it is the confirmation the API asks for. `mode="merge"` adds
-        missing rows instead of replacing tables; `target_schema` restores beside them."""
-        return self._send(calls.restore_from_backup(run_id, collections, mode, target_schema))
-
-    def list(self) -> builtins.list[Run]:
-        """Runs of every kind, newest first."""
-        return self._send(calls.list_runs())
-
-    def get_run(self, run_id: str) -> RunDetail:
-        """The run with its artifacts; LookoutNotFoundError when there is none."""
-        return self._send(calls.get_run(run_id))
-
-    def list_schedules(self) -> builtins.list[Schedule]:
-        return self._send(calls.list_schedules())
-
-    def delete_schedule(self, schedule_id: int) -> None:
-        """Deletes the schedule; LookoutNotFoundError when there is none."""
-        self._send(calls.delete_schedule(schedule_id))
+    perform_backup = _Sent(calls.perform_backup)
+    schedule_backup = _Sent(calls.schedule_backup)
+    restore_from_backup = _Sent(calls.restore_from_backup)
+    list = _Sent(calls.list_runs)
+    get_run = _Sent(calls.get_run)
+    list_schedules = _Sent(calls.list_schedules)
+    delete_schedule = _Sent(calls.delete_schedule)
 
 
 class LookoutAdmin:
@@ -138,9 +97,8 @@ class LookoutAdmin:
             base_url=self.url, headers=calls.headers(key), timeout=timeout, transport=transport
         )
         self._timeout = timeout
-        sender = _Sender(self._http, timeout)
-        self.health = Health(sender)
-        self.backups = Backups(sender)
+        self.health = Health(self._http, timeout)
+        self.backups = Backups(self._http, timeout)
 
     def subscribe(
         self, *, initial_delay: float = 1.0, max_delay: float = 30.0
