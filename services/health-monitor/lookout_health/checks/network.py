@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import ssl
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
-
+from lookout_health.checks import http_client
 from lookout_health.checks.base import ProbeFailed, ProbeOutcome
-from lookout_health.checks.tls import (
-    client_context,
-    expired_in_handshake,
-    expiry_outcome,
-    not_after,
-)
+from lookout_health.checks.tls import expired_in_handshake, expiry_outcome, not_after
 from lookout_health.config import DnsCheck, HttpCheck, JsonCondition, TcpCheck
 from lookout_health.jsonpath import MISSING, broken, lookup
 
@@ -40,61 +35,37 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-_clients: dict[tuple[asyncio.AbstractEventLoop, Path | None], httpx.AsyncClient] = {}
-
-
-def _client(ca_file: Path | None) -> httpx.AsyncClient:
-    """One pooled client per event loop (and CA file): a client per run would rebuild TLS
-    contexts and connections every time (measured: the main CPU cost of a thousand
-    checks)."""
-    key = (asyncio.get_running_loop(), ca_file)
-    if key not in _clients:
-        _clients[key] = httpx.AsyncClient(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-            verify=client_context(ca_file) if ca_file else True,
-        )
-    return _clients[key]
-
-
-def _peer_certificate(response: httpx.Response) -> bytes | None:
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-
-
 async def run_http(check: HttpCheck) -> str | ProbeOutcome:
-    watch_certificate = check.cert_expires_within_days is not None
     try:
-        async with _client(check.ca_file).stream(
+        answer = await http_client.request(
             check.method,
             check.url,
             headers=check.headers,
-            content=check.body,
-            timeout=check.timeout_s,
-        ) as response:
-            certificate = _peer_certificate(response) if watch_certificate else None
-            await response.aread()
-    except httpx.ConnectError as error:
+            body=check.body.encode() if check.body is not None else None,
+            ca_file=check.ca_file,
+        )
+    except ssl.SSLCertVerificationError as error:
         if expired_in_handshake(error):
             raise ProbeFailed(f"certificate of {check.url} has expired") from None
         raise
-    if response.status_code not in check.expect_status:
+    except asyncio.IncompleteReadError:
+        raise ProbeFailed(f"{check.url} closed the connection before answering whole") from None
+    if answer.status not in check.expect_status:
         expected = " or ".join(str(code) for code in check.expect_status)
-        raise ProbeFailed(f"HTTP {response.status_code} from {check.url}, expected {expected}")
+        raise ProbeFailed(f"HTTP {answer.status} from {check.url}, expected {expected}")
     if check.json_conditions:
         try:
-            document = response.json()
+            document = json.loads(answer.body)
         except ValueError:
             raise ProbeFailed(f"{check.url} did not answer JSON") from None
         if problems := failed_conditions(document, check.json_conditions):
             raise ProbeFailed("; ".join(problems))
-    message = f"HTTP {response.status_code} from {check.url}."
-    if check.cert_expires_within_days is None or certificate is None:
+    message = f"HTTP {answer.status} from {check.url}."
+    if check.cert_expires_within_days is None or answer.certificate is None:
         return message
     return expiry_outcome(
         check.url,
-        not_after(certificate),
+        not_after(answer.certificate),
         check.cert_expires_within_days,
         datetime.now(UTC),
         message,
