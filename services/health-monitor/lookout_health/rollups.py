@@ -51,6 +51,7 @@ class RollupWriter:
         self.pending: dict[RollupKey, Seconds] = {}
         self._windows: list[Window] = []
         self._windows_read = float("-inf")
+        self._windows_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -96,9 +97,14 @@ class RollupWriter:
 
     async def _maintenance(self) -> list[Window]:
         if time.monotonic() - self._windows_read > MAINTENANCE_FRESH_S:
-            rows = await store.maintenance_windows(self.pool, datetime.now(UTC) - MAX_RESULT_SPAN)
-            self._windows = [(row["starts_at"], row["ends_at"]) for row in rows]
-            self._windows_read = time.monotonic()
+            # One read for everyone: the runs that find the windows stale meanwhile wait for
+            # it (a read each took the whole pool at 10,000 checks).
+            async with self._windows_lock:
+                if time.monotonic() - self._windows_read > MAINTENANCE_FRESH_S:
+                    since = datetime.now(UTC) - MAX_RESULT_SPAN
+                    rows = await store.maintenance_windows(self.pool, since)
+                    self._windows = [(row["starts_at"], row["ends_at"]) for row in rows]
+                    self._windows_read = time.monotonic()
         return self._windows
 
     async def _run(self) -> None:

@@ -88,6 +88,20 @@ def test_a_component_is_in_its_worst_checks_state() -> None:
     assert deltas[check] == Seconds(up=60)
 
 
+def test_a_silent_check_stops_counting_for_its_component_and_returns_with_its_next_result() -> None:
+    ledger = UptimeLedger()
+    t0 = at("2026-12-01 10:00")
+    ledger.observe("api-us", "API", UNHEALTHY, t0)
+    deltas: dict[RollupKey, Seconds] = {}
+    for minute in range(0, 21, 5):  # api-eu keeps reporting; api-us went silent at t0
+        merge(deltas, ledger.observe("api-eu", "API", HEALTHY, t0 + timedelta(minutes=minute)))
+    merge(deltas, ledger.observe("api-us", "API", UNHEALTHY, t0 + timedelta(minutes=21)))
+    merge(deltas, ledger.observe("api-eu", "API", HEALTHY, t0 + timedelta(minutes=22)))
+    component = RollupKey(Scope.COMPONENT, "API", Resolution.HOUR, at("2026-12-01 10:00"))
+    # Down while api-us was fresh (10 min), then up until it spoke again, then down again.
+    assert deltas[component] == Seconds(up=11 * 60, down=11 * 60)
+
+
 def test_a_check_moved_to_another_component_leaves_the_old_one() -> None:
     ledger = UptimeLedger()
     t0 = at("2026-12-01 10:00")
