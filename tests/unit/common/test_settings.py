@@ -4,6 +4,7 @@ import importlib
 import json
 import logging
 import pkgutil
+import typing
 
 import pytest
 from pydantic import ValidationError
@@ -100,6 +101,8 @@ def test_every_settings_class_of_the_package_is_exported_from_its_stable_path() 
         assert settings_class.__name__ in settings_package.__all__
         assert getattr(settings_package, settings_class.__name__) is settings_class
         assert settings_class.__module__ == "lookout_common.infra.settings"
+        # Type hints resolve although the class names a module it was not written in.
+        assert set(typing.get_type_hints(settings_class)) >= set(settings_class.model_fields)
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,9 @@ __all__ = [
 
 # Every class says it lives here, its public home, as it did when this was one module:
 # reprs, pickles and whatever lists this package's classes by their `__module__` (the
-# deployment tests collect every `LOOKOUT_*` name that way) see one place.
+# deployment tests collect every `LOOKOUT_*` name that way) see one place. The modules
+# evaluate their annotations when the classes are made (no `from __future__ import
+# annotations`), so `typing.get_type_hints` never looks them up in this namespace.
 for _settings_class in (
     AggregatorSettings,
     AlertSettings,

@@ -1,8 +1,6 @@
 """analytics-aggregator's settings: its consumer group, batching, sessions and raw-event
 retention."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from lookout_common.infra.settings.base import LookoutSettings

@@ -1,8 +1,6 @@
 """The alert consumer's settings (`python -m lookout_health.alerts`, part of
 health-monitor): its receivers, retries and escalation receivers."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

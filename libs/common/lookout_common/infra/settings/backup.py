@@ -1,8 +1,6 @@
 """backup-worker's settings: target (S3 or a local directory), keys, what is backed up
 and how, retention, trial restores, schedules and signed commands."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Literal
 

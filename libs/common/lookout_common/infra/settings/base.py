@@ -5,8 +5,6 @@ Defaults point at the embedded stack (`lookout up`). Secrets are `SecretStr`, so
 never appear in logs or reprs.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Any, Literal

@@ -1,8 +1,6 @@
 """dashboard-api's settings: browser origins, the services its tabs read, the backup
 command key and the live stream's limits."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

@@ -1,8 +1,6 @@
 """health-monitor's settings: where its checks come from, what the default checks watch,
 incident reminders and escalation, and the locations that vote on an incident."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from pydantic import Field, SecretStr

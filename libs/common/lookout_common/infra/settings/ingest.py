@@ -1,8 +1,6 @@
 """ingest's settings: acknowledgement wait, body limits, privacy, deduplication, rate
 limits, bot filtering and IP geolocation."""
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,8 +1,6 @@
 """`lookout up`'s settings: the one-machine stack's drain, embedded broker storage and
 watchdog (flags of `lookout up` override these)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field
