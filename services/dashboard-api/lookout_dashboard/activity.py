@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries import active_since
 from lookout_dashboard.ranges import (
     ERRORS,
@@ -31,7 +32,7 @@ from lookout_dashboard.ranges import (
     resolve_range,
 )
 from lookout_dashboard.rates import percent
-from lookout_dashboard.rollups import RangeReader, Top, pool_of
+from lookout_dashboard.rollups import RangeReader, Top
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 
@@ -67,11 +68,11 @@ class Realtime(Camel):
     response_model=Realtime,
     summary="Now: active users, DAU/WAU/MAU, events per minute, error rate of the last hour",
 )
-async def realtime(request: Request, _: Reader) -> Realtime:
+async def realtime(services: ServicesDep, _: Reader) -> Realtime:
     at = datetime.now(UTC)
     minute = at.replace(second=0, microsecond=0)
     hour_ago = minute - timedelta(hours=1)
-    pool = pool_of(request)
+    pool = services.pool
     people = await pool.fetchrow(
         """
         SELECT
@@ -82,7 +83,7 @@ async def realtime(request: Request, _: Reader) -> Realtime:
           count(*) AS mau
         FROM analytics_people WHERE last_seen >= $5
         """,
-        active_since(at, request.app.state.settings.active_window_s),
+        active_since(at, services.settings.active_window_s),
         at,
         at - timedelta(days=1),
         at - timedelta(days=7),
@@ -154,7 +155,7 @@ def _period_start(day: date, period: Period) -> date:
     summary="Active people per local day, ISO week or month (every period the range touches)",
 )
 async def active(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
@@ -163,7 +164,7 @@ async def active(
     ] = Period.DAY,
 ) -> ActiveSeries:
     start, end = resolve_bounded(start, end, PERIOD_RANGE[granularity], f"a {granularity} series")
-    reader = RangeReader.of(request, start, end)
+    reader = RangeReader.of(services, start, end)
     first, last = local_days(start, end, reader.zone)
     rows = await reader.pool.fetch(
         """
@@ -209,9 +210,9 @@ class Geography(Camel):
     summary="Events by country and city, from events with geo consent (UTC-hour resolution)",
 )
 async def geography(
-    request: Request, _: Reader, start: From = None, end: To = None, limit: Top = 20
+    services: ServicesDep, _: Reader, start: From = None, end: To = None, limit: Top = 20
 ) -> Geography:
-    reader = RangeReader.of(request, *resolve_range(start, end, Granularity.DAY))
+    reader = RangeReader.of(services, *resolve_range(start, end, Granularity.DAY))
     countries = await reader.rows(
         """
         SELECT country, sum(events)::bigint AS events, sum(sum(events)) OVER ()::bigint AS total

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.histogram import bins_by, percentile
 from lookout_dashboard.ranges import (
     ERRORS,
@@ -76,14 +77,14 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERR
 
 @router.get("/events", response_model=EventSeries, summary="Events per bucket, by event name")
 async def events(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     granularity: Gran = Granularity.HOUR,
     event: Annotated[list[str] | None, Query(description="Only these event names")] = None,
 ) -> EventSeries:
-    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    reader = RangeReader.of(services, *resolve_range(start, end, granularity))
     rows = await reader.local_series(
         f"""
         SELECT {LOCAL_BUCKET} AS bucket, event, sum(events)::bigint AS events
@@ -102,13 +103,13 @@ async def events(
 
 @router.get("/bookings", response_model=Bookings, summary="Booking attempts, completions, rate")
 async def bookings(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     granularity: Gran = Granularity.HOUR,
 ) -> Bookings:
-    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    reader = RangeReader.of(services, *resolve_range(start, end, granularity))
     rows = await reader.local_series(
         f"""
         SELECT {LOCAL_BUCKET} AS bucket,
@@ -139,14 +140,14 @@ async def bookings(
     summary="Most viewed pages in the range: views, unique visitors, load time p50/p95",
 )
 async def pages(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=100, description="How many pages")] = 10,
 ) -> list[PageViews]:
     start, end = resolve_range(start, end, Granularity.DAY)
-    reader = RangeReader.of(request, start, end)
+    reader = RangeReader.of(services, start, end)
     top = await reader.rows(
         """
         SELECT path, sum(views)::bigint AS views FROM rollup_page_views

@@ -152,12 +152,6 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         async with bootstrap(settings, loops) as services:
             app.state.services = services
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
-            # The routers of the modules below still read these from app.state.
-            app.state.settings = services.settings
-            app.state.pool = services.pool
-            app.state.http = services.http
-            app.state.broker = services.broker
-            app.state.relay = services.relay
             yield
 
     app = FastAPI(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, StrictBool
 
@@ -26,8 +26,9 @@ from lookout_common.contracts.validation import RowId
 from lookout_common.infra.apikeys import ApiKey
 from lookout_common.infra.auth import Admin, Reader
 from lookout_dashboard import audit
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.health_api import ERRORS
-from lookout_dashboard.upstream import forward, forward_action
+from lookout_dashboard.upstream import Upstream
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 
@@ -58,20 +59,20 @@ class Accepted(Camel):
     operation: str
 
 
-def _worker(request: Request) -> str:
-    return request.app.state.settings.backup_worker_url
+def _worker(request: Request, services: ServicesDep) -> Upstream:
+    """The backup worker's API, called for this request's caller."""
+    return Upstream(request, services, services.settings.backup_worker_url, "backup-worker")
+
+
+Worker = Annotated[Upstream, Depends(_worker)]
 
 
 NOT_FOUND = {404: {"description": "No such run or schedule (the reason names it)"}}
 
 
-async def _read(request: Request, path: str, model: Any) -> Response:
-    return await forward(request, _worker(request), path, service="backup-worker", model=model)
-
-
 @router.get("/runs", response_model=list[Run], summary="Runs of every kind, newest first")
-async def runs(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/backups/runs", list[Run])
+async def runs(worker: Worker, _: Reader) -> Response:
+    return await worker.read("/api/v1/backups/runs", list[Run])
 
 
 @router.get(
@@ -80,8 +81,8 @@ async def runs(request: Request, _: Reader) -> Response:
     responses=NOT_FOUND,
     summary="One run with its artifacts",
 )
-async def run(request: Request, run_id: str, _: Reader) -> Response:
-    return await _read(request, f"/api/v1/backups/runs/{quote(run_id, safe='')}", RunDetail)
+async def run(worker: Worker, run_id: str, _: Reader) -> Response:
+    return await worker.read(f"/api/v1/backups/runs/{quote(run_id, safe='')}", RunDetail)
 
 
 @router.get(
@@ -90,28 +91,25 @@ async def run(request: Request, run_id: str, _: Reader) -> Response:
     responses=NOT_FOUND,
     summary="A backup's manifest, once the worker has authenticated it",
 )
-async def manifest(request: Request, run_id: str, _: Reader) -> Response:
-    return await _read(
-        request, f"/api/v1/backups/runs/{quote(run_id, safe='')}/manifest", dict[str, Any]
+async def manifest(worker: Worker, run_id: str, _: Reader) -> Response:
+    return await worker.read(
+        f"/api/v1/backups/runs/{quote(run_id, safe='')}/manifest", dict[str, Any]
     )
 
 
 @router.get("/schedules", response_model=list[Schedule], summary="Backup schedules")
-async def schedules(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/backups/schedules", list[Schedule])
+async def schedules(worker: Worker, _: Reader) -> Response:
+    return await worker.read("/api/v1/backups/schedules", list[Schedule])
 
 
 async def _change_schedule(
-    request: Request, key: ApiKey, path: str, body: ScheduleIn | None = None, **kw: Any
+    worker: Upstream, key: ApiKey, path: str, body: ScheduleIn | None = None, **kw: Any
 ) -> Response:
-    return await forward_action(
-        request,
+    return await worker.act(
         key,
-        _worker(request),
         path,
         json=body.model_dump(mode="json") if body is not None else None,
         model=Schedule if body is not None else None,
-        service="backup-worker",
         **kw,
     )
 
@@ -123,9 +121,9 @@ async def _change_schedule(
     responses={409: {"description": "A schedule of that name exists"}},
     summary="Create a schedule",
 )
-async def create_schedule(request: Request, key: Admin, body: ScheduleIn) -> Response:
+async def create_schedule(worker: Worker, key: Admin, body: ScheduleIn) -> Response:
     return await _change_schedule(
-        request,
+        worker,
         key,
         "/api/v1/backups/schedules",
         body,
@@ -142,10 +140,10 @@ async def create_schedule(request: Request, key: Admin, body: ScheduleIn) -> Res
     summary="Replace a schedule",
 )
 async def update_schedule(
-    request: Request, schedule_id: RowId, key: Admin, body: ScheduleIn
+    worker: Worker, schedule_id: RowId, key: Admin, body: ScheduleIn
 ) -> Response:
     return await _change_schedule(
-        request,
+        worker,
         key,
         f"/api/v1/backups/schedules/{schedule_id}",
         body,
@@ -161,9 +159,9 @@ async def update_schedule(
     responses=NOT_FOUND,
     summary="Delete a schedule",
 )
-async def delete_schedule(request: Request, schedule_id: RowId, key: Admin) -> Response:
+async def delete_schedule(worker: Worker, schedule_id: RowId, key: Admin) -> Response:
     return await _change_schedule(
-        request,
+        worker,
         key,
         f"/api/v1/backups/schedules/{schedule_id}",
         action="backup.schedule.delete",
@@ -182,7 +180,7 @@ async def delete_schedule(request: Request, schedule_id: RowId, key: Admin) -> R
     },
     summary="Ask the backup worker to back up, verify, restore or prune",
 )
-async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
+async def act(services: ServicesDep, action: BackupAction, key: Admin) -> Accepted:
     if action.operation == "restore" and not (action.confirm and action.run_id):
         raise HTTPException(422, "a restore needs runId and confirm: true")
     command = BackupCommand(
@@ -199,7 +197,7 @@ async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
         include_internal=action.include_internal,
         retention=action.retention,
     )
-    settings = request.app.state.settings
+    settings = services.settings
     if settings.backup_command_key is None:
         raise HTTPException(
             503, "LOOKOUT_BACKUP_COMMAND_KEY is not set: backup commands cannot be signed"
@@ -207,13 +205,13 @@ async def act(request: Request, action: BackupAction, key: Admin) -> Accepted:
     # Signed: the worker runs no command without the command key's HMAC.
     command = sign_command(command, settings.backup_command_key.get_secret_value())
     # Key "backup": every command on one partition, consumed in the order sent.
-    await request.app.state.broker.publish(
+    await services.broker.publish(
         command.model_dump_json().encode(),
         topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
         key=b"backup",
     )
     await audit.record(
-        request.app.state.pool,
+        services.pool,
         actor=key.name,
         action=f"backup.{action.operation}",
         target=action.run_id,

@@ -13,12 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.search import SEARCH_RESULT_BINS
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
 from lookout_dashboard.rates import percent, ratio
 from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader, Top, grouped
@@ -114,13 +115,13 @@ def _grouped(rows: Iterable[asyncpg.Record]) -> list[tuple[str, BookingTotals]]:
     "type and by location (15-minute resolution)",
 )
 async def bookings_breakdown(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     limit: Top = 20,
 ) -> BookingBreakdown:
-    reader = RangeReader.of(request, *resolve_range(start, end, Granularity.DAY))
+    reader = RangeReader.of(services, *resolve_range(start, end, Granularity.DAY))
     totals = await reader.rows(
         """
         SELECT currency, sum(attempts)::bigint AS attempts,
@@ -128,13 +129,13 @@ async def bookings_breakdown(
         FROM rollup_bookings WHERE bucket >= $1 AND bucket < $2 GROUP BY currency
         """
     )
-    services = await reader.rows(_BY["service_type"], limit)
+    by_type = await reader.rows(_BY["service_type"], limit)
     locations = await reader.rows(_BY["location"], limit)
     return BookingBreakdown(
         **dict(_totals(totals)),
         range=reader.span(),
         by_service_type=[
-            ServiceBookings(service_type=name, **dict(group)) for name, group in _grouped(services)
+            ServiceBookings(service_type=name, **dict(group)) for name, group in _grouped(by_type)
         ],
         by_location=[
             LocationBookings(location=name, **dict(group)) for name, group in _grouped(locations)
@@ -168,13 +169,13 @@ class Chat(Camel):
     summary="Chats started, messages sent, messages per chat session, and their series",
 )
 async def chat(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     granularity: Gran = Granularity.HOUR,
 ) -> Chat:
-    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    reader = RangeReader.of(services, *resolve_range(start, end, granularity))
     # Distinct chats over the range are not the sum of the buckets' (a chat may span two).
     chats = (
         await reader.row(
@@ -251,9 +252,9 @@ class Search(Camel):
     "distribution (UTC-hour resolution)",
 )
 async def search(
-    request: Request, _: Reader, start: From = None, end: To = None, limit: Top = 10
+    services: ServicesDep, _: Reader, start: From = None, end: To = None, limit: Top = 10
 ) -> Search:
-    reader = RangeReader.of(request, *resolve_range(start, end, Granularity.DAY))
+    reader = RangeReader.of(services, *resolve_range(start, end, Granularity.DAY))
     totals = await reader.row(
         """
         SELECT coalesce(sum(searches), 0)::bigint AS searches,

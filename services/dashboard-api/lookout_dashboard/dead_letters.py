@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.ranges import ERRORS, From, Granularity, Span, To, resolve_range
 from lookout_dashboard.rollups import RangeReader, Top
 
@@ -78,9 +79,9 @@ class DeadLetters(Camel):
     "with the latest reasons",
 )
 async def dead_letters(
-    request: Request, _: Reader, start: From = None, end: To = None, limit: Top = 20
+    services: ServicesDep, _: Reader, start: From = None, end: To = None, limit: Top = 20
 ) -> DeadLetters:
-    reader = RangeReader.of(request, *resolve_range(start, end, Granularity.DAY))
+    reader = RangeReader.of(services, *resolve_range(start, end, Granularity.DAY))
     cells = await reader.models(
         Cell,
         """

@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from lookout_common.infra import erasure_ledger
 from lookout_common.infra.auth import AUTH_ERRORS, Admin
 from lookout_common.infra.erasure_ledger import PERSONAL_TABLES
 from lookout_dashboard import audit
+from lookout_dashboard.bootstrap import PoolDep
 
 router = APIRouter(prefix="/api/v1/users", tags=["privacy"])
 
@@ -77,7 +78,6 @@ async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Era
     responses={**AUTH_ERRORS, 422: {"description": "Invalid user id"}},
     summary="Erase a person: raw events and per-person state (aggregate counts are kept)",
 )
-async def erase_user(request: Request, key: Admin, user_id: UserId) -> Erasure:
-    pool: asyncpg.Pool = request.app.state.pool
+async def erase_user(pool: PoolDep, key: Admin, user_id: UserId) -> Erasure:
     async with pool.acquire() as connection:
         return await erase(connection, user_id, key.name)

@@ -4,10 +4,10 @@ Bodies and answers are the monitor's own contract (`lookout_common.contracts.hea
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from lookout_common.contracts.health_api import (
@@ -22,9 +22,9 @@ from lookout_common.contracts.health_api import (
 )
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.contracts.validation import RowId
-from lookout_common.infra.apikeys import ApiKey
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_dashboard.upstream import UPSTREAM_ERRORS, forward, forward_action
+from lookout_dashboard.bootstrap import ServicesDep
+from lookout_dashboard.upstream import UPSTREAM_ERRORS, Upstream
 
 ERRORS = {**AUTH_ERRORS, **UPSTREAM_ERRORS}
 NOT_FOUND = {404: {"description": "No such item (the reason names it)"}}
@@ -32,12 +32,12 @@ NOT_FOUND = {404: {"description": "No such item (the reason names it)"}}
 router = APIRouter(prefix="/api/v1/health", tags=["health"], responses=ERRORS)
 
 
-def _monitor(request: Request) -> str:
-    return request.app.state.settings.health_monitor_url
+def _monitor(request: Request, services: ServicesDep) -> Upstream:
+    """The health monitor's API, called for this request's caller."""
+    return Upstream(request, services, services.settings.health_monitor_url, "health-monitor")
 
 
-async def _read(request: Request, path: str, model: Any) -> Response:
-    return await forward(request, _monitor(request), path, service="health-monitor", model=model)
+Monitor = Annotated[Upstream, Depends(_monitor)]
 
 
 @router.get(
@@ -45,8 +45,8 @@ async def _read(request: Request, path: str, model: Any) -> Response:
     response_model=SystemStatus,
     summary="System status, uptime, critical issues, active incidents",
 )
-async def status(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/status", SystemStatus)
+async def status(monitor: Monitor, _: Reader) -> Response:
+    return await monitor.read("/api/v1/health/status", SystemStatus)
 
 
 @router.get(
@@ -54,8 +54,8 @@ async def status(request: Request, _: Reader) -> Response:
     response_model=list[CheckSummary],
     summary="Every check with its latest result and uptime",
 )
-async def checks(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/checks", list[CheckSummary])
+async def checks(monitor: Monitor, _: Reader) -> Response:
+    return await monitor.read("/api/v1/health/checks", list[CheckSummary])
 
 
 @router.get(
@@ -65,13 +65,13 @@ async def checks(request: Request, _: Reader) -> Response:
     summary="Response-time p50/p95 and runs over time",
 )
 async def history(
-    request: Request,
+    monitor: Monitor,
     name: str,
     _: Reader,
     hours: Annotated[int, Query(ge=1, le=24 * 30, description="How far back")] = 24,
 ) -> Response:
-    return await _read(
-        request, f"/api/v1/health/checks/{quote(name, safe='')}/history", list[HistoryPoint]
+    return await monitor.read(
+        f"/api/v1/health/checks/{quote(name, safe='')}/history", list[HistoryPoint]
     )
 
 
@@ -80,8 +80,8 @@ async def history(
     response_model=list[Incident],
     summary="Incidents, open or resolved, with their updates",
 )
-async def incidents(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/incidents", list[Incident])
+async def incidents(monitor: Monitor, _: Reader) -> Response:
+    return await monitor.read("/api/v1/health/incidents", list[Incident])
 
 
 @router.get(
@@ -89,14 +89,8 @@ async def incidents(request: Request, _: Reader) -> Response:
     response_model=list[MaintenanceWindow],
     summary="Current and future maintenance windows",
 )
-async def maintenance(request: Request, _: Reader) -> Response:
-    return await _read(request, "/api/v1/health/maintenance", list[MaintenanceWindow])
-
-
-async def _act(request: Request, key: ApiKey, path: str, **kw: Any) -> Response:
-    return await forward_action(
-        request, key, _monitor(request), path, service="health-monitor", **kw
-    )
+async def maintenance(monitor: Monitor, _: Reader) -> Response:
+    return await monitor.read("/api/v1/health/maintenance", list[MaintenanceWindow])
 
 
 @router.post(
@@ -106,11 +100,10 @@ async def _act(request: Request, key: ApiKey, path: str, **kw: Any) -> Response:
     summary="Run every check (or the one named) now and return the results",
 )
 async def run_checks(
-    request: Request, key: Admin, body: Annotated[RunRequest | None, Body()] = None
+    monitor: Monitor, key: Admin, body: Annotated[RunRequest | None, Body()] = None
 ) -> Response:
     payload = body.model_dump(by_alias=True, exclude_none=True) if body else None
-    return await _act(
-        request,
+    return await monitor.act(
         key,
         "/api/v1/health/checks/run",
         action="health.run_checks",
@@ -128,9 +121,8 @@ async def run_checks(
     response_model=MaintenanceWindow,
     summary="Declare a maintenance window (alerts are held back during it)",
 )
-async def add_maintenance(request: Request, key: Admin, body: MaintenanceRequest) -> Response:
-    return await _act(
-        request,
+async def add_maintenance(monitor: Monitor, key: Admin, body: MaintenanceRequest) -> Response:
+    return await monitor.act(
         key,
         "/api/v1/health/maintenance",
         action="health.maintenance.add",
@@ -147,9 +139,8 @@ async def add_maintenance(request: Request, key: Admin, body: MaintenanceRequest
     responses=NOT_FOUND,
     summary="End a maintenance window",
 )
-async def delete_maintenance(request: Request, window_id: RowId, key: Admin) -> Response:
-    return await _act(
-        request,
+async def delete_maintenance(monitor: Monitor, window_id: RowId, key: Admin) -> Response:
+    return await monitor.act(
         key,
         f"/api/v1/health/maintenance/{window_id}",
         action="health.maintenance.delete",
@@ -166,10 +157,9 @@ async def delete_maintenance(request: Request, window_id: RowId, key: Admin) -> 
     summary="Post an update on an incident's timeline, moving it to its new state",
 )
 async def update_incident(
-    request: Request, incident_id: RowId, key: Admin, body: IncidentUpdateRequest
+    monitor: Monitor, incident_id: RowId, key: Admin, body: IncidentUpdateRequest
 ) -> Response:
-    return await _act(
-        request,
+    return await monitor.act(
         key,
         f"/api/v1/health/incidents/{incident_id}/updates",
         action="health.incident.update",
@@ -186,9 +176,8 @@ async def update_incident(
     responses={**NOT_FOUND, 409: {"description": "The incident is resolved"}},
     summary="Acknowledge an incident: its reminders and escalation stop",
 )
-async def acknowledge_incident(request: Request, incident_id: RowId, key: Admin) -> Response:
-    return await _act(
-        request,
+async def acknowledge_incident(monitor: Monitor, incident_id: RowId, key: Admin) -> Response:
+    return await monitor.act(
         key,
         f"/api/v1/health/incidents/{incident_id}/ack",
         action="health.incident.ack",

@@ -12,12 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import Field, ValidationError
 
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.validation import IsoDatetime
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, count_funnel
 from lookout_dashboard.journeys import (
     MAX_JOURNEY_PEOPLE,
@@ -26,7 +27,6 @@ from lookout_dashboard.journeys import (
     follow_journeys,
 )
 from lookout_dashboard.ranges import ERRORS, From, Granularity, To, resolve_range
-from lookout_dashboard.rollups import pool_of, zone_of
 from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
@@ -61,11 +61,11 @@ def _too_slow(kind: str) -> HTTPException:
     response_model=FunnelAnswer,
     summary="A funnel: people per ordered step within a conversion window, drop-off, times",
 )
-async def funnels(request: Request, _: Reader, query: FunnelQuery) -> FunnelAnswer:
+async def funnels(services: ServicesDep, _: Reader, query: FunnelQuery) -> FunnelAnswer:
     start, end = resolve_range(query.start, query.end, Granularity.DAY)
     window = timedelta(seconds=query.window_s)
     try:
-        steps = await count_funnel(pool_of(request), query.steps, window, start, end)
+        steps = await count_funnel(services.pool, query.steps, window, start, end)
     except FunnelError as error:
         raise HTTPException(422, str(error)) from None
     except TimeoutError:
@@ -102,7 +102,7 @@ StartStep = Annotated[
     summary="The most common paths after a start step, per session, with Sankey nodes/links",
 )
 async def user_journeys(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start_step: StartStep,
     start: From = None,
@@ -113,7 +113,7 @@ async def user_journeys(
     start, end = resolve_range(start, end, Granularity.DAY)
     try:
         found, people, truncated = await follow_journeys(
-            pool_of(request), start_step, start, end, depth=depth, top=top
+            services.pool, start_step, start, end, depth=depth, top=top
         )
     except JourneyError as error:
         raise HTTPException(422, str(error)) from None
@@ -149,7 +149,7 @@ class Retention(Camel):
     summary="Weekly retention cohorts, by first seen or by registration",
 )
 async def retention(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
@@ -158,7 +158,7 @@ async def retention(
 ) -> Retention:
     start, end = resolve_range(start or (end or _now()) - timedelta(weeks=8), end, Granularity.DAY)
     joined = "registered_at" if cohort_by is CohortBy.REGISTERED else "first_seen"
-    rows = await pool_of(request).fetch(
+    rows = await services.pool.fetch(
         f"""
         WITH people AS (
             SELECT coalesce(link.user_id, p.actor) AS person, min(p.{joined}) AS joined
@@ -188,7 +188,7 @@ async def retention(
         """,
         start,
         end,
-        zone_of(request),
+        services.settings.timezone,
         weeks,
     )
     sizes = {row["week"]: row["people"] for row in rows if row["whole"]}
@@ -234,8 +234,8 @@ class ExperimentAnswer(ExperimentResult):
     response_model=list[ExperimentSummary],
     summary="Experiments seen in exposure events, with people per variant",
 )
-async def experiments(request: Request, _: Reader) -> list[ExperimentSummary]:
-    rows = await pool_of(request).fetch(
+async def experiments(services: ServicesDep, _: Reader) -> list[ExperimentSummary]:
+    rows = await services.pool.fetch(
         """
         SELECT experiment, jsonb_object_agg(variant, people) AS variants,
                min(first) AS first, max(last) AS last
@@ -275,7 +275,7 @@ GoalEvent = Annotated[
     responses={404: {"description": "No exposures to this experiment in the range"}},
 )
 async def experiment(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     experiment: ExperimentName,
     goal: GoalEvent,
@@ -284,7 +284,7 @@ async def experiment(
     control: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ExperimentAnswer:
     start, end = resolve_range(start or (end or _now()) - timedelta(days=90), end, Granularity.DAY)
-    rows = await pool_of(request).fetch(
+    rows = await services.pool.fetch(
         """
         WITH exposed AS (
             SELECT DISTINCT ON (person) person, variant, exposed_at

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.histogram import bins_by, percentile
 from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
 from lookout_dashboard.rates import percent
@@ -116,9 +117,9 @@ def _vitals(bins: dict[str, list[tuple[int, int]]]) -> dict[str, Vital | Timing]
     "and for all pages (UTC-hour resolution, UTC-day beyond 2 days; percentiles within 2.5 %)",
 )
 async def performance(
-    request: Request, _: Reader, start: From = None, end: To = None, limit: Top = 10
+    services: ServicesDep, _: Reader, start: From = None, end: To = None, limit: Top = 10
 ) -> Performance:
-    reader = RangeReader.of(request, *resolve_range(start, end, Granularity.DAY))
+    reader = RangeReader.of(services, *resolve_range(start, end, Granularity.DAY))
     everywhere = await reader.rows(
         f"""
         SELECT metric, bin, sum(n)::bigint AS n FROM {reader.value_samples()} AS samples
@@ -191,14 +192,14 @@ class Errors(Camel):
     summary="Errors: count, error rate and series; the most frequent errors by fingerprint",
 )
 async def errors(
-    request: Request,
+    services: ServicesDep,
     _: Reader,
     start: From = None,
     end: To = None,
     granularity: Gran = Granularity.HOUR,
     limit: Top = 10,
 ) -> Errors:
-    reader = RangeReader.of(request, *resolve_range(start, end, granularity))
+    reader = RangeReader.of(services, *resolve_range(start, end, granularity))
     rows = await reader.local_series(
         f"""
         SELECT {LOCAL_BUCKET} AS bucket,

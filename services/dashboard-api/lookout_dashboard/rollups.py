@@ -1,4 +1,4 @@
-"""How the analytics endpoints read the rollups: through the request's pool, over one
+"""How the analytics endpoints read the rollups: through the services' pool, over one
 resolved range ($1 = from, $2 = to), in buckets of the local zone, each row as an answer
 model or grouped by a column."""
 
@@ -11,9 +11,10 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import Query, Request
+from fastapi import Query
 from pydantic import BaseModel
 
+from lookout_dashboard.bootstrap import Services
 from lookout_dashboard.ranges import Granularity, Range, Span
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -57,15 +58,6 @@ DAY_RESOLUTION_AFTER = timedelta(days=2)
 ALL_PAGES = "*"
 
 
-def pool_of(request: Request) -> asyncpg.Pool:
-    return request.app.state.pool
-
-
-def zone_of(request: Request) -> str:
-    """LOOKOUT_TIMEZONE, which names local days."""
-    return request.app.state.settings.timezone
-
-
 @dataclass(frozen=True)
 class RangeReader:
     """Queries over one resolved range [start, end): each binds $1 = start and $2 = end,
@@ -77,8 +69,9 @@ class RangeReader:
     end: datetime
 
     @classmethod
-    def of(cls, request: Request, start: datetime, end: datetime) -> RangeReader:
-        return cls(pool_of(request), zone_of(request), start, end)
+    def of(cls, services: Services, start: datetime, end: datetime) -> RangeReader:
+        """Over the services' pool, in LOOKOUT_TIMEZONE (which names local days)."""
+        return cls(services.pool, services.settings.timezone, start, end)
 
     async def row(self, query: str, *more: object) -> asyncpg.Record:
         return await self.pool.fetchrow(query, self.start, self.end, *more)
