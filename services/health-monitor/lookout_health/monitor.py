@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -39,6 +40,7 @@ from lookout_health.quorum import (
     quorum_transition,
     reported_status,
 )
+from lookout_health.results import ResultWriter
 from lookout_health.rollups import RollupWriter
 
 log = logging.getLogger("lookout.health")
@@ -119,12 +121,14 @@ class Monitor:
         )
         self.is_leader = is_leader
         self.rollups = RollupWriter(pool, self.supervisor)
+        self.results = ResultWriter(pool, self.supervisor, self._written)
         self.checks: dict[str, CheckConfig] = {}
         self.states: dict[str, CheckState] = {}
         self.latest: dict[str, CheckResult] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
+        self._restoring = asyncio.Lock()
         self._checks_topic = topic_name(Topic.HEALTH_CHECKS, topic_prefix)
         self._context = ProbeContext(pool=pool)
 
@@ -134,6 +138,7 @@ class Monitor:
             self.feed.start()
         wanted = {check.name: check for check in config.checks}
         self.rollups.start()
+        self.results.start()
         self.rollups.forget(set(wanted))
         for name in list(self._tasks):
             if name not in wanted or wanted[name] != self.checks.get(name):
@@ -159,6 +164,7 @@ class Monitor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.results.stop()
         await self.rollups.stop()
         if self.feed is not None:
             await self.feed.stop()
@@ -215,11 +221,16 @@ class Monitor:
         self._restored = True
 
     async def run(self, name: str) -> CheckResult:
-        """Run one check now: probe, status, store, publish, incident transitions."""
+        """Run one check now: probe, status, incident transitions; the result is queued for
+        Postgres (`ResultWriter`), and reaches Kafka once written."""
         check = self.checks[name]
         async with self._locks[name]:
             if not self._restored:
-                await self._restore()
+                # One restore for everyone: the runs that arrive meanwhile wait for it (a
+                # query each took the whole pool when 10,000 checks started).
+                async with self._restoring:
+                    if not self._restored:
+                        await self._restore()
             succeeded, elapsed_ms, message, degraded = await probe(check, self._context)
             state = self.states.get(name) or CheckState()
             if (
@@ -251,10 +262,10 @@ class Monitor:
             )
             if self.quorum.keeps_verdicts:
                 result = await self._decide(check, result, seen)
-                await store.insert_result(self.pool, result)
+                self.results.add(result)
                 await self.rollups.record(result, check.component_name)
             else:
-                await store.insert_result(self.pool, result)
+                self.results.add(result)
                 await self.rollups.record(result, check.component_name)
                 if seen.transition is not None:
                     await self._incident(check, result, seen.transition)
@@ -263,9 +274,15 @@ class Monitor:
         RESULTS.labels(name, result.status.value).inc()
         STATUS.labels(name, str(check.critical).lower()).set(STATUS_VALUE[result.status.value])
         SECONDS.labels(name).observe(elapsed_ms / 1000)
-        if self.feed is not None:
-            self.feed.result(self._checks_topic, name, result.model_dump_json(by_alias=True))
         return result
+
+    def _written(self, results: Sequence[CheckResult]) -> None:
+        """Results whose rows are committed go on the feed (never before)."""
+        if self.feed is not None:
+            for result in results:
+                self.feed.result(
+                    self._checks_topic, result.service, result.model_dump_json(by_alias=True)
+                )
 
     async def _decide(
         self, check: CheckConfig, result: CheckResult, seen: Observation
@@ -376,4 +393,6 @@ class Monitor:
     async def run_now(self, name: str | None = None) -> list[CheckResult]:
         """`performHealthCheck`: every check (or one) now, concurrently."""
         names = [name] if name else list(self.checks)
-        return list(await asyncio.gather(*(self.run(n) for n in names)))
+        results = list(await asyncio.gather(*(self.run(n) for n in names)))
+        await self.results.flush()  # answered only once written
+        return results

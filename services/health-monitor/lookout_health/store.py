@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -29,6 +30,34 @@ async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: C
         result.critical,
         result.timestamp,
         result.location,
+    )
+
+
+def _text(value: str) -> str:
+    """Text Postgres takes: no NUL byte, no unpaired surrogate (a probe's message quotes
+    what a dependency answered, whatever it was)."""
+    return value.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
+
+
+async def insert_results(
+    connection: asyncpg.Connection | asyncpg.Pool, results: Sequence[CheckResult]
+) -> None:
+    """Every result in one statement (one transaction: all or none)."""
+    await connection.execute(
+        """
+        INSERT INTO system_health_logs
+            (check_name, kind, status, response_time_ms, message, critical, checked_at, location)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[],
+                             $6::bool[], $7::timestamptz[], $8::text[])
+        """,
+        [result.service for result in results],
+        [result.kind for result in results],
+        [result.status.value for result in results],
+        [result.response_time_ms for result in results],
+        [_text(result.message) for result in results],
+        [result.critical for result in results],
+        [result.timestamp for result in results],
+        [result.location for result in results],
     )
 
 

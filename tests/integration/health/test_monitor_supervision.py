@@ -10,6 +10,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -110,12 +111,14 @@ async def test_failing_check_and_outbox_loops_are_restarted_fail_healthz_and_rec
         "failing_loops": [],
     }
 
-    # Injected failures: the tables of the check's schedule and of the outbox relay
-    # disappear, so every run of either loop raises.
+    # Injected failures: the tables of the results writer and of the outbox relay
+    # disappear, so every run of either loop raises (the check keeps running; its results
+    # wait in the writer's queue).
+    away = (await monitor.rows("SELECT now() AS at"))[0]["at"]
     await monitor.rows("ALTER TABLE system_health_logs RENAME TO system_health_logs_away")
     await monitor.rows("ALTER TABLE incident_outbox RENAME TO incident_outbox_away")
 
-    loops = ["health-check:auth-service", "health-incident-outbox"]
+    loops = ["health-incident-outbox", "health-results"]
 
     async def failing():
         answer = await monitor.get("/healthz")
@@ -125,7 +128,7 @@ async def test_failing_check_and_outbox_loops_are_restarted_fail_healthz_and_rec
     assert answer.status_code == 503
     metrics = (await monitor.get("/metrics")).text
     logged = log_entries(monitor.service, "background loop failed; restarting")
-    for loop, table in zip(loops, ["system_health_logs", "incident_outbox"], strict=True):
+    for loop, table in zip(loops, ["incident_outbox", "system_health_logs"], strict=True):
         assert restarts(metrics, loop) >= 3
         assert f'lookout_loop_failing{{loop="{loop}"}} 1.0' in metrics
         failures = [entry for entry in logged if entry["loop"] == loop]
@@ -141,6 +144,14 @@ async def test_failing_check_and_outbox_loops_are_restarted_fail_healthz_and_rec
         return answer if answer.status_code == 200 else None
 
     await monitor.wait_for(healthy)
+    # The results of the runs while the table was away were kept and are written now.
+    back = (await monitor.rows("SELECT now() AS at"))[0]["at"]
+    kept = await monitor.rows(
+        "SELECT 1 FROM system_health_logs WHERE checked_at > $1 AND checked_at < $2",
+        away,
+        back - timedelta(seconds=1),
+    )
+    assert len(kept) >= 3
     # Both work again: an incident opens, and its transition leaves the outbox, which the
     # relay empties only once Kafka acknowledged it (the topic itself is read below, in
     # the restart test).
