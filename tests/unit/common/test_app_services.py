@@ -26,9 +26,9 @@ class Services:
     counter: Counter = field(default_factory=Counter)
 
 
-services = AppServices(Services)
-ServicesDep = Annotated[Services, services.depends()]
-CounterDep = Annotated[Counter, services.depends(lambda built: built.counter)]
+app_services = AppServices(Services)
+ServicesDep = Annotated[Services, app_services.depends()]
+CounterDep = Annotated[Counter, app_services.depends(lambda built: built.counter)]
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ async def hit(counter: CounterDep, whole: ServicesDep) -> dict[str, object]:
 def make_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services.store(app, Services(name="test-service"))
+        app_services.store(app, Services(name="test-service"))
         yield
 
     app = FastAPI(lifespan=lifespan)
@@ -58,7 +58,7 @@ async def test_routes_get_the_services_the_lifespan_stored_and_their_parts() -> 
         httpx.AsyncClient(transport=transport, base_url="http://service") as client,
     ):
         answers = [(await client.post("/hits")).json() for _ in range(2)]
-        stored = services.of(app)
+        stored = app_services.of(app)
     assert answers == [
         {"service": "test-service", "hits": 1},
         {"service": "test-service", "hits": 2},
@@ -75,4 +75,4 @@ def test_the_getters_add_nothing_to_the_api() -> None:
 
 def test_services_asked_for_before_the_lifespan_ran_name_what_is_missing() -> None:
     with pytest.raises(RuntimeError, match="no Services on this app: its lifespan has not"):
-        services.of(make_app())
+        app_services.of(make_app())

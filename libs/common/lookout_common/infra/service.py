@@ -133,10 +133,12 @@ class AppServices(Generic[S]):
     and the typed `Depends` getters that hand them, or one of their parts, to routes.
     One per service, in its bootstrap module::
 
-        services = AppServices(Services)
-        get_services = services.get
-        ServicesDep = Annotated[Services, services.depends()]
-        PoolDep = Annotated[asyncpg.Pool, services.depends(lambda s: s.pool)]
+        app_services = AppServices(Services)
+        get_services = app_services.get
+        ServicesDep = Annotated[Services, app_services.depends()]
+        PoolDep = Annotated[asyncpg.Pool, app_services.depends(lambda s: s.pool)]
+
+    and `app_services.store(app, services)` in the lifespan.
     """
 
     def __init__(self, kind: type[S]) -> None:
