@@ -1,4 +1,5 @@
-"""Writing one batch of events to Postgres: dedupe, raw rows and rollups in one statement.
+"""Writing one batch of events to Postgres: dedupe, raw rows and rollups in one
+transaction of two statements.
 
 The transaction is the unit of exactly-once: the event-id ledger, the raw rows
 and every rollup change commit together or not at all, and Kafka offsets are
@@ -6,9 +7,18 @@ committed only afterwards. A redelivered event finds its id in the ledger and
 changes nothing.
 
 The batch travels as one JSON array and Postgres expands it: the rollups are
-GROUP BYs over the batch's new events, so the cost per event in Python stays a
-header check however many rollups there are (measured: about 5x the throughput of
-building rows and rollup deltas in Python).
+GROUP BYs over the batch's new events (one upsert per distinct key per batch), so
+the cost per event in Python stays a header check however many rollups there are
+(measured: about 5x the throughput of building rows and rollup deltas in Python).
+
+The first statement (`STORE_EVENTS`) writes the ledger, the raw rows and every row that
+belongs to one person; events are keyed by person, so concurrent replicas never touch
+the same rows there. The second (`STORE_ROLLUPS`) adds the batch to the rows every
+replica shares (events per minute, views per path...): it is short and runs last, so a
+shared row is locked only from then to the commit and replicas overlap instead of
+queueing behind each other's whole batch. Every upsert inserts its keys in `ORDER BY`
+key order and the statements run in one order, so replicas lock rows in one order and
+cannot deadlock.
 """
 
 from __future__ import annotations
@@ -59,12 +69,13 @@ class EventHead(BaseModel):
     request_id: str | None = None
 
 
-# The core of the statement: the batch, the ledger, the raw rows and per-person state.
-# Data-modifying CTEs share one snapshot and pass rows only through RETURNING, which is
-# exactly "keep what the ledger did not know": `new` holds the batch's events not stored
-# before, and every rollup family (`rollups/`) reads it, with the person's state as it
-# was before the batch (`known_*`, from analytics_people). $2 is LOOKOUT_TIMEZONE (local
-# days, weeks and months) and $3 the session inactivity timeout.
+# The core of the first statement: the batch, the ledger, the raw rows and per-person
+# state. Data-modifying CTEs share one snapshot and pass rows only through RETURNING,
+# which is exactly "keep what the ledger did not know": `new` holds the batch's events not
+# stored before, and every rollup family (`rollups/`) reads it, with the person's state as
+# it was before the batch (`known_*`, from analytics_people). `staged` hands the columns
+# the shared rollups read to the second statement. $2 is LOOKOUT_TIMEZONE (local days,
+# weeks and months) and $3 the session inactivity timeout.
 REGISTERED = literal(EventType.USER_REGISTERED)
 CORE = Fragment(
     "core",
@@ -150,8 +161,32 @@ people AS (
         session_seen = greatest(p.session_seen, EXCLUDED.session_seen),
         registered_at = least(p.registered_at, EXCLUDED.registered_at),
         active_day = greatest(p.active_day, EXCLUDED.active_day)
+),
+staged AS (
+    INSERT INTO pg_temp.lookout_batch_new (event, "timestamp", minute, hour, props, context)
+    SELECT event, "timestamp", minute, hour, props, context FROM new
 )""",
 )
+
+# The second statement reads the first one's new events back (and empties the stage, so
+# a second batch in the same transaction starts from nothing).
+STAGED = Fragment(
+    "staged",
+    shared="""
+new AS (
+    DELETE FROM pg_temp.lookout_batch_new
+    RETURNING event, "timestamp", minute, hour, props, context
+)""",
+)
+
+# Per connection, emptied at every commit: what the first statement hands the second.
+STAGE_TABLES = """
+CREATE TEMP TABLE IF NOT EXISTS lookout_batch_new (
+    event text, "timestamp" timestamptz, minute timestamptz, hour timestamptz,
+    props jsonb, context jsonb) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS lookout_batch_active (period text, start date)
+    ON COMMIT DELETE ROWS;
+"""
 
 # Every rollup family, written in the batch's transaction. Adding one: README, "How to add
 # a metric".
@@ -171,14 +206,14 @@ FAMILIES: tuple[Fragment, ...] = (
 )
 
 
-def compose(fragments: Sequence[Fragment]) -> str:
+def compose(parts: Sequence[str]) -> str:
     """One statement of the fragments' CTEs, answering how many events were new."""
-    return "WITH " + ",\n".join(f.sql.strip() for f in fragments) + "\nSELECT count(*) FROM new\n"
+    ctes = [part.strip() for part in parts if part.strip()]
+    return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM new\n"
 
 
-# One round trip per batch. Rollup keys are inserted in sorted order so that concurrent
-# replicas lock rollup rows in the same order and cannot deadlock each other.
-STORE_BATCH = compose((CORE, *FAMILIES))
+STORE_EVENTS = compose([fragment.sql for fragment in (CORE, *FAMILIES)])
+STORE_ROLLUPS = compose([fragment.shared for fragment in (STAGED, *FAMILIES)])
 
 
 def batch_document(values: Iterable[bytes]) -> str:
@@ -201,13 +236,50 @@ async def store_batch(
 ) -> int:
     """Store the events (JSON `AnalyticsEvent`s) not stored before; returns how many were new.
 
-    Call inside a transaction whose day partitions exist. `timezone` names the local
-    days, weeks and months of the per-period rollups.
+    The day partitions must exist. Both statements run in one transaction (a savepoint
+    when called inside one, as the aggregator does, so the caller's commit decides).
+    `timezone` names the local days, weeks and months of the per-period rollups.
     """
     if not values:
         return 0
-    # The plan does not depend on the parameters (the batch is one JSON document), so the
-    # statement is planned once per connection instead of five times (about 10 % of a
+    async with connection.transaction():
+        await prepare(connection)
+        new = await connection.fetchval(
+            STORE_EVENTS, batch_document(values), timezone, session_timeout
+        )
+        await connection.fetchval(STORE_ROLLUPS)
+    return int(new)
+
+
+async def prepare(connection: asyncpg.Connection) -> None:
+    """Set up this transaction for the two statements: generic plans, and the temporary
+    tables the first hands the second (created once per connection)."""
+    # The plans do not depend on the parameters (the batch is one JSON document), so the
+    # statements are planned once per connection instead of five times (about 10 % of a
     # 5,000-event batch each time).
-    await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-    return await connection.fetchval(STORE_BATCH, batch_document(values), timezone, session_timeout)
+    await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan;\n" + STAGE_TABLES)
+
+
+async def explain_batch(
+    connection: asyncpg.Connection,
+    values: Sequence[bytes],
+    *,
+    timezone: str = "UTC",
+    session_timeout: timedelta = SESSION_TIMEOUT,
+) -> str:
+    """EXPLAIN ANALYZE of both statements on `values`, rolled back: where a batch's time
+    goes, node by node (bench/aggregator.py --profile)."""
+    plans = []
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        await prepare(connection)
+        for statement, arguments in (
+            (STORE_EVENTS, (batch_document(values), timezone, session_timeout)),
+            (STORE_ROLLUPS, ()),
+        ):
+            rows = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *arguments)
+            plans.append("\n".join(row[0] for row in rows))
+    finally:
+        await transaction.rollback()
+    return "\n\n".join(plans) + "\n"

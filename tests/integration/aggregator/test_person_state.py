@@ -11,6 +11,14 @@ import asyncpg
 import pytest
 from support.events import event, store
 
+from lookout_aggregator.store import (
+    STORE_EVENTS,
+    STORE_ROLLUPS,
+    batch_document,
+    ensure_partitions,
+    prepare,
+)
+
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -218,13 +226,44 @@ async def test_registration_time_is_the_first_user_registered(database_url: str)
     assert (rows[0]["registered_at"], rows[0]["first_seen"]) == (minutes(40), minutes(0))
 
 
+async def _store_explained(dsn: str, events: list) -> dict[str, tuple[int, int]]:
+    """Store `events` as one batch under EXPLAIN ANALYZE: for each table the per-person
+    statement inserts into with ON CONFLICT, (rows inserted, rows found already there).
+    A membership the statement skipped is in neither."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await ensure_partitions(connection, {e.timestamp.astimezone(UTC).date() for e in events})
+        async with connection.transaction():
+            await prepare(connection)
+            [plan] = json.loads(
+                await connection.fetchval(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + STORE_EVENTS,
+                    batch_document([e.model_dump_json().encode() for e in events]),
+                    "UTC",
+                    timedelta(minutes=30),
+                )
+            )
+            await connection.fetchval(STORE_ROLLUPS)
+    finally:
+        await connection.close()
+    found: dict[str, tuple[int, int]] = {}
+    nodes = [plan["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("Plans", []))
+        if node.get("Operation") == "Insert" and "Conflicting Tuples" in node:
+            found[node["Relation Name"]] = (node["Tuples Inserted"], node["Conflicting Tuples"])
+    return found
+
+
 async def test_memberships_already_stored_are_skipped_and_nothing_else(database_url: str) -> None:
     """The aggregator skips an event's active-day and active-minute memberships only when
     the person's stored state says they exist (same local day as `active_day`, same minute
-    as `last_seen`); a later minute, a late event for an earlier minute or day, and a new
-    day are still counted, each once."""
+    as `last_seen`): those are never even tried, which the statement's own counts of rows
+    inserted and rows found already stored show. A later minute, a late event for an
+    earlier minute or day, and a new day are still counted, each once."""
     await store(database_url, [event("page_view", minutes(5), user="r")])
-    await store(
+    tried = await _store_explained(
         database_url,
         [
             event("page_view", minutes(5.5), user="r"),  # same minute, same day: skipped
@@ -233,6 +272,12 @@ async def test_memberships_already_stored_are_skipped_and_nothing_else(database_
             event("page_view", minutes(-24 * 60), user="r"),  # late: the day before
         ],
     )
+    # Minutes 6, 1 and the day before's are new; minute 5 is not tried (it would conflict).
+    assert tried["rollup_distinct"] == (3, 0)
+    # The day before brings its day and its week (Sunday 1 March: the week of 23 February)
+    # and tries its month, which the first batch stored. 2 March's day, week and month are
+    # not tried: tried, they would be three more conflicts.
+    assert tried["active_periods"] == (2, 1)
     await store(database_url, [event("page_view", minutes(24 * 60), user="r")])  # next day
     actor_minutes = await _rows(
         database_url,

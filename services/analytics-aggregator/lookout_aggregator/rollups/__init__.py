@@ -2,8 +2,15 @@
 
 A family is a `Fragment`: named common table expressions that read `new` (the batch's
 events not stored before, see `store.py`) and upsert one or more tables. `store.py`
-joins every family in `FAMILIES` into the one statement a batch is written with, so a
-family is exactly-once with the raw rows for free.
+joins every family in `FAMILIES` into the two statements a batch is written with, in one
+transaction, so a family is exactly-once with the raw rows for free:
+
+- `sql`, in the first statement: rows of the batch's own people (per-person state,
+  memberships). Events are keyed by person, so replicas never share these rows.
+- `shared`, in the second statement: rows every replica adds to (counts per minute,
+  path, term...). They are locked from that short statement to the commit only, so
+  replicas do not queue behind each other's whole batch. `new` there is the first
+  statement's new events, staged in a temporary table.
 
 Rules for a fragment: read only `new` (or an earlier CTE of the same fragment); write
 with `ON CONFLICT` adding deltas (or keeping the first value), so a batch and its
@@ -19,10 +26,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Fragment:
-    """One rollup family: `sql` is `name AS (...)` CTEs separated by commas."""
+    """One rollup family: `sql` and `shared` are `name AS (...)` CTEs separated by commas
+    (either may be empty), for the per-person and the shared statement."""
 
     family: str
-    sql: str
+    sql: str = ""
+    shared: str = ""
 
 
 def literal(value: str) -> str:

@@ -9,7 +9,7 @@ COMPLETED = literal(EventType.BOOKING_COMPLETED)
 
 BOOKINGS = Fragment(
     "bookings",
-    f"""
+    shared=f"""
 bookings AS (
     INSERT INTO rollup_bookings (bucket, service_type, currency, location, attempts,
                                  completions, revenue)

@@ -5,7 +5,7 @@ from lookout_common.contracts.events import EventType
 
 ERRORS = Fragment(
     "errors",
-    f"""
+    shared=f"""
 errors AS (
     INSERT INTO rollup_errors (bucket, fingerprint, type, message, top_frame, errors)
     SELECT hour, fingerprint, (array_agg(type ORDER BY at))[1],

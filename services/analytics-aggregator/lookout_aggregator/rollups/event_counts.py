@@ -4,7 +4,7 @@ from lookout_aggregator.rollups import Fragment
 
 EVENT_COUNTS = Fragment(
     "event_counts",
-    """
+    shared="""
 counts AS (
     INSERT INTO rollup_event_counts (bucket, event, events)
     SELECT minute, event, count(*) FROM new GROUP BY 1, 2 ORDER BY 1, 2

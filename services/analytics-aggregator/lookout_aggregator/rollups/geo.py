@@ -4,7 +4,7 @@ from lookout_aggregator.rollups import Fragment
 
 GEO = Fragment(
     "geo",
-    """
+    shared="""
 geo AS (
     INSERT INTO rollup_geo (bucket, country, city, events)
     SELECT hour, left(context -> 'geo' ->> 'country', 64),

@@ -23,7 +23,7 @@ def results_bin(column: str) -> str:
 
 SEARCH = Fragment(
     "search",
-    f"""
+    shared=f"""
 searches AS MATERIALIZED (
     SELECT hour, props,
            left(coalesce(nullif(props ->> 'queryNormalized', ''),

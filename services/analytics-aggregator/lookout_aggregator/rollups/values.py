@@ -10,7 +10,7 @@ PERFORMANCE = literal(EventType.PERFORMANCE)
 
 VALUES = Fragment(
     "values",
-    f"""
+    shared=f"""
 samples AS MATERIALIZED (
     SELECT hour, (hour AT TIME ZONE 'UTC')::date AS day, metric, paths.path,
            lookout_value_bin(value) AS bin, count(*) AS n
