@@ -1,5 +1,6 @@
-"""The aggregator killed with SIGKILL mid-stream and restarted: every event is stored
-and counted exactly once, raw rows and rollups alike."""
+"""The aggregator killed with SIGKILL mid-stream and restarted, or killed while a second
+process of its group carries on: every event is stored and counted exactly once, raw rows
+and rollups alike, and two processes writing at once never deadlock."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from support.services import settings_env
+from support.db import create_keys
+from support.services import ServiceProcess, settings_env
 
 from lookout_common.contracts.events import AnalyticsEvent
 from lookout_common.contracts.topics import Topic, topic_name
+from lookout_common.infra.apikeys import Role
 from lookout_common.infra.settings import LookoutSettings
 
 pytestmark = pytest.mark.integration
@@ -127,3 +131,85 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(
     assert by_event == {name: TOTAL // len(KINDS) for name in KINDS}
     assert views == TOTAL // len(KINDS)
     assert chats == 101
+
+
+async def _partitions(service: ServiceProcess, key: str) -> list[str]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(
+            f"{service.url}/lag", headers={"Authorization": f"Bearer {key}"}
+        )
+    return response.json()["partitions"] if response.status_code == 200 else []
+
+
+async def test_two_processes_one_sigkilled_count_every_event_once_without_deadlocks(
+    settings: LookoutSettings, service_factory
+) -> None:
+    """Two processes in one group share the 4 partitions, both writing rows every replica
+    adds to (the same minute's counts) at the same time. One is SIGKILLed mid-stream; the
+    other takes its partitions over once its session expires and redoes what it had not
+    committed."""
+    events = _events(datetime.now(UTC))
+    stream = events + events[:2000]
+    topic = topic_name(Topic.EVENTS, settings.topic_prefix)
+    (admin,) = await create_keys(settings.dsn(), (Role.ADMIN, "kill test"))
+    env = settings_env(settings, LOOKOUT_BATCH_MAX_RECORDS="500")
+    survivor = service_factory("lookout_aggregator", env)
+    victim = service_factory("lookout_aggregator", env)
+    deadline = time.monotonic() + 60
+    held: list[list[str]] = [[], []]
+    while time.monotonic() < deadline:
+        held = [await _partitions(survivor, admin), await _partitions(victim, admin)]
+        if all(held) and len(held[0]) + len(held[1]) == 4:
+            break
+        await asyncio.sleep(0.2)
+    assert all(held), held
+    assert len(held[0]) + len(held[1]) == 4, held
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+
+    async def produce(chunk: list[AnalyticsEvent]) -> None:
+        futures = [
+            await producer.send(topic, e.model_dump_json().encode(), key=e.partition_key())
+            for e in chunk
+        ]
+        await asyncio.gather(*futures)
+
+    try:
+        await produce(stream[:5000])
+        position, stored = 5000, 0
+        deadline = time.monotonic() + 60
+        while stored < 6000 and time.monotonic() < deadline:
+            await produce(stream[position : position + 500])
+            position += 500
+            stored = (await _count(settings.dsn()))[0]
+        victim.kill()
+        assert 0 < stored < TOTAL, "kill must land mid-stream"
+        await produce(stream[position:])
+    finally:
+        await producer.stop()
+
+    # The victim's partitions move to the survivor once the group drops the dead member.
+    deadline = time.monotonic() + 180
+    counts = await _count(settings.dsn())
+    while counts[0] < TOTAL and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        counts = await _count(settings.dsn())
+    await asyncio.sleep(1.0)  # anything late and wrong would land now
+    survivor.stop()  # its backends exit, so their statistics are flushed
+    assert await _count(settings.dsn()) == (TOTAL, TOTAL, TOTAL)
+
+    connection = await asyncpg.connect(settings.dsn())
+    try:
+        by_event = dict(
+            await connection.fetch("SELECT event, sum(events) FROM rollup_event_counts GROUP BY 1")
+        )
+        people = await connection.fetchval("SELECT sum(events) FROM person_events")
+        deadlocks = await connection.fetchval(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await connection.close()
+    assert by_event == {name: TOTAL // len(KINDS) for name in KINDS}
+    assert people == TOTAL
+    assert deadlocks == 0
