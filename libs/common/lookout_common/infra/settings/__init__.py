@@ -3,6 +3,8 @@
 The shared base is in `base`, each service's class in a module of its own (`ingest`,
 `aggregator`, `health`, `alerts`, `backup`, `dashboard`, `stack`). Import them from
 here: `from lookout_common.infra.settings import IngestSettings` is the stable path.
+`__all__` lists every settings class (the deployment checks collect the `LOOKOUT_*` names
+from it); each class keeps the `__module__` of the module that defines it.
 
 Defaults point at the embedded stack (`lookout up`). Secrets are `SecretStr`, so they
 never appear in logs or reprs.
@@ -28,21 +30,3 @@ __all__ = [
     "LookoutSettings",
     "StackSettings",
 ]
-
-# Every class says it lives here, its public home, as it did when this was one module:
-# reprs, pickles and whatever lists this package's classes by their `__module__` (the
-# deployment tests collect every `LOOKOUT_*` name that way) see one place. The modules
-# evaluate their annotations when the classes are made (no `from __future__ import
-# annotations`), so `typing.get_type_hints` never looks them up in this namespace.
-for _settings_class in (
-    AggregatorSettings,
-    AlertSettings,
-    BackupWorkerSettings,
-    DashboardSettings,
-    HealthMonitorSettings,
-    IngestSettings,
-    LookoutSettings,
-    StackSettings,
-):
-    _settings_class.__module__ = __name__
-del _settings_class
