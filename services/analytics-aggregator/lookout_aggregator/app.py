@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lookout_aggregator import routes
-from lookout_aggregator.bootstrap import bootstrap
+from lookout_aggregator.bootstrap import app_services, bootstrap
 from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
 from lookout_common.infra.settings import AggregatorSettings
 from lookout_common.infra.supervise import Supervisor
@@ -23,7 +23,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings, loops) as services:
-            app.state.services = services
+            app_services.store(app, services)
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
@@ -34,6 +34,8 @@ def create_app(settings: AggregatorSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         **api_docs(settings),
     )
-    add_probe_routes(app, "analytics-aggregator", lambda: app.state.services.readiness, loops=loops)
+    add_probe_routes(
+        app, "analytics-aggregator", lambda: app_services.of(app).readiness, loops=loops
+    )
     app.include_router(routes.router)
     return app

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -23,7 +22,7 @@ from lookout_common.contracts.topics import Topic, group_name, topic_name
 from lookout_common.infra.apikeys import KeyCache
 from lookout_common.infra.db import create_pool, database_reachable
 from lookout_common.infra.kafka import broker_reachable, make_broker, start_with_retry
-from lookout_common.infra.service import ReadinessCheck
+from lookout_common.infra.service import AppServices, ReadinessCheck
 from lookout_common.infra.settings import AggregatorSettings
 from lookout_common.infra.supervise import Supervisor
 
@@ -147,13 +146,7 @@ async def bootstrap(settings: AggregatorSettings, loops: Supervisor) -> AsyncIte
         await pool.close()
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def get_aggregator(request: Request) -> Aggregator:
-    return get_services(request).aggregator
-
-
-AggregatorDep = Annotated[Aggregator, Depends(get_aggregator)]
+# Where the lifespan keeps the services, and the typed getters routes take them from.
+app_services = AppServices(Services)
+get_services = app_services.get
+AggregatorDep = Annotated[Aggregator, app_services.depends(lambda services: services.aggregator)]
