@@ -5,7 +5,10 @@ worker refuses is said above the schedules; a viewer sees what each schedule mak
 but no controls. On the Health tab an incident shows its lifecycle state, who acknowledged it
 and when, the reminders sent, its escalation and its timeline, as the API reports them; an
 admin acknowledges it and moves it through its states with updates (a step back the
-lifecycle refuses is said in the incident), and a viewer sees it all without controls.
+lifecycle refuses is said in the incident), and a viewer sees it all without controls; an
+update an admin is still typing, and the focus, survive the list's redraw when another
+incident's event arrives live. A check run from several locations shows, under its row,
+what each location last saw of it, as the API reports it.
 
 Screenshots go to tests/artifacts/.
 """
@@ -239,6 +242,120 @@ async def test_an_admin_acknowledges_and_updates_an_incident_on_the_health_tab(
     assert isinstance(audit, list)
     actions = {entry["action"] for entry in audit if entry["target"] == str(incident_id)}
     assert {"health.incident.ack", "health.incident.update"} <= actions
+
+
+async def test_an_update_being_typed_survives_a_live_incident_event(
+    page: Page, stack: Stack
+) -> None:
+    typing_id = await _open_incident(stack, "checkout-api")
+    other_id = await _open_incident(stack, "mail-relay")
+
+    await sign_in(page, stack, stack.admin_key)
+    await expect(page.locator("#live")).to_have_text("live")
+    await page.click("#tab-health")
+    item = page.locator(f'#hl-incidents > li[data-incident="{typing_id}"]')
+    other = page.locator(f'#hl-incidents > li[data-incident="{other_id}"]')
+    await expect(other).to_have_class("open")
+    await item.get_by_label("State of checkout-api").select_option("monitoring")
+    message = item.get_by_label("Update on checkout-api")
+    await message.press_sequentially("Fix deployed, watching")
+    await expect(message).to_be_focused()
+
+    # Another admin resolves the other incident: the monitor announces it on the live stream
+    # and the page redraws the list with it resolved.
+    headers = {"Authorization": f"Bearer {stack.admin_key}"}
+    async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=30) as http:
+        resolved = await http.post(
+            f"/api/v1/health/incidents/{other_id}/updates",
+            json={"state": "resolved", "message": "Relay restarted"},
+        )
+    assert resolved.status_code == 201, resolved.text
+    await expect(other).to_have_class("resolved")
+
+    # What was typed is still there, focused, with the caret where it was: typing goes on.
+    await expect(message).to_have_value("Fix deployed, watching")
+    await expect(item.get_by_label("State of checkout-api")).to_have_value("monitoring")
+    await expect(message).to_be_focused()
+    await message.press_sequentially(" for an hour")
+    await expect(message).to_have_value("Fix deployed, watching for an hour")
+    await item.scroll_into_view_if_needed()
+    await shot(page, "incident-typing-kept")
+
+    await item.get_by_role("button", name="Post update").click()
+    await expect(item.locator(".incident-state")).to_have_text("monitoring")
+    await expect(item.locator("ol.updates > li").last).to_contain_text(
+        "Fix deployed, watching for an hour"
+    )
+    await expect(message).to_have_value("")
+    assert _incident(stack, typing_id)["updates"][-1]["message"] == (
+        "Fix deployed, watching for an hour"
+    )
+
+
+async def _seen_from(stack: Stack, check: str, seen: dict[str, tuple[str, bool]]) -> None:
+    """Results and quorum verdicts of `check` as monitors in other locations store them:
+    per location, its latest status and whether its verdict is failing."""
+    now = datetime.now(UTC)
+    connection = await asyncpg.connect(stack.info["database_url"])
+    try:
+        for location, (status, failing) in seen.items():
+            await connection.execute(
+                """
+                INSERT INTO system_health_logs (check_name, kind, status, response_time_ms,
+                    message, critical, checked_at, location)
+                VALUES ($1, 'postgres', $2, 12.5, $3, true, $4, $5)
+                """,
+                check,
+                status,
+                f"{status} from {location}",
+                now,
+                location,
+            )
+            await connection.execute(
+                """
+                INSERT INTO health_location_verdicts (check_name, location, failing, since,
+                    updated_at)
+                VALUES ($1, $2, $3, $4, $5)
+                """,
+                check,
+                location,
+                failing,
+                now - timedelta(minutes=5),
+                now,
+            )
+    finally:
+        await connection.close()
+
+
+async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: Stack) -> None:
+    await _seen_from(
+        stack,
+        "lookout-tables",
+        {"eu-west": ("healthy", False), "us-east": ("unhealthy", True)},
+    )
+    located = stack.api("/api/v1/health/checks/lookout-tables/locations")
+    assert isinstance(located, list)
+    assert [entry["location"] for entry in located] == ["eu-west", "us-east"]
+    checks = stack.api("/api/v1/health/checks")
+    assert isinstance(checks, list)
+
+    await sign_in(page, stack, stack.viewer_key)
+    await page.click("#tab-health")
+    lines = page.locator('#hl-checks tr[data-locations-of="lookout-tables"] li[data-location]')
+    await expect(lines).to_have_count(2)
+    for line, entry in zip(await lines.all(), located, strict=True):
+        await expect(line).to_have_attribute("data-location", entry["location"])
+        await expect(line.locator("strong")).to_have_text(entry["location"])
+        await expect(line.locator(".badge")).to_have_text(entry["latest"]["status"])
+        await expect(line.locator(".verdict")).to_contain_text(
+            "failing since " if entry["failing"] else "up since "
+        )
+        await expect(line.locator(".message")).to_have_text(entry["latest"]["message"])
+    # One row per check still, and a check seen from one location has no lines under it.
+    await expect(page.locator("#hl-checks tbody tr[data-check]")).to_have_count(len(checks))
+    await expect(page.locator('#hl-checks tr[data-locations-of="postgres"]')).to_have_count(0)
+    await page.locator('#hl-checks tr[data-check="lookout-tables"]').scroll_into_view_if_needed()
+    await shot(page, "health-locations")
 
 
 async def test_a_viewer_sees_an_incidents_lifecycle_without_controls(

@@ -70,7 +70,7 @@ async def test_admin_sees_each_tab_show_the_apis_numbers(page: Page, stack: Stac
     # Health: one row per check, each with the API's latest status.
     await page.click("#tab-health")
     checks = stack.api("/api/v1/health/checks")
-    rows = page.locator("#hl-checks tbody tr")
+    rows = page.locator("#hl-checks tbody tr[data-check]")
     await expect(rows).to_have_count(len(checks))
     for check in checks:
         row = page.locator(f'#hl-checks tr[data-check="{check["name"]}"]')

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from lookout_common.contracts.health_api import (
+    CheckLocation,
     CheckSummary,
     HistoryPoint,
     Incident,
@@ -72,6 +73,18 @@ async def history(
 ) -> Response:
     return await monitor.read(
         f"/api/v1/health/checks/{quote(name, safe='')}/history", list[HistoryPoint]
+    )
+
+
+@router.get(
+    "/checks/{name}/locations",
+    response_model=list[CheckLocation],
+    responses=NOT_FOUND,
+    summary="What each location last saw of a check, with its verdict towards the quorum",
+)
+async def locations(monitor: Monitor, name: str, _: Reader) -> Response:
+    return await monitor.read(
+        f"/api/v1/health/checks/{quote(name, safe='')}/locations", list[CheckLocation]
     )
 
 

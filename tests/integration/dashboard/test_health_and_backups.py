@@ -44,6 +44,46 @@ async def test_health_reads_and_run_now_go_through_the_monitor(stack) -> None:
         assert (await as_viewer.get("/api/v1/audit")).status_code == 403
 
 
+async def test_what_each_location_saw_of_a_check_is_relayed(stack) -> None:
+    dashboard, _, viewer, worker = stack
+    connection = await asyncpg.connect(worker.env["LOOKOUT_DATABASE_URL"])
+    try:
+        for location, status, failing in (
+            ("eu-west", "healthy", False),
+            ("us-east", "unhealthy", True),
+        ):
+            await connection.execute(
+                "INSERT INTO system_health_logs (check_name, kind, status, response_time_ms,"
+                " message, critical, checked_at, location)"
+                " VALUES ('lookout-db', 'postgres', $1, 4.5, $2, true, now(), $3)",
+                status,
+                f"seen from {location}",
+                location,
+            )
+            await connection.execute(
+                "INSERT INTO health_location_verdicts (check_name, location, failing, since,"
+                " updated_at) VALUES ('lookout-db', $1, $2, now() - interval '5 minutes', now())",
+                location,
+                failing,
+            )
+    finally:
+        await connection.close()
+    async with client(dashboard, viewer) as as_viewer:
+        located = await as_viewer.get("/api/v1/health/checks/lookout-db/locations")
+        assert located.status_code == 200, located.text
+        missing = await as_viewer.get("/api/v1/health/checks/nope/locations")
+        assert missing.status_code == 404
+    seen = [
+        (entry["location"], entry["failing"], entry["latest"]["status"], entry["latest"]["message"])
+        for entry in located.json()
+    ]
+    assert seen == [
+        ("eu-west", False, "healthy", "seen from eu-west"),
+        ("us-east", True, "unhealthy", "seen from us-east"),
+    ]
+    assert all(entry["since"] is not None for entry in located.json())
+
+
 async def test_the_audit_limit_is_validated_not_clamped(stack) -> None:
     dashboard, admin, _, _ = stack
     async with client(dashboard, admin) as as_admin:

@@ -1,8 +1,10 @@
-// The Health tab: one row per check with its latest result and uptime, the 30-day uptime
+// The Health tab: one row per check with its latest result and uptime (and under it, when
+// more than one location runs the check, what each location last saw), the 30-day uptime
 // chart, one check's response times, the incidents (lifecycle state, acknowledgement,
 // reminders, escalation and timeline), and for admins "Run health check" and, on each open
 // incident, "Acknowledge" and "Post update".
-// Live: check results replace their row; incidents reload the timeline (lib/dashboard.js).
+// Live: check results replace their row; incidents reload the timeline (lib/dashboard.js),
+// keeping what an admin is typing into an update, and the focus.
 
 import { badge, cell, el, fillTable, fmt, tableError } from '../lib/format.js';
 import { plot } from '../lib/charts.js';
@@ -21,10 +23,56 @@ function checkRow(check) {
     cell(latest ? latest.message : '', 'message'));
 }
 
+// A location's verdict, as the quorum counts it: null while only one location runs checks.
+function verdict(location) {
+  if (location.failing === null || location.failing === undefined) return null;
+  const since = location.since ? ` since ${fmt.time(location.since)}` : '';
+  return el('span', { class: 'verdict', text: `${location.failing ? 'failing' : 'up'}${since}` });
+}
+
+function locationItem(location) {
+  const latest = location.latest;
+  return el('li', { 'data-location': location.location },
+    el('strong', { text: location.location }), ' ', badge(latest.status), ' ',
+    el('span', { class: 'num', text: fmt.ms(latest.responseTime) }), ' · ',
+    el('time', { datetime: latest.timestamp, text: fmt.time(latest.timestamp) }),
+    verdict(location) ? ' · ' : null, verdict(location),
+    latest.message ? el('span', { class: 'message', text: latest.message }) : null);
+}
+
+// Under a check's row, what each location last saw of it, when more than one location runs
+// it (or why that could not be read); nothing with one location.
+function locationsRow(view, check) {
+  const columns = view.$('hl-checks').tHead.rows[0].cells.length;
+  const attrs = { class: 'locations', 'data-locations-of': check.name };
+  if (check.locationsError) {
+    return el('tr', attrs, el('td', { colspan: columns, class: 'error',
+      text: `Locations could not load: ${check.locationsError}` }));
+  }
+  if (!check.locations || check.locations.length < 2) return null;
+  return el('tr', attrs, el('td', { colspan: columns },
+    el('ul', { class: 'locations', 'aria-label': `${check.name} by location` },
+      ...check.locations.map(locationItem))));
+}
+
+function checkRows(view, check) {
+  return [checkRow(check), locationsRow(view, check)].filter(Boolean);
+}
+
+// One check's rows drawn again from its state.
+function redrawCheck(view, check) {
+  const body = view.$('hl-checks').tBodies[0];
+  const name = CSS.escape(check.name);
+  const row = body.querySelector(`tr[data-check="${name}"]`);
+  if (!row) return;
+  body.querySelector(`tr[data-locations-of="${name}"]`)?.remove();
+  row.replaceWith(...checkRows(view, check));
+}
+
 function showChecks(view) {
   const { $ } = view;
   const checks = [...view.state.checks.values()];
-  fillTable($('hl-checks'), checks.map(checkRow));
+  fillTable($('hl-checks'), checks.flatMap((check) => checkRows(view, check)));
   plot(view, 'chart-uptime', [{
     type: 'bar', x: checks.map((c) => c.name), y: checks.map((c) => c.uptime['30d'] ?? 0),
     marker: { color: checks.map((c) => ((c.uptime['30d'] ?? 0) >= 99.9 ? '#1b7f3b' : '#a86400')) },
@@ -40,11 +88,44 @@ function showChecks(view) {
 async function loadChecks(view) {
   try {
     const checks = await view.api('/api/v1/health/checks');
+    const before = view.state.checks;
+    // What each location saw stays on show until it is read again.
+    for (const check of checks) {
+      const shown = before.get(check.name);
+      if (shown) Object.assign(check, { locations: shown.locations, locationsError: shown.locationsError });
+    }
     view.state.checks = new Map(checks.map((check) => [check.name, check]));
     showChecks(view);
   } catch (error) {
     if (error.status !== 401) tableError(view.$('hl-checks'), error);
   }
+}
+
+const LOCATION_READS = 4;
+
+// Each check's locations, read a few checks at a time; a check's rows are drawn again as its
+// answer arrives, and a check whose locations could not be read says so under its row.
+async function loadLocations(view) {
+  const queue = [...view.state.checks.values()];
+  const next = async () => {
+    for (let check = queue.shift(); check; check = queue.shift()) {
+      let locations = null;
+      let locationsError = null;
+      try {
+        locations = await view.api(`/api/v1/health/checks/${encodeURIComponent(check.name)}/locations`);
+      } catch (error) {
+        if (error.status === 401) return;
+        locationsError = error.message;
+      }
+      // The table may have been read again meanwhile: the answer goes to the check shown now.
+      const shown = view.state.checks.get(check.name);
+      if (shown) {
+        Object.assign(shown, { locations, locationsError });
+        redrawCheck(view, shown);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: LOCATION_READS }, next));
 }
 
 // The chosen check's response times over the last 24 hours; a failure is said above the chart.
@@ -86,47 +167,90 @@ function incidentLifecycle(incident) {
 
 const STATES = ['investigating', 'identified', 'monitoring', 'resolved'];
 
+// What an admin has started on an open incident, by incident id: the update's state (null
+// until chosen: then the incident's own) and message as typed, a refusal to show, and
+// whether an action is on its way. The incident list is redrawn whenever an incident event
+// arrives live (and every 30 s); a draft outlives those redraws and goes once its update is
+// saved or its incident is no longer open.
+function draftOf(view, incident) {
+  const { drafts } = view.state;
+  if (!drafts.has(incident.id)) drafts.set(incident.id, { state: null, message: '', error: '', busy: false });
+  return drafts.get(incident.id);
+}
+
 // Sends an admin's action on an incident; the list shows the monitor's answer. A refusal
 // (a step back the lifecycle does not allow, a resolved incident) is said in the incident.
-async function incidentAction(view, incident, path, body, controls) {
-  const buttons = [...controls.querySelectorAll('button')];
-  for (const button of buttons) button.disabled = true;
+async function incidentAction(view, incident, path, body) {
+  const draft = draftOf(view, incident);
+  if (body) Object.assign(draft, body);
+  draft.busy = true;
+  draft.error = '';
+  showIncidents(view);
   try {
     const saved = await view.api(`/api/v1/health/incidents/${incident.id}/${path}`, { method: 'POST', body });
     view.state.incidents = view.state.incidents.map((item) => (item.id === saved.id ? saved : item));
-    showIncidents(view);
+    if (path === 'updates') view.state.drafts.delete(incident.id);
   } catch (error) {
-    for (const button of buttons) button.disabled = false;
-    if (error.status !== 401) controls.querySelector('.error').textContent = `Not saved: ${error.message}`;
+    if (error.status !== 401) draft.error = `Not saved: ${error.message}`;
+  } finally {
+    draft.busy = false;
   }
+  showIncidents(view);
 }
 
 // An admin's controls on an open incident: "Acknowledge" (until someone has), and an
-// update with its new (or same) state and a message.
+// update with its new (or same) state and a message, filled from the incident's draft.
 function incidentControls(view, incident) {
+  const draft = draftOf(view, incident);
   const controls = el('div', { class: 'incident-actions' });
-  const state = el('select', { 'aria-label': `State of ${incident.check}` },
-    ...STATES.map((name) => el('option', { value: name, text: name, selected: name === incident.state })));
+  const state = el('select', { 'aria-label': `State of ${incident.check}`, 'data-draft': 'state' },
+    ...STATES.map((name) => el('option', { value: name, text: name, selected: name === (draft.state ?? incident.state) })));
   const message = el('input', {
     type: 'text', required: true, maxlength: 2000, placeholder: 'What is known now',
-    'aria-label': `Update on ${incident.check}`,
+    'aria-label': `Update on ${incident.check}`, 'data-draft': 'message',
   });
-  const form = el('form', { class: 'inline' }, state, message, el('button', { type: 'submit', text: 'Post update' }));
+  message.value = draft.message;
+  state.addEventListener('change', () => { draft.state = state.value; }, { signal: view.signal });
+  message.addEventListener('input', () => { draft.message = message.value; }, { signal: view.signal });
+  const post = el('button', { type: 'submit', text: 'Post update', disabled: draft.busy });
+  const form = el('form', { class: 'inline' }, state, message, post);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    incidentAction(view, incident, 'updates', { state: state.value, message: message.value }, controls).catch(view.fail);
+    incidentAction(view, incident, 'updates', { state: state.value, message: message.value }).catch(view.fail);
   }, { signal: view.signal });
   if (!incident.acknowledgedAt) {
-    const ack = el('button', { type: 'button', text: 'Acknowledge' });
-    ack.addEventListener('click', () => incidentAction(view, incident, 'ack', undefined, controls).catch(view.fail), { signal: view.signal });
+    const ack = el('button', { type: 'button', text: 'Acknowledge', disabled: draft.busy });
+    ack.addEventListener('click', () => incidentAction(view, incident, 'ack', undefined).catch(view.fail), { signal: view.signal });
     controls.append(ack);
   }
-  controls.append(form, el('p', { class: 'error', role: 'alert' }));
+  controls.append(form, el('p', { class: 'error', role: 'alert', text: draft.error }));
   return controls;
+}
+
+// The draft control that has the focus (and its caret), to give it back after a redraw.
+function focusedDraft(view) {
+  const active = view.root.activeElement;
+  if (!active || !active.dataset || !active.dataset.draft) return null;
+  const item = active.closest('#hl-incidents > li[data-incident]');
+  if (!item) return null;
+  const caret = active.tagName === 'INPUT' ? [active.selectionStart, active.selectionEnd, active.selectionDirection] : null;
+  return { incident: item.dataset.incident, field: active.dataset.draft, caret };
+}
+
+function refocus(view, focused) {
+  if (!focused) return;
+  const selector = `#hl-incidents > li[data-incident="${CSS.escape(focused.incident)}"] [data-draft="${focused.field}"]`;
+  const control = view.root.querySelector(selector);
+  if (!control) return;
+  control.focus({ preventScroll: true });
+  if (focused.caret) control.setSelectionRange(...focused.caret);
 }
 
 function showIncidents(view) {
   const admin = view.state.me && view.state.me.role === 'admin';
+  const open = new Set(view.state.incidents.filter((incident) => !incident.resolvedAt).map((incident) => incident.id));
+  for (const id of view.state.drafts.keys()) if (!open.has(id)) view.state.drafts.delete(id);
+  const focused = focusedDraft(view);
   const items = view.state.incidents.map((incident) => el('li', { class: incident.resolvedAt ? 'resolved' : 'open', 'data-incident': incident.id },
     el('strong', { text: incident.check }), ' ',
     el('span', { class: 'incident-state' }, badge(incident.state)), ' ',
@@ -137,6 +261,7 @@ function showIncidents(view) {
     admin && !incident.resolvedAt ? incidentControls(view, incident) : null));
   view.$('hl-incidents').replaceChildren(...(items.length ? items
     : [el('li', { class: 'resolved', text: 'No incidents.' })]));
+  refocus(view, focused);
 }
 
 export async function loadIncidents(view) {
@@ -151,10 +276,11 @@ export async function loadIncidents(view) {
 
 export async function load(view) {
   await loadChecks(view);
-  await Promise.all([loadHistory(view), loadIncidents(view)]);
+  await Promise.all([loadHistory(view), loadIncidents(view), loadLocations(view)]);
 }
 
-// A check result from the stream: its row is replaced; an unknown check reloads the table.
+// A check result from the stream: its row is replaced, and its location's line when that
+// location is shown; an unknown check reloads the table (a new location shows on a reload).
 export function applyCheck(view, result) {
   const check = view.state.checks.get(result.service);
   if (!check) {
@@ -162,8 +288,9 @@ export function applyCheck(view, result) {
     return;
   }
   check.latest = result;
-  const row = view.root.querySelector(`#hl-checks tr[data-check="${CSS.escape(result.service)}"]`);
-  if (row) row.replaceWith(checkRow(check));
+  const location = check.locations?.find((known) => known.location === result.location);
+  if (location) location.latest = result;
+  redrawCheck(view, check);
 }
 
 async function runChecks(view) {
@@ -185,6 +312,7 @@ async function runChecks(view) {
 
 export function init(view) {
   const { $, signal } = view;
+  view.state.drafts = new Map();
   $('hl-check').addEventListener('change', () => loadHistory(view), { signal });
   $('hl-run').addEventListener('click', () => runChecks(view), { signal });
 }
