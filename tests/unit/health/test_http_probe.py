@@ -220,3 +220,32 @@ async def test_a_header_that_would_break_the_request_is_refused(header) -> None:
     assert not run.succeeded
     assert "cannot be sent" in run.message
     assert server.requests == []
+
+
+async def test_requests_to_one_origin_take_turns_beyond_the_cap(monkeypatch) -> None:
+    monkeypatch.setattr(http_client, "MAX_PER_ORIGIN", 4)
+    open_now = most = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(0.02)  # slow enough that the runs overlap
+                writer.write(answer())
+                await writer.drain()
+        open_now -= 1
+        writer.close()
+
+    listening = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        runs = await asyncio.gather(
+            *(probe(http(f"http://127.0.0.1:{port}/health")) for _ in range(20))
+        )
+    finally:
+        listening.close()
+    assert all(run.succeeded for run in runs)
+    assert most == 4  # 20 runs at once, never more than 4 connections

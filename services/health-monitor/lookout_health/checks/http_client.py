@@ -29,6 +29,7 @@ import ssl
 import time
 import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,12 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 # Kept connections idle longer than this are closed rather than reused: most servers drop
 # an idle keep-alive connection after 5 to 75 s, and a request sent as they do is wasted.
 IDLE_S = 4.0
-MAX_IDLE_PER_ORIGIN = 512
+# Connections kept idle, over all origins (the least recently used beyond this close).
+MAX_IDLE = 256
+# Requests in flight to one origin; more wait their turn (first come, first served)
+# within their own timeout, so a burst of runs never opens thousands of sockets at once
+# and a hanging origin holds only its own turns.
+MAX_PER_ORIGIN = 64
 _NO_BODY_STATUS = {204, 304}
 
 
@@ -71,7 +77,7 @@ class Origin:
     ca_file: Path | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
@@ -88,11 +94,46 @@ class _Connection:
         self.writer.close()
 
 
+class _Pool:
+    """One event loop's kept connections: per origin (newest last) and over all origins
+    (oldest first), every operation constant time."""
+
+    def __init__(self) -> None:
+        self.by_origin: dict[Origin, dict[_Connection, None]] = {}
+        self.oldest: OrderedDict[_Connection, Origin] = OrderedDict()
+        self.turns: dict[Origin, asyncio.Semaphore] = {}
+
+    def turn(self, origin: Origin) -> asyncio.Semaphore:
+        if origin not in self.turns:
+            self.turns[origin] = asyncio.Semaphore(MAX_PER_ORIGIN)
+        return self.turns[origin]
+
+    def take(self, origin: Origin) -> _Connection | None:
+        idle, now = self.by_origin.get(origin), time.monotonic()
+        while idle:
+            connection, _ = idle.popitem()  # the most recently used: likeliest still open
+            del self.oldest[connection]
+            if connection.usable(now):
+                return connection
+            connection.close()
+        return None
+
+    def give_back(self, origin: Origin, connection: _Connection) -> None:
+        connection.idle_since = now = time.monotonic()
+        self.by_origin.setdefault(origin, {})[connection] = None
+        self.oldest[connection] = origin
+        while self.oldest:
+            first, first_origin = next(iter(self.oldest.items()))
+            if len(self.oldest) <= MAX_IDLE and now - first.idle_since < IDLE_S:
+                break
+            del self.oldest[first]
+            del self.by_origin[first_origin][first]
+            first.close()
+
+
 _contexts: dict[Path | None, ssl.SSLContext] = {}
 # Connections belong to the event loop that opened them; a closed loop drops its pool.
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Origin, list[_Connection]]] = (
-    weakref.WeakKeyDictionary()
-)
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = weakref.WeakKeyDictionary()
 
 
 def _context(ca_file: Path | None) -> ssl.SSLContext:
@@ -104,28 +145,11 @@ def _context(ca_file: Path | None) -> ssl.SSLContext:
     return _contexts[ca_file]
 
 
-def _idle(origin: Origin) -> list[_Connection]:
-    pools = _pools.setdefault(asyncio.get_running_loop(), {})
-    return pools.setdefault(origin, [])
-
-
-def _take(origin: Origin) -> _Connection | None:
-    idle, now = _idle(origin), time.monotonic()
-    while idle:
-        connection = idle.pop()  # the most recently used is the likeliest still open
-        if connection.usable(now):
-            return connection
-        connection.close()
-    return None
-
-
-def _give_back(origin: Origin, connection: _Connection) -> None:
-    idle = _idle(origin)
-    if len(idle) >= MAX_IDLE_PER_ORIGIN:
-        connection.close()
-        return
-    connection.idle_since = time.monotonic()
-    idle.append(connection)
+def _pool() -> _Pool:
+    loop = asyncio.get_running_loop()
+    if loop not in _pools:
+        _pools[loop] = _Pool()
+    return _pools[loop]
 
 
 async def _open(origin: Origin) -> _Connection:
@@ -312,23 +336,25 @@ async def request(
     `asyncio.IncompleteReadError` (the server hung up mid-answer), `HttpProtocolError` or
     `ValueError` (a URL or header that cannot be sent)."""
     origin, payload = _request_bytes(method, url, headers or {}, body, ca_file)
-    reused = _take(origin)
-    connection = reused or await _open(origin)
-    while True:
-        try:
-            answer, keep = await _exchange(connection, method, payload)
-        except _Unanswered as error:
-            connection.close()
-            if reused is None:
-                raise error.__cause__ or error from None
-            # The server closed the kept connection as we sent: once more on a new one.
-            reused, connection = None, await _open(origin)
-            continue
-        except BaseException:
-            connection.close()  # cancelled or broken midway: never reused
-            raise
-        if keep:
-            _give_back(origin, connection)
-        else:
-            connection.close()
-        return answer
+    pool = _pool()
+    async with pool.turn(origin):
+        reused = pool.take(origin)
+        connection = reused or await _open(origin)
+        while True:
+            try:
+                answer, keep = await _exchange(connection, method, payload)
+            except _Unanswered as error:
+                connection.close()
+                if reused is None:
+                    raise error.__cause__ or error from None
+                # The server closed the kept connection as we sent: once more on a new one.
+                reused, connection = None, await _open(origin)
+                continue
+            except BaseException:
+                connection.close()  # cancelled or broken midway: never reused
+                raise
+            if keep:
+                pool.give_back(origin, connection)
+            else:
+                connection.close()
+            return answer
