@@ -61,6 +61,10 @@ STATUS = Gauge(
     ["check", "critical"],
 )
 STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+BACKGROUND_FAILED = Counter(
+    "lookout_health_background_runs_failed_total",
+    "Check runs asked for in the background (heartbeat pings) that raised",
+)
 SCHEDULE_LAG = Histogram(
     "lookout_health_schedule_lag_seconds",
     "How late a scheduled run started",
@@ -132,6 +136,7 @@ class Monitor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
         self._restoring = asyncio.Lock()
+        self._soon: set[asyncio.Task[None]] = set()
         self._checks_topic = topic_name(Topic.HEALTH_CHECKS, topic_prefix)
         self._context = ProbeContext(pool=pool)
 
@@ -162,7 +167,7 @@ class Monitor:
                 )
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._soon]
         self._tasks.clear()
         for task in tasks:
             task.cancel()
@@ -395,6 +400,24 @@ class Monitor:
         )
         await store.queue_incident_event(connection, event)
         return event
+
+    def run_soon(self, name: str) -> None:
+        """Run one check in the background, as soon as the event loop can (a heartbeat
+        ping's verdict); its failure is logged and counted, never raised to the caller."""
+        task = asyncio.create_task(self._run_in_background(name))
+        self._soon.add(task)
+        task.add_done_callback(self._soon.discard)
+
+    async def _run_in_background(self, name: str) -> None:
+        try:
+            if name in self.checks:  # a reload may have removed it meanwhile
+                await self.run(name)
+        except Exception as error:  # noqa: BLE001 - logged and counted, the next run retries
+            BACKGROUND_FAILED.inc()
+            log.warning(
+                "check run asked for in the background failed",
+                extra={"check": name, "error": repr(error)},
+            )
 
     async def run_now(self, name: str | None = None) -> list[CheckResult]:
         """`performHealthCheck`: every check (or one) now, concurrently."""

@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 
 from lookout_common.contracts.models import Camel
 from lookout_health.bootstrap import MonitorDep, PoolDep
@@ -32,12 +32,31 @@ ERRORS = {
 }
 
 
-def _token(authorization: str | None, token: str | None) -> str | None:
+MESSAGE = Query(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+def supplied_token(
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query(max_length=512)] = None,
+) -> str | None:
+    """The token sent as `Authorization: Bearer …`, else as `?token=`."""
     if authorization is not None:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
     return token
+
+
+def query_ping(
+    status: Annotated[PingStatus, Query()] = "ok",
+    message: Annotated[str, MESSAGE] = "",
+) -> Ping:
+    """A ping's status and message from the query string."""
+    return Ping(status=status, message=message)
+
+
+SuppliedToken = Annotated[str | None, Depends(supplied_token)]
+QueryPing = Annotated[Ping, Depends(query_ping)]
 
 
 async def _ping(
@@ -56,9 +75,10 @@ async def _ping(
     at = datetime.now(UTC)
     await record_ping(pool, name, ping, at)
     if monitor.is_leader():
-        # Judged at once rather than at the next scheduled run: a `fail` opens (and the
-        # first good ping after it resolves) without waiting for the interval.
-        await monitor.run(name)
+        # Judged at once rather than at the next scheduled run (a `fail` opens, the first
+        # good ping after it resolves), but after the answer: a ping costs the caller one
+        # insert, never a check run (which waits for the check's previous run).
+        monitor.run_soon(name)
     return PingAnswer(check=name, status=ping.status, received_at=at)
 
 
@@ -67,27 +87,17 @@ async def ping_post(
     name: str,
     pool: PoolDep,
     monitor: MonitorDep,
+    token: SuppliedToken,
+    query: QueryPing,
     body: Ping | None = None,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query(max_length=512)] = None,
-    status: Annotated[PingStatus | None, Query()] = None,
-    message: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
 ) -> PingAnswer:
     """A ping; its status and message from the JSON body, or from the query."""
-    ping = body or Ping(status=status or "ok", message=message or "")
-    return await _ping(name, ping, _token(authorization, token), pool, monitor)
+    return await _ping(name, body or query, token, pool, monitor)
 
 
 @router.get("/api/v1/health/heartbeats/{name}", response_model=PingAnswer, responses=ERRORS)
 async def ping_get(
-    name: str,
-    pool: PoolDep,
-    monitor: MonitorDep,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query(max_length=512)] = None,
-    status: Annotated[PingStatus, Query()] = "ok",
-    message: Annotated[str, Query(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    name: str, pool: PoolDep, monitor: MonitorDep, token: SuppliedToken, query: QueryPing
 ) -> PingAnswer:
     """The same ping as a GET: `curl -fsS "…/heartbeats/nightly-export?token=…"`."""
-    ping = Ping(status=status, message=message)
-    return await _ping(name, ping, _token(authorization, token), pool, monitor)
+    return await _ping(name, query, token, pool, monitor)
