@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import time
 import zlib
@@ -165,6 +166,11 @@ class Monitor:
                 self._tasks[name] = self.supervisor.spawn(
                     f"health-check:{name}", functools.partial(self._schedule, check)
                 )
+        # The configs, schedules and their metrics now live as long as the process: take
+        # them out of the cyclic collector's full passes, which walked every one of them
+        # and stalled every schedule for 0.7 s and more at 10,000 checks. (Only the cycle
+        # collector skips them; whatever a reload drops is still freed by its refcount.)
+        gc.freeze()
 
     async def stop(self) -> None:
         tasks = [*self._tasks.values(), *self._soon]
