@@ -7,6 +7,8 @@ import json
 import zlib
 from typing import Any
 
+from lookout_ingest.bounds import escapes_surrogates
+
 
 class BodyRefused(Exception):
     """The body cannot be read at all; `too_large` tells a 413 from a 400 or 415."""
@@ -39,6 +41,28 @@ def decoded(raw: bytes, content_encoding: str, limit: int) -> bytes:
     if not inflater.eof:
         raise BodyRefused("body is not valid gzip: truncated stream")
     return body
+
+
+def parse_plain_json(body: bytes) -> tuple[dict[str, Any], bool]:
+    """`parse_json(body)`, and whether its strings and keys are proven free of surrogates.
+
+    UTF-8 text without a surrogate escape is parsed as text, the common case: then no
+    string holds a surrogate, which spares `bounds.shape_errors` its search of each one
+    (see `bounds.fits`). Any other body, or any failure, is read by `parse_json` itself,
+    so the result and every refusal are exactly `parse_json`'s."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return parse_json(body), False
+    if not escapes_surrogates(text):
+        try:
+            data = json.loads(text)
+        except (RecursionError, ValueError):
+            pass  # parse_json words the refusal (and reads a BOM or UTF-16 as it does)
+        else:
+            if isinstance(data, dict):
+                return data, True
+    return parse_json(body), False
 
 
 def parse_json(body: bytes) -> dict[str, Any]:

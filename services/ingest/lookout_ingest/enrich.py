@@ -160,19 +160,39 @@ class Enricher:
         sent, else the request's), before truncation; it is used only with geo consent
         and never published.
         """
-        context = {key: value for key, value in event.context.items() if key not in ("ua", "geo")}
+        context, properties = self.derived(
+            event.event,
+            event.context,
+            event.properties,
+            client_ip,
+            geo=geo,
+            event_id=event.event_id,
+        )
+        return event.model_copy(update={"context": context, "properties": properties})
+
+    def derived(
+        self,
+        event: str,
+        context: dict[str, Any],
+        properties: dict[str, Any],
+        client_ip: str | None,
+        *,
+        geo: bool,
+        event_id: str = "",
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The `context` and `properties` an event named `event` is published with (see
+        `enrich`): new dicts where anything is derived, the inputs are never changed."""
+        context = {key: value for key, value in context.items() if key not in ("ua", "geo")}
         user_agent = context.get("userAgent")
         if isinstance(user_agent, str) and user_agent:
             context["ua"] = parse_user_agent(user_agent).as_context()
         if geo and (place := self.place(context, client_ip)) is not None:
             context["geo"] = place.as_context()
-        update: dict[str, Any] = {"context": context}
-        properties = event.properties
-        if event.event == EventType.ERROR_OCCURRED:
+        if event == EventType.ERROR_OCCURRED:
             stack = properties.get("stack")
             frame = top_frame(stack) if isinstance(stack, str) else None
             error_type = properties.get("type")
-            update["properties"] = {
+            properties = {
                 **properties,
                 "fingerprint": error_fingerprint(
                     error_type if isinstance(error_type, str) else None,
@@ -181,9 +201,9 @@ class Enricher:
                 ),
                 "topFrame": frame,
             }
-        elif event.event == EventType.SEARCH_PERFORMED:
+        elif event == EventType.SEARCH_PERFORMED:
             query = properties.get("query")
-            update["properties"] = {
+            properties = {
                 **properties,
                 "queryNormalized": normalized_query(query if isinstance(query, str) else ""),
             }
@@ -191,9 +211,6 @@ class Enricher:
             # Names only: values may be personal even after scrubbing.
             log.debug(
                 "event enriched",
-                extra={
-                    "event_id": event.event_id,
-                    "derived": sorted({"ua", "geo"} & context.keys()),
-                },
+                extra={"event_id": event_id, "derived": sorted({"ua", "geo"} & context.keys())},
             )
-        return event.model_copy(update=update)
+        return context, properties

@@ -90,12 +90,18 @@ class Screen:
         result = Screened()
         scrubber = Scrubber(self.deny_keys)
         in_request: set[tuple[str, str]] = set()
+        # A request's events mostly share one user agent: each is matched once.
+        bot_agents: dict[str | None, bool] = {}
         for event in events:
             consent = consent_of(event.context)
             if not consent.analytics:
                 result.unconsented[counted_name(event.event)] += 1
                 continue
-            if self.bots.is_bot(user_agent_of(event.context, origin.user_agent)):
+            user_agent = user_agent_of(event.context, origin.user_agent)
+            bot = bot_agents.get(user_agent)
+            if bot is None:
+                bot = bot_agents[user_agent] = self.bots.is_bot(user_agent)
+            if bot:
                 result.bots += 1
                 continue
             key = (event.source, event.event_id)
@@ -110,16 +116,21 @@ class Screen:
                 geo=consent.geo,
                 request_ip=origin.ip,
             )
+            # Located by its whole address, which only `located` holds (never published).
+            context, properties = self.enricher.derived(
+                event.event,
+                scrubber.mapping(located.context),
+                scrubber.mapping(located.properties),
+                located.address,
+                geo=consent.geo,
+                event_id=event.event_id,
+            )
             update = {
-                "context": scrubber.mapping(located.context),
-                "properties": scrubber.mapping(located.properties),
+                "context": context,
+                "properties": properties,
                 "traits": scrubber.mapping(located.traits),
             }
-            # Located by its whole address, which only `located` holds (never published).
-            enriched = self.enricher.enrich(
-                event.model_copy(update=update), located.address, geo=consent.geo
-            )
-            result.publish.append(enriched)
+            result.publish.append(event.model_copy(update=update))
         result.redactions = scrubber.redactions
         return result
 
