@@ -16,6 +16,8 @@ import httpx
 import pytest
 from lookout_client.admin import (
     AsyncLookoutAdmin,
+    CheckResult,
+    Incident,
     LiveEvent,
     LookoutAdmin,
     LookoutAdminError,
@@ -44,6 +46,7 @@ CHECK_RESULT = {
     "kind": "postgres",
     "critical": True,
     "details": {"server_version": "16.4"},
+    "location": "jakarta",
 }
 SYSTEM_STATUS = {
     "status": "degraded",
@@ -63,7 +66,13 @@ INCIDENT = {
     "resolvedAt": None,
     "durationS": None,
     "updates": [],
-    "state": "investigating",
+    "state": "identified",
+    "acknowledgedAt": "2026-12-01T03:05:00Z",
+    "acknowledgedBy": "ops-key",
+    "reminders": 2,
+    "escalatedAt": None,
+    # Not (yet) in dashboard-api's answer: stands for a field a newer API adds.
+    "severity": "minor",
 }
 CHECK_SUMMARY = {
     "name": "lookout-db",
@@ -277,8 +286,16 @@ def test_each_call_sends_the_documented_request_and_reads_the_answer() -> None:
         "lastCheck": "2026-12-01T03:00:00Z",
         "criticalIssues": [{**SYSTEM_STATUS["criticalIssues"][0], "since": "2026-12-01T03:00:00Z"}],
     }
+    assert results[0].location == "jakarta"
+    assert (incident.state, incident.acknowledged_by, incident.reminders) == (
+        "identified",
+        "ops-key",
+        2,
+    )
+    assert incident.acknowledged_at == datetime(2026, 12, 1, 3, 5, tzinfo=UTC)
+    assert incident.escalated_at is None
     # A field a newer API added is kept, not refused.
-    assert incident.model_extra == {"state": "investigating"}
+    assert incident.model_extra == {"severity": "minor"}
     assert (check.interval_s, check.uptime.last_24h, check.uptime.last_30d) == (30, 100.0, None)
     assert (accepted.command_id, accepted.operation) == ("dashboard-1", "backup")
     assert schedule_id == 7
@@ -286,6 +303,26 @@ def test_each_call_sends_the_documented_request_and_reads_the_answer() -> None:
     assert detail.artifacts[0].object_key == "runs/x/users.json.zst"
     assert (schedule.retention.retention_days, schedule.next_run_at) == (30, results[0].timestamp)
     assert deleted is None
+
+
+def test_an_answer_of_an_older_api_reads_with_the_documented_defaults() -> None:
+    # dashboard-api before incident acknowledgement and locations sent none of these.
+    older = {
+        key: value
+        for key, value in INCIDENT.items()
+        if key
+        not in {"state", "acknowledgedAt", "acknowledgedBy", "reminders", "escalatedAt", "severity"}
+    }
+    incident = Incident.model_validate(older)
+    assert (
+        incident.state,
+        incident.acknowledged_at,
+        incident.acknowledged_by,
+        incident.reminders,
+        incident.escalated_at,
+    ) == ("investigating", None, None, 0, None)
+    result = CheckResult.model_validate({k: v for k, v in CHECK_RESULT.items() if k != "location"})
+    assert result.location == "default"
 
 
 async def test_async_client_sends_the_same_requests_as_the_sync_one() -> None:

@@ -2,7 +2,9 @@
 import lookout_common). This test holds the two together: it builds dashboard-api's
 OpenAPI document and compares every field of every admin model, reached from the
 answer of each call the client makes, with the document's schema — wire name,
-required-ness and type. Renaming, retyping or dropping a field on either side fails.
+required-ness, type and default — both ways: a field the document lacks and a property of
+the document the model lacks both fail, so renaming, retyping, adding or dropping a field
+on either side does.
 
 dashboard-api writes every field its response model declares (FastAPI serializes the
 whole model, and its relay to health-monitor and backup-worker dumps the checked model
@@ -181,6 +183,10 @@ def _field_mismatches(
     schema = document["components"]["schemas"][name]
     required = set(schema.get("required", []))
     problems = []
+    declared = {field.alias or field_name for field_name, field in model.model_fields.items()}
+    for wire in schema["properties"]:
+        if wire not in declared:
+            problems.append(f"{model.__name__} ({name}): the client has no field for `{wire}`")
     for field_name, field in model.model_fields.items():
         wire = field.alias or field_name
         where = f"{model.__name__}.{field_name} (`{wire}` of {name})"
@@ -197,6 +203,13 @@ def _field_mismatches(
             )
         if _client_shape(field.annotation, names) != _document_shape(document, property_schema):
             problems.append(f"{where}: {field.annotation} in the client, {property_schema}")
+        if "default" in property_schema and not field.is_required():
+            default = field.get_default(call_default_factory=True)
+            if default != property_schema["default"]:
+                problems.append(
+                    f"{where}: defaults to {default!r} in the client,"
+                    f" {property_schema['default']!r} in the document"
+                )
     return problems
 
 
@@ -235,7 +248,33 @@ def test_a_renamed_or_retyped_field_is_found(document: dict[str, Any]) -> None:
 
     problems = _field_mismatches(document, Drifted, {Drifted: "Accepted"})
     assert [problem.split(":")[0] for problem in problems] == [
+        "Drifted (Accepted)",
         "Drifted.command (`command` of Accepted)",
         "Drifted.operation (`operation` of Accepted)",
         "Drifted.queued (`queued` of Accepted)",
+    ]
+    assert "the client has no field for `commandId`" in problems[0]
+
+
+def test_a_property_the_client_lacks_or_a_different_default_is_found(
+    document: dict[str, Any],
+) -> None:
+    # A model that never learnt of a field the API added, and one whose default drifted.
+    class Behind(models._CamelAnswer):
+        command_id: str
+
+    class Retention(models._Answer):
+        retention_days: int | None = None
+        keep_last: int = 1  # the document's default is 0
+        keep_daily: int = 0
+        keep_weekly: int = 0
+        keep_monthly: int = 0
+
+    retention = "lookout_common__contracts__backup_events__Retention"
+    assert _field_mismatches(document, Behind, {Behind: "Accepted"}) == [
+        "Behind (Accepted): the client has no field for `operation`"
+    ]
+    assert _field_mismatches(document, Retention, {Retention: retention}) == [
+        f"Retention.keep_last (`keep_last` of {retention}): defaults to 1 in the client,"
+        " 0 in the document"
     ]

@@ -37,6 +37,10 @@ class CheckResult(_CamelAnswer):
     kind: str
     critical: bool = True
     details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    location: str = Field(
+        "default",
+        description="The monitor location that ran the check (its LOOKOUT_HEALTH_LOCATION)",
+    )
 
 
 class CriticalIssue(_CamelAnswer):
@@ -59,6 +63,12 @@ class SystemStatus(_CamelAnswer):
 
 
 class Incident(_CamelAnswer):
+    """An incident of one check, open (`resolved_at` None) or resolved. `status` is the
+    check's status that opened or last updated it; `state` is where the admins' work on it
+    stands (investigating, identified, monitoring or resolved). An incident nobody has
+    acknowledged gets reminders (`reminders` counts them) and is escalated once
+    (`escalated_at`)."""
+
     id: int
     check: str
     critical: bool
@@ -69,6 +79,13 @@ class Incident(_CamelAnswer):
     resolved_at: datetime | None
     duration_s: float | None
     updates: list[dict[str, object]]
+    state: str = Field(
+        "investigating", description="investigating, identified, monitoring or resolved"
+    )
+    acknowledged_at: datetime | None = Field(None, description="None until acknowledged")
+    acknowledged_by: str | None = Field(None, description="The name of the key that acknowledged")
+    reminders: int = Field(0, description="Reminders sent while unacknowledged")
+    escalated_at: datetime | None = Field(None, description="None unless it was escalated")
 
 
 class Uptime(_CamelAnswer):
