@@ -39,6 +39,8 @@ export interface CheckResult {
   kind: string;
   critical: boolean;
   details: Record<string, string | number | boolean | null>;
+  /** The monitor location that ran the check (its LOOKOUT_HEALTH_LOCATION; `default`). */
+  location: string;
 }
 
 export interface CriticalIssue {
@@ -58,6 +60,12 @@ export interface SystemStatus {
   activeIncidents: number;
 }
 
+export type IncidentState = 'investigating' | 'identified' | 'monitoring' | 'resolved';
+
+/**
+ * An incident of one check, open (`resolvedAt` null) or resolved. `status` is the check's
+ * status that opened or last updated it; `state` is where the admins' work on it stands.
+ */
 export interface Incident {
   id: number;
   check: string;
@@ -69,6 +77,15 @@ export interface Incident {
   resolvedAt: string | null;
   durationS: number | null;
   updates: Record<string, unknown>[];
+  state: IncidentState;
+  /** Null until acknowledged. */
+  acknowledgedAt: string | null;
+  /** The name of the key that acknowledged. */
+  acknowledgedBy: string | null;
+  /** Reminders sent while unacknowledged. */
+  reminders: number;
+  /** Null unless it was escalated (once, while unacknowledged). */
+  escalatedAt: string | null;
 }
 
 export interface CheckSummary {

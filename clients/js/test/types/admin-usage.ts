@@ -3,6 +3,7 @@ import {
   createLookoutAdmin,
   LookoutAdminError,
   LookoutValidationError,
+  type IncidentState,
   type Run,
   type SystemStatus,
 } from '@lookout/admin';
@@ -18,6 +19,11 @@ async function brief(): Promise<void> {
   const uptime: number | null = status.uptime;
   const incidents = await admin.health.getIncidents();
   const opened: string = incidents[0].openedAt;
+  const work: IncidentState = incidents[0].state;
+  const acknowledgedBy: string | null = incidents[0].acknowledgedBy;
+  const reminders: number = incidents[0].reminders;
+  const escalatedAt: string | null = incidents[0].escalatedAt;
+  const location: string = results[0].location;
   const accepted = await admin.backups.performBackup();
   const commandId: string = accepted.commandId;
   const scheduleId: number = await admin.backups.scheduleBackup({
@@ -39,7 +45,8 @@ async function brief(): Promise<void> {
   }
   // @ts-expect-error: schedules are 'daily', 'weekly' or 'monthly'
   await admin.backups.scheduleBackup({ schedule: 'hourly' });
-  void [first, state, uptime, opened, commandId, scheduleId, runs];
+  void [first, state, uptime, opened, work, acknowledgedBy, reminders, escalatedAt, location];
+  void [commandId, scheduleId, runs];
 }
 
 const stop: () => void = admin.subscribe((event) => {
