@@ -99,18 +99,20 @@ def _subscribe_commands(
     """Consumes `backup.commands.v1`: one command at a time, its offset committed once the
     run is recorded."""
 
-    @broker.subscriber(
-        topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
-        group_id=group_name("lookout-backup-worker", settings.topic_prefix),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,  # the offset moves once the run is recorded
-        max_poll_interval_ms=6 * 60 * 60 * 1000,  # a run may take hours
-    )
     async def on_command(body: Any, message: KafkaMessage) -> None:
         # Signed, fresh and never seen, or refused and audited (never retried).
         command = await admit_command(pool, settings, body)
         if command is not None:
             await runner.execute(command)
+
+    # Registered by a call, not as a decorator: FastStream's decorator is untyped.
+    broker.subscriber(
+        topic_name(Topic.BACKUP_COMMANDS, settings.topic_prefix),
+        group_id=group_name("lookout-backup-worker", settings.topic_prefix),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # the offset moves once the run is recorded
+        max_poll_interval_ms=6 * 60 * 60 * 1000,  # a run may take hours
+    )(on_command)
 
 
 @asynccontextmanager

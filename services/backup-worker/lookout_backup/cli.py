@@ -79,14 +79,14 @@ async def _main(args: argparse.Namespace) -> int:
             f"{result.run_id}: {result.status.value}"
             + (" (UNAUTHENTICATED: no LOOKOUT_BACKUP_KEY)" if unauthenticated else "")
         )
-        for error in result.errors:
-            print(f"  {error}", file=sys.stderr)
+        for problem in result.errors:
+            print(f"  {problem}", file=sys.stderr)
         return 0 if result.status.value == "succeeded" else 1
     finally:
         await pool.close()
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds `lookout backup …` (entry point `lookout.cli`)."""
     backup = commands.add_parser("backup", help="back up, list, verify and restore collections")
     sub = backup.add_subparsers(dest="backup_command", required=True)

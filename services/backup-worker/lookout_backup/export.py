@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
+from typing import Literal
 
 import asyncpg
 
@@ -45,7 +46,7 @@ QUEUE_DEPTH = 8  # chunks in flight between COPY and the upload: bounds memory
 class BackupPlan:
     run_id: str
     collections: list[str] = field(default_factory=list)  # empty: every table in `public`
-    format: str = "csv"  # csv | json | both
+    format: Literal["csv", "json", "both"] = "csv"
     compression: Compression = "zstd"
     base: Manifest | None = None  # set: an incremental run on top of this one
     include_internal: bool = False  # Lookout's own tables too (--include-internal)
@@ -80,9 +81,11 @@ class _Unescape:
 
 async def is_lookout_database(connection: asyncpg.Connection) -> bool:
     """Whether this is Lookout's own database (then its internal tables are fenced off)."""
-    return await connection.fetchval(
-        "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
-        *LOOKOUT_MARKER_TABLES,
+    return bool(
+        await connection.fetchval(
+            "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
+            *LOOKOUT_MARKER_TABLES,
+        )
     )
 
 
@@ -145,7 +148,7 @@ async def _export_artifact(
     data_key: bytes | None,
     rows: int,
     select: str,
-    args: tuple = (),
+    args: tuple[object, ...] = (),
     kind: str = "rows",
 ) -> Artifact:
     """Stream `select` (a query over `table`) as one artifact of the run."""
@@ -256,13 +259,12 @@ async def _export_collection(
         else None
     )
     base = plan.base.outcome(table) if plan.base is not None else None
-    incremental = (
-        base is not None and base.ok and base.watermark is not None and bool(ddl.primary_key)
-    )
+    base_watermark = base.watermark if base is not None and base.ok else None
+    incremental = base_watermark is not None and bool(ddl.primary_key)
     total, content_hash = await table_fingerprint(connection, source)
     if incremental:
         select = f"SELECT * FROM {source} WHERE {quote(WATERMARK_COLUMN)} > $1"
-        args: tuple = (base.watermark,)
+        args: tuple[object, ...] = (base_watermark,)
         rows = await connection.fetchval(f"SELECT count(*) FROM ({select}) AS t", *args)
     else:
         select, args = f"SELECT * FROM {source}", ()

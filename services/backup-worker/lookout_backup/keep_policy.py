@@ -8,6 +8,7 @@ Failed runs and runs without a manifest are never kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -43,8 +44,14 @@ class Decision:
     remove: dict[str, str]  # run id -> reason
 
 
-def _periods(runs: list[RunInfo], count: int, period, reason: str, keep: dict) -> None:
-    seen: list = []
+def _periods(
+    runs: list[RunInfo],
+    count: int,
+    period: Callable[[datetime], object],
+    reason: str,
+    keep: dict[str, list[str]],
+) -> None:
+    seen: list[object] = []
     for run in runs:  # newest first
         key = period(run.finished_at)
         if key in seen:
@@ -83,7 +90,7 @@ def decide(runs: list[RunInfo], policy: RetentionPolicy, now: datetime, zone: Zo
             if f"base of {child}" not in reasons:
                 reasons.append(f"base of {child}")
             child, base = base, by_id[base].base_run_id
-    remove = {}
+    remove: dict[str, str] = {}
     for run in runs:
         if run.run_id not in keep:
             remove[run.run_id] = "failed or without manifest" if not run.usable else "expired"

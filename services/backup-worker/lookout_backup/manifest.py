@@ -136,7 +136,9 @@ class Manifest(BaseModel):
     def outcome(self, collection: str) -> CollectionOutcome | None:
         return next((c for c in self.collections if c.collection == collection), None)
 
-    def artifact(self, collection: str, preferred: Format = "csv", kind: str = "rows"):
+    def artifact(
+        self, collection: str, preferred: Format = "csv", kind: str = "rows"
+    ) -> Artifact | None:
         found = [a for a in self.artifacts if a.collection == collection and a.kind == kind]
         for artifact in found:
             if artifact.format == preferred:

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka.errors import KafkaError
@@ -47,7 +48,7 @@ def default_schedule(timezone: str) -> ScheduleIn:
     )
 
 
-def _json(value):
+def _json(value: object) -> Any:
     """jsonb as decoded by the pool's codec, or as text on a plain connection."""
     return json.loads(value) if isinstance(value, str) else value
 
@@ -83,12 +84,10 @@ async def list_schedules(pool: asyncpg.Pool) -> list[Schedule]:
     return [_row(row) for row in await pool.fetch(f"{_SELECT} ORDER BY id")]
 
 
-async def save_schedule(
-    pool: asyncpg.Pool | asyncpg.Connection, schedule: ScheduleIn, schedule_id: int | None
-) -> Schedule | None:
-    """Create (or replace) a schedule; its next run is computed from now."""
+def _values(schedule: ScheduleIn) -> tuple[object, ...]:
+    """The stored columns of `schedule` ($1-$16); its next run is computed from now."""
     due = next_run(schedule, datetime.now(UTC)) if schedule.enabled else None
-    values = (
+    return (
         schedule.name,
         schedule.frequency,
         schedule.hour,
@@ -106,29 +105,39 @@ async def save_schedule(
         schedule.retention.model_dump_json(),
         due,
     )
-    if schedule_id is None:
-        row = await pool.fetchrow(
-            f"""
-            INSERT INTO backup_schedules ({COLUMNS}, retention_policy, next_run_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14,
-                    $15::text::jsonb, $16)
-            RETURNING *, retention_policy AS retention
-            """,
-            *values,
-        )
-    else:
-        row = await pool.fetchrow(
-            """
-            UPDATE backup_schedules SET name = $1, frequency = $2, hour = $3, minute = $4,
-                weekday = $5, day_of_month = $6, timezone = $7, collections = $8::text::jsonb,
-                retention_days = $9, enabled = $10, trial_restore = $11, backup_type = $12,
-                full_weekday = $13, trial_restore_weekday = $14,
-                retention_policy = $15::text::jsonb, next_run_at = $16, updated_at = now()
-            WHERE id = $17 RETURNING *, retention_policy AS retention
-            """,
-            *values,
-            schedule_id,
-        )
+
+
+async def add_schedule(pool: asyncpg.Pool | asyncpg.Connection, schedule: ScheduleIn) -> Schedule:
+    """Create a schedule (asyncpg.UniqueViolationError when its name is taken)."""
+    row = await pool.fetchrow(
+        f"""
+        INSERT INTO backup_schedules ({COLUMNS}, retention_policy, next_run_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13, $14,
+                $15::text::jsonb, $16)
+        RETURNING *, retention_policy AS retention
+        """,
+        *_values(schedule),
+    )
+    return _row(row)
+
+
+async def replace_schedule(
+    pool: asyncpg.Pool | asyncpg.Connection, schedule: ScheduleIn, schedule_id: int
+) -> Schedule | None:
+    """Replace schedule `schedule_id` (None: there is none; asyncpg.UniqueViolationError
+    when another schedule has the name)."""
+    row = await pool.fetchrow(
+        """
+        UPDATE backup_schedules SET name = $1, frequency = $2, hour = $3, minute = $4,
+            weekday = $5, day_of_month = $6, timezone = $7, collections = $8::text::jsonb,
+            retention_days = $9, enabled = $10, trial_restore = $11, backup_type = $12,
+            full_weekday = $13, trial_restore_weekday = $14,
+            retention_policy = $15::text::jsonb, next_run_at = $16, updated_at = now()
+        WHERE id = $17 RETURNING *, retention_policy AS retention
+        """,
+        *_values(schedule),
+        schedule_id,
+    )
     return _row(row) if row else None
 
 
@@ -148,15 +157,14 @@ async def seed_default_schedule(pool: asyncpg.Pool, timezone: str) -> Schedule |
         )
         if first is None or await connection.fetchval("SELECT count(*) FROM backup_schedules"):
             return None
-        created = await save_schedule(connection, schedule, None)
+        created = await add_schedule(connection, schedule)
     log.info("default backup schedule created", extra={"schedule": schedule.name})
     return created
 
 
 async def delete_schedule(pool: asyncpg.Pool, schedule_id: int) -> bool:
-    return (
-        await pool.execute("DELETE FROM backup_schedules WHERE id = $1", schedule_id) == "DELETE 1"
-    )
+    status: str = await pool.execute("DELETE FROM backup_schedules WHERE id = $1", schedule_id)
+    return status == "DELETE 1"
 
 
 async def enqueue_due(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import asyncpg
 
@@ -117,27 +118,47 @@ async def finish_run(
             )
 
 
-async def runs(connection: asyncpg.Connection | asyncpg.Pool, limit: int = 50) -> list:
-    return await connection.fetch(
-        "SELECT * FROM backup_logs ORDER BY queued_at DESC LIMIT $1", limit
+async def runs(
+    connection: asyncpg.Connection | asyncpg.Pool, limit: int = 50
+) -> list[asyncpg.Record]:
+    return list(
+        await connection.fetch("SELECT * FROM backup_logs ORDER BY queued_at DESC LIMIT $1", limit)
     )
 
 
-async def run(connection: asyncpg.Connection | asyncpg.Pool, run_id: str):
-    return await connection.fetchrow("SELECT * FROM backup_logs WHERE run_id = $1", run_id)
+async def run(connection: asyncpg.Connection | asyncpg.Pool, run_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await connection.fetchrow(
+        "SELECT * FROM backup_logs WHERE run_id = $1", run_id
+    )
+    return row
 
 
-async def artifacts(connection: asyncpg.Connection | asyncpg.Pool, run_id: str) -> list:
-    return await connection.fetch(
-        "SELECT * FROM backup_metadata WHERE run_id = $1 ORDER BY collection, format", run_id
+async def recorded_run(
+    connection: asyncpg.Connection | asyncpg.Pool, run_id: str
+) -> asyncpg.Record:
+    """The record of a run this worker has queued (LookupError: there is none)."""
+    row = await run(connection, run_id)
+    if row is None:
+        raise LookupError(f"run {run_id} has no record")
+    return row
+
+
+async def artifacts(
+    connection: asyncpg.Connection | asyncpg.Pool, run_id: str
+) -> list[asyncpg.Record]:
+    return list(
+        await connection.fetch(
+            "SELECT * FROM backup_metadata WHERE run_id = $1 ORDER BY collection, format", run_id
+        )
     )
 
 
-async def last_success(connection: asyncpg.Connection | asyncpg.Pool):
-    return await connection.fetchval(
+async def last_success(connection: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
+    finished: datetime | None = await connection.fetchval(
         "SELECT max(finished_at) FROM backup_logs"
         " WHERE operation = 'backup' AND status = 'succeeded'"
     )
+    return finished
 
 
 async def record_pruned(pool: asyncpg.Pool, run_id: str, removed: list[str]) -> None:
@@ -149,11 +170,13 @@ async def record_pruned(pool: asyncpg.Pool, run_id: str, removed: list[str]) -> 
     )
 
 
-async def usable_backups(pool: asyncpg.Pool) -> list:
+async def usable_backups(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     """Finished backups that may serve as a base, newest first."""
-    return await pool.fetch(
-        "SELECT run_id FROM backup_logs WHERE operation = 'backup'"
-        " AND status IN ('succeeded', 'partial') ORDER BY finished_at DESC LIMIT 5"
+    return list(
+        await pool.fetch(
+            "SELECT run_id FROM backup_logs WHERE operation = 'backup'"
+            " AND status IN ('succeeded', 'partial') ORDER BY finished_at DESC LIMIT 5"
+        )
     )
 
 
@@ -182,8 +205,10 @@ async def recorded_authentication(pool: asyncpg.Pool) -> dict[str, bool]:
 
 
 async def command_seen(pool: asyncpg.Pool, command_id: str) -> bool:
-    return await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM backup_logs WHERE command_id = $1)", command_id
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM backup_logs WHERE command_id = $1)", command_id
+        )
     )
 
 
@@ -194,7 +219,7 @@ async def audit(
     action: str,
     target: str | None,
     outcome: str,
-    detail: dict,
+    detail: dict[str, object],
 ) -> None:
     """An entry in the audit log (append-only), as dashboard-api writes them."""
     await pool.execute(

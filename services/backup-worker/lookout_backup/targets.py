@@ -197,7 +197,8 @@ class S3Target:
             **self._extra,
         )
         upload_id = upload["UploadId"]
-        digest, size, parts, buffer = hashlib.sha256(), 0, [], bytearray()
+        digest, size, buffer = hashlib.sha256(), 0, bytearray()
+        parts: list[dict[str, Any]] = []
 
         async def send(data: bytes) -> None:
             number = len(parts) + 1
@@ -283,7 +284,7 @@ class S3Target:
     async def has_marker(self) -> bool:
         return await self.exists(MARKER)
 
-    async def _pages(self, **listing: Any) -> AsyncIterator[dict]:
+    async def _pages(self, **listing: Any) -> AsyncIterator[dict[str, Any]]:
         """Every page of a listing (S3 answers at most 1,000 entries per call)."""
         token: str | None = None
         while True:

@@ -10,6 +10,7 @@ runs on the last day of shorter months.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     raise ValueError(f"no valid local time after {local} in {zone}")
 
 
-def _days(spec: ScheduleSpec, start: date):
+def _days(spec: ScheduleSpec, start: date) -> Iterator[date]:
     """Candidate days from `start` on, in order."""
     day = start
     while True:
@@ -39,7 +40,8 @@ def _days(spec: ScheduleSpec, start: date):
                 yield day
         else:
             last = calendar.monthrange(day.year, day.month)[1]
-            if day.day == min(spec.day_of_month, last):
+            wanted = last if spec.day_of_month is None else min(spec.day_of_month, last)
+            if day.day == wanted:
                 yield day
         day += timedelta(days=1)
 

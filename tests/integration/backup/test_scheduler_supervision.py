@@ -50,8 +50,8 @@ def restarts() -> float:
 
 
 async def due_schedule(pool) -> int:
-    schedule = await schedules.save_schedule(
-        pool, ScheduleIn(name="nightly", frequency="daily", hour=3), None
+    schedule = await schedules.add_schedule(
+        pool, ScheduleIn(name="nightly", frequency="daily", hour=3)
     )
     await pool.execute(
         "UPDATE backup_schedules SET next_run_at = now() - interval '1 minute' WHERE id = $1",

@@ -22,7 +22,7 @@ from lookout_backup.export import BackupPlan, run_backup
 from lookout_backup.manifest import canonical
 from lookout_backup.restore import RestoreRefused, restore, run, verify
 from lookout_backup.runner import Runner, new_run_id
-from lookout_backup.schedules import enqueue_due, save_schedule
+from lookout_backup.schedules import add_schedule, enqueue_due
 from lookout_backup.targets import LocalTarget
 from lookout_common.contracts.backup_api import ScheduleIn
 from lookout_common.contracts.backup_events import RunStatus
@@ -243,7 +243,7 @@ async def test_a_scheduled_trial_restore_of_a_tampered_backup_fails_and_runs_not
     target = LocalTarget(settings.backup_dir)
     try:
         runner = Runner(settings, pool, target)
-        await save_schedule(
+        await add_schedule(
             pool,
             ScheduleIn(
                 name="nightly",
@@ -252,7 +252,6 @@ async def test_a_scheduled_trial_restore_of_a_tampered_backup_fails_and_runs_not
                 collections=["places"],
                 trial_restore=True,
             ),
-            None,
         )
         await pool.execute("UPDATE backup_schedules SET next_run_at = now() - interval '1 s'")
         sent = []

@@ -27,7 +27,7 @@ async def list_schedules(pool: PoolDep, _: Reader) -> list[Schedule]:
 )
 async def create_schedule(pool: PoolDep, body: ScheduleIn, _: Admin) -> Schedule:
     try:
-        return await schedules.save_schedule(pool, body, None)
+        return await schedules.add_schedule(pool, body)
     except asyncpg.UniqueViolationError:
         raise HTTPException(409, f"a schedule named {body.name!r} exists") from None
 
@@ -44,7 +44,7 @@ async def update_schedule(
     pool: PoolDep, schedule_id: RowId, body: ScheduleIn, _: Admin
 ) -> Schedule:
     try:
-        saved = await schedules.save_schedule(pool, body, schedule_id)
+        saved = await schedules.replace_schedule(pool, body, schedule_id)
     except asyncpg.UniqueViolationError:
         raise HTTPException(409, f"another schedule is named {body.name!r}") from None
     if saved is None:
