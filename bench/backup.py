@@ -142,6 +142,11 @@ async def main(size_gb: float) -> None:
         f"ratio {ours_restore / pg_restore:.2f} (target <= 1.0)"
     )
     print(
+        "load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{load:.2f}" for load in os.getloadavg())
+        + f" on {os.cpu_count()} cores (the ratios compare runs made under the same load)"
+    )
+    print(
         f"peak RSS: backup {backup_memory.peak / 1e6:.0f} MB, restore "
         f"{restore_memory.peak / 1e6:.0f} MB (process baseline {baseline_rss / 1e6:.0f} MB; "
         "target < 300 MB)"

@@ -1,5 +1,6 @@
 """Restoring and verifying: the manifest is authenticated and every checksum is checked
-before any table is touched, and each collection is restored in one transaction.
+before any table is touched, and each collection is restored in one transaction (the
+loading itself is `load.py`).
 
 A corrupt, truncated, tampered or wrong-key backup is refused with the reason, and
 the target database is left exactly as it was. Every statement is prepared (the
@@ -11,48 +12,35 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import asyncpg
 import zstandard
 
-from lookout_backup.compression import Decompressor
-from lookout_backup.crypto import Corrupt, Decryptor, Keyring, WrongKey
+from lookout_backup.crypto import Corrupt, Keyring, WrongKey
 from lookout_backup.export import is_lookout_database, table_fingerprint
+from lookout_backup.load import (
+    Mode,
+    RestoreRefused,
+    Step,
+    VerifiedArtifact,
+    load_collection,
+    run,
+)
 from lookout_backup.manifest import (
     MANIFEST,
     Artifact,
-    CollectionDDL,
     CollectionOutcome,
     Manifest,
     ManifestRejected,
     open_manifest,
 )
-from lookout_backup.names import (
-    APPEND_ONLY_TABLES,
-    INTERNAL_TABLES,
-    SAFE_RUN_ID,
-    object_stem,
-    qualified,
-    quote,
-)
+from lookout_backup.names import INTERNAL_TABLES, SAFE_RUN_ID, object_stem, qualified, quote
+from lookout_backup.plaintext import PlaintextDecoder
 from lookout_backup.targets import Target
 from lookout_common.infra import erasure_ledger
-
-Mode = Literal["replace", "merge"]
-
-
-class RestoreRefused(Exception):
-    """The backup cannot be trusted (or does not exist); nothing was changed."""
-
-
-@dataclass
-class VerifiedArtifact:
-    artifact: Artifact
-    plaintext: Path | None
 
 
 @dataclass
@@ -89,47 +77,22 @@ def data_key_of(manifest: Manifest, keyring: Keyring) -> bytes | None:
         raise RestoreRefused(str(error)) from None
 
 
-async def _plaintext(
-    stored: AsyncIterator[bytes], artifact: Artifact, data_key: bytes | None, sink
-) -> tuple[str, str, int]:
-    """Decrypt and decompress `stored` into `sink`; (sha256 stored, sha256 plain, size)."""
-    stored_digest, plain_digest, plain_size = hashlib.sha256(), hashlib.sha256(), 0
-    decryptor = Decryptor(data_key, artifact.key) if artifact.encrypted else None
-    decompressor = Decompressor(artifact.compression)
-
-    def take(data: bytes) -> None:
-        nonlocal plain_size
-        plain = decompressor.update(data)
-        plain_digest.update(plain)
-        plain_size += len(plain)
-        sink(plain)
-
-    async for chunk in stored:
-        stored_digest.update(chunk)
-        take(decryptor.update(chunk) if decryptor else chunk)
-    if decryptor is not None:
-        take(decryptor.finish())
-    tail = decompressor.finish()
-    plain_digest.update(tail)
-    plain_size += len(tail)
-    sink(tail)
-    return stored_digest.hexdigest(), plain_digest.hexdigest(), plain_size
-
-
 async def verify_artifact(
     target: Target, artifact: Artifact, data_key: bytes | None, into: Path | None
 ) -> None:
-    """Download, decrypt and decompress one artifact, checking both checksums."""
+    """Download one artifact, open every AES-GCM frame, decompress it and check both
+    checksums and the size; with `into`, the stored bytes that were checked are kept
+    there (what `load` reads back). Raises RestoreRefused with the reason."""
     if artifact.encrypted and data_key is None:
         raise RestoreRefused(f"{artifact.key} is encrypted but no key is available")
     handle = into.open("wb") if into is not None else None
     try:
-        stored, plain, size = await _plaintext(
-            target.get_stream(artifact.key),
-            artifact,
-            data_key,
-            handle.write if handle else (lambda _data: None),
-        )
+        decoder = PlaintextDecoder(artifact, data_key)
+        async for chunk in target.get_stream(artifact.key):
+            decoder.feed(chunk)
+            if handle is not None:
+                handle.write(chunk)
+        decoder.finish()
     except (Corrupt, zstandard.ZstdError, ValueError, EOFError) as error:
         raise RestoreRefused(f"{artifact.key} is corrupt: {error}") from None
     except (OSError, LookupError) as error:
@@ -137,9 +100,12 @@ async def verify_artifact(
     finally:
         if handle is not None:
             handle.close()
-    if stored != artifact.sha256_stored:
+    if decoder.stored_digest.hexdigest() != artifact.sha256_stored:
         raise RestoreRefused(f"{artifact.key}: stored object checksum mismatch (tampered?)")
-    if plain != artifact.sha256_plain or size != artifact.plain_bytes:
+    if (
+        decoder.plain_digest.hexdigest() != artifact.sha256_plain
+        or decoder.plain_size != artifact.plain_bytes
+    ):
         raise RestoreRefused(f"{artifact.key}: content checksum mismatch")
 
 
@@ -155,28 +121,8 @@ async def verify(
     return manifest
 
 
-async def run(connection: asyncpg.Connection, sql: str, *args: object) -> str:
-    """One statement through the extended protocol (prepared, parameters bound: a second
-    statement in `sql` is a syntax error, never executed); returns its status."""
-    statement = await connection.prepare(sql)
-    await statement.fetch(*args)
-    return statement.get_statusmsg()
-
-
-async def _check_types(connection: asyncpg.Connection, ddl: CollectionDDL) -> None:
-    """Every column type names a type this database has (`to_regtype`), on top of the
-    shape check the manifest's model made."""
-    for column in ddl.columns:
-        try:
-            known = await connection.fetchval("SELECT to_regtype($1) IS NOT NULL", column.type)
-        except asyncpg.PostgresError:
-            known = False
-        if not known:
-            raise RestoreRefused(f"column {column.name!r} has unknown type {column.type!r}")
-
-
 def scratch_file(scratch: Path, run_id: str, collection: str, kind: str, fmt: str) -> Path:
-    """Where a verified artifact's plaintext waits: named from the validated run id and
+    """Where a verified artifact's stored bytes wait: named from the validated run id and
     the collection's safe stem, and never outside `scratch`."""
     if not SAFE_RUN_ID.fullmatch(run_id):
         raise RestoreRefused(f"{run_id[:100]!r} is not a run id")
@@ -184,16 +130,6 @@ def scratch_file(scratch: Path, run_id: str, collection: str, kind: str, fmt: st
     if path.parent != scratch.resolve():
         raise RestoreRefused(f"scratch file for {run_id}/{collection} leaves the scratch directory")
     return path
-
-
-@dataclass
-class Step:
-    """One run's contribution to a collection: all rows, or changes plus every key."""
-
-    manifest: Manifest
-    outcome: CollectionOutcome
-    rows: VerifiedArtifact
-    keys: VerifiedArtifact | None = None
 
 
 async def chain_of(
@@ -218,134 +154,6 @@ def _steps(chain: list[Manifest], collection: str) -> list[tuple[Manifest, Colle
         if outcome.mode == "full":
             return steps
     raise RestoreRefused(f"the chain of {chain[-1].run_id} has no full backup of {collection}")
-
-
-async def _stage_file(
-    connection: asyncpg.Connection,
-    stage: str,
-    like: str,
-    verified: VerifiedArtifact,
-    columns: list[str],
-    schema: str | None = None,
-) -> None:
-    """Load one verified plaintext file into the table `stage` (temporary unless `schema`);
-    `like` is the quoted qualified table whose row type the JSON documents have."""
-    if verified.artifact.format == "csv":
-        await connection.copy_to_table(  # asyncpg quotes the table and column names
-            stage,
-            schema_name=schema,
-            source=verified.plaintext,
-            format="csv",
-            header=True,
-            columns=columns,
-        )
-        return
-    documents = "lookout_restore_documents"
-    await run(connection, f"CREATE TEMP TABLE IF NOT EXISTS {documents} (doc text) ON COMMIT DROP")
-    await run(connection, f"TRUNCATE {documents}")
-
-    async def lines() -> AsyncIterator[tuple[str]]:
-        with verified.plaintext.open("rb") as handle:
-            for line in handle:
-                yield (line.rstrip(b"\n").decode(),)
-
-    await connection.copy_records_to_table(documents, records=lines())
-    into = qualified(schema, stage) if schema else quote(stage)
-    await run(
-        connection,
-        f"INSERT INTO {into} SELECT (json_populate_record(NULL::{like}, doc::json)).*"
-        f" FROM {documents}",
-    )
-
-
-async def _load(connection: asyncpg.Connection, steps: list[Step], schema: str, mode: Mode) -> int:
-    """Rebuild the collection's state in a staging table (full run, then each
-    incremental's changes and deletes), then replace or merge it into the target."""
-    latest = steps[-1].outcome
-    table, ddl = latest.collection, latest.ddl
-    if ddl is None:
-        raise RestoreRefused(f"run {steps[-1].manifest.run_id} has no DDL for {table}")
-    await _check_types(connection, ddl)
-    target_table = qualified(schema, table)
-    columns = [c.name for c in ddl.columns]
-    column_list = ", ".join(quote(c) for c in columns)
-    keys = ", ".join(quote(k) for k in ddl.primary_key)
-    append_only = table in APPEND_ONLY_TABLES and schema == "public"
-    if append_only and mode == "replace":
-        raise RestoreRefused(f"{table} is append-only: restore it with merge (adds missing rows)")
-    await run(connection, f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-    new_table = await connection.fetchval("SELECT to_regclass($1) IS NULL", target_table)
-    if len(steps) == 1 and mode == "replace":
-        # The common case, straight into the table: a new table gets its primary key
-        # after the load (one index build instead of one insert per row), as pg_restore does.
-        await run(connection, ddl.create_statement(target_table, with_key=not new_table))
-        await run(connection, f"DELETE FROM {target_table}")
-        await _stage_file(connection, table, target_table, steps[0].rows, columns, schema)
-        if new_table and ddl.primary_key:
-            await run(connection, ddl.key_statement(target_table))
-        return latest.rows
-    await run(connection, ddl.create_statement(target_table))
-    state = quote("lookout_restore_state")
-    await run(
-        connection,
-        f"CREATE TEMP TABLE {state} (LIKE {target_table} INCLUDING DEFAULTS) ON COMMIT DROP",
-    )
-    if ddl.primary_key:
-        await run(connection, f"ALTER TABLE {state} ADD PRIMARY KEY ({keys})")
-    upsert = ", ".join(
-        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in ddl.primary_key
-    )
-    update = f"DO UPDATE SET {upsert}" if upsert and not append_only else "DO NOTHING"
-    conflict = f"ON CONFLICT ({keys}) {update}"
-    for number, step in enumerate(steps):
-        if step.outcome.mode == "full":
-            await _stage_file(connection, "lookout_restore_state", target_table, step.rows, columns)
-            continue
-        changes, present = f"lookout_restore_c{number}", f"lookout_restore_k{number}"
-        await run(
-            connection,
-            f"CREATE TEMP TABLE {quote(changes)} (LIKE {target_table} INCLUDING DEFAULTS)"
-            " ON COMMIT DROP",
-        )
-        await _stage_file(connection, changes, target_table, step.rows, columns)
-        await run(
-            connection,
-            f"INSERT INTO {state} ({column_list}) SELECT {column_list} FROM {quote(changes)} "
-            + conflict,
-        )
-        await run(
-            connection,
-            f"CREATE TEMP TABLE {quote(present)} ON COMMIT DROP AS"
-            f" SELECT {keys} FROM {state} WITH NO DATA",
-        )
-        await connection.copy_to_table(
-            present,
-            source=step.keys.plaintext,
-            format="csv",
-            header=True,
-            columns=list(ddl.primary_key),
-        )
-        matches = " AND ".join(f"k.{quote(k)} = s.{quote(k)}" for k in ddl.primary_key)
-        await run(  # rows deleted at the source since the previous run
-            connection,
-            f"DELETE FROM {state} AS s WHERE NOT EXISTS"
-            f" (SELECT 1 FROM {quote(present)} AS k WHERE {matches})",
-        )
-    if mode == "replace":
-        await run(connection, f"DELETE FROM {target_table}")
-        inserted = await run(
-            connection,
-            f"INSERT INTO {target_table} ({column_list}) SELECT {column_list} FROM {state}",
-        )
-    else:
-        if not ddl.primary_key:
-            raise RestoreRefused(f"{table} has no primary key: merge needs one; use replace")
-        inserted = await run(
-            connection,
-            f"INSERT INTO {target_table} ({column_list}) SELECT {column_list} FROM {state} "
-            + conflict,
-        )
-    return int(inserted.rsplit(" ", 1)[1])
 
 
 async def _reapply_erasures(
@@ -404,6 +212,10 @@ async def restore(
     """Restore all (or the named) collections of a verified run (an incremental one is
     replayed on top of its chain) into `dest_dsn`, as `role` when one is given.
 
+    Every artifact is verified before any table is touched. Each collection is loaded
+    and committed in its own transaction; when this returns, every one of those commits
+    is durable (flushed to the WAL), whatever the server's synchronous_commit.
+
     `erased` (the erasure ledger's hashes) is re-applied to every restored personal
     table in the transaction that loads it, so erased people stay erased."""
     manifest = await read_manifest(target, run_id, keyring, recorded)
@@ -420,9 +232,9 @@ async def restore(
         with tempfile.TemporaryDirectory(prefix="lookout-restore-") as scratch:
             plans: list[list[Step]] = []
             for collection in wanted:  # every checksum first, before any table is touched
-                steps = []
+                steps: list[Step] = []
                 for step_run, outcome in _steps(chain, collection):
-                    fetched = []
+                    fetched: list[VerifiedArtifact] = []
                     kinds = ("rows", "keys") if outcome.mode == "changes" else ("rows",)
                     for kind in kinds:
                         artifact = step_run.artifact(collection, "csv", kind)
@@ -434,22 +246,35 @@ async def restore(
                             Path(scratch), step_run.run_id, collection, kind, artifact.format
                         )
                         await verify_artifact(target, artifact, keys[step_run.run_id], path)
-                        fetched.append(VerifiedArtifact(artifact, path))
+                        fetched.append(VerifiedArtifact(artifact, path, keys[step_run.run_id]))
                     steps.append(Step(step_run, outcome, *fetched))
                 plans.append(steps)
             for steps in plans:
                 # One transaction per collection. Foreign keys are not checked while
                 # loading (replication role, superusers only), so collections load in
-                # any order.
+                # any order. Its commit does not wait for the WAL flush: the last
+                # statement below does, for all of them.
                 collection = steps[-1].outcome.collection
                 async with connection.transaction():
+                    await run(connection, "SET LOCAL synchronous_commit = off")
                     await _relax_foreign_keys(connection)
-                    rows = await _load(connection, steps, schema, mode)
+                    rows = await load_collection(connection, steps, schema, mode)
                     await _reapply_erasures(connection, schema, collection, erased)
                 report.restored[collection] = rows
+        await make_commits_durable(connection)
     finally:
         await connection.close()
     return report
+
+
+async def make_commits_durable(connection: asyncpg.Connection) -> None:
+    """Returns once every commit this session made is durable: with synchronous_commit
+    on, a commit that wrote WAL waits for the WAL to be flushed through its own commit
+    record, and so through every earlier one. (A temporary table's catalog rows are
+    WAL-logged; a transaction that only takes an id writes none and would not wait.)"""
+    async with connection.transaction():
+        await run(connection, "SET LOCAL synchronous_commit = on")
+        await run(connection, "CREATE TEMP TABLE lookout_restore_durable () ON COMMIT DROP")
 
 
 async def _relax_foreign_keys(connection: asyncpg.Connection) -> None:
@@ -522,4 +347,5 @@ async def _snapshot_rows(target: Target, manifest: Manifest, collection: str) ->
     keys = manifest.artifact(collection, "csv", "keys")
     if keys is not None:
         return keys.rows
-    return manifest.outcome(collection).rows
+    outcome = manifest.outcome(collection)
+    return outcome.rows if outcome is not None else 0

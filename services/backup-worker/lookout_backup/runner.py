@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
@@ -19,15 +20,10 @@ from lookout_backup import store
 from lookout_backup.crypto import Keyring, WrongKey, decode_master
 from lookout_backup.export import BackupPlan, Progress, run_backup
 from lookout_backup.keep_policy import RetentionPolicy
+from lookout_backup.load import RestoreRefused
 from lookout_backup.manifest import Manifest
 from lookout_backup.prune import NotLookoutTarget, prune
-from lookout_backup.restore import (
-    RestoreRefused,
-    read_manifest,
-    restore,
-    trial_restore,
-    verify,
-)
+from lookout_backup.restore import read_manifest, restore, trial_restore, verify
 from lookout_backup.targets import Target
 from lookout_common.contracts.backup_events import BackupCommand, BackupResult, Retention, RunStatus
 from lookout_common.infra import erasure_ledger
@@ -107,7 +103,7 @@ class Runner:
         try:
             if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                 return []
-            failed = await connection.fetch(
+            rows = await connection.fetch(
                 """
                 UPDATE backup_logs SET status = 'failed', finished_at = now(),
                     errors = errors || '["worker died before the run finished"]'::jsonb
@@ -116,10 +112,9 @@ class Runner:
             )
         finally:
             await connection.close()
+        failed: list[str] = [row["run_id"] for row in rows]
         if failed:
-            log.warning(
-                "abandoned runs marked failed", extra={"runs": [r["run_id"] for r in failed]}
-            )
+            log.warning("abandoned runs marked failed", extra={"runs": failed})
         last = await store.last_success(self.pool)
         if last is not None:
             LAST_SUCCESS.set(last.timestamp())
@@ -144,8 +139,12 @@ class Runner:
             backup_type=command.backup_type if command.operation == "backup" else None,
             target_run_id=command.run_id,
         )
-        row = await store.run(self.pool, run_id)
-        base = {"run_id": run_id, "operation": command.operation, "command_id": command.command_id}
+        row = await store.recorded_run(self.pool, run_id)
+        base: dict[str, Any] = {
+            "run_id": run_id,
+            "operation": command.operation,
+            "command_id": command.command_id,
+        }
         if row["status"] != "queued":
             return BackupResult(**base, status=RunStatus(row["status"]), at=datetime.now(UTC))
         await self._report(BackupResult(**base, status=RunStatus.QUEUED, at=datetime.now(UTC)))
@@ -158,7 +157,7 @@ class Runner:
                 )
                 status, errors, manifest = await self._work(command, run_id, base, started)
                 await store.finish_run(self.pool, run_id, status.value, errors, manifest)
-                row = await store.run(self.pool, run_id)
+                row = await store.recorded_run(self.pool, run_id)
         except Busy as error:  # only raised before the run starts
             await store.finish_run(self.pool, run_id, RunStatus.FAILED.value, [str(error)])
             raise
@@ -184,7 +183,10 @@ class Runner:
 
     async def _latest_run_id(self) -> str | None:
         rows = await store.usable_backups(self.pool)
-        return rows[0]["run_id"] if rows else None
+        if not rows:
+            return None
+        run_id: str = rows[0]["run_id"]
+        return run_id
 
     async def _base(self) -> Manifest | None:
         """The newest usable backup to build an incremental on (None: run a full one)."""
@@ -196,7 +198,9 @@ class Runner:
                 continue
         return None
 
-    async def _work(self, command: BackupCommand, run_id: str, base: dict, started: datetime):
+    async def _work(
+        self, command: BackupCommand, run_id: str, base: dict[str, Any], started: datetime
+    ) -> tuple[RunStatus, list[str], Manifest | None]:
         last_beat = time.monotonic()
 
         async def on_progress(step: Progress) -> None:
@@ -289,14 +293,14 @@ class Runner:
                 keep_weekly=self.settings.backup_keep_weekly,
                 keep_monthly=self.settings.backup_keep_monthly,
             )
-            report = await prune(
+            pruned = await prune(
                 self.pool,
                 self.target,
                 RetentionPolicy.model_validate(retention.model_dump()),
                 self.settings.zone,
                 datetime.now(UTC),
             )
-            await store.record_pruned(self.pool, run_id, sorted(report.removed))
+            await store.record_pruned(self.pool, run_id, sorted(pruned.removed))
             return RunStatus.SUCCEEDED, [], None
         except (RestoreRefused, WrongKey, NotLookoutTarget) as error:
             return RunStatus.FAILED, [str(error)], None

@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 
 from lookout_backup import store
 from lookout_backup.bootstrap import PoolDep, RunnerDep
+from lookout_backup.load import RestoreRefused
 from lookout_backup.manifest import Manifest
-from lookout_backup.restore import RestoreRefused, read_manifest
+from lookout_backup.restore import read_manifest
 from lookout_common.contracts.backup_api import Run, RunDetail, StoredArtifact
 from lookout_common.infra.auth import Reader
 
