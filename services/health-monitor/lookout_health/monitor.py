@@ -76,6 +76,14 @@ SCHEDULE_LAG = Histogram(
 FIRST_RUNS_PER_S = 200
 
 
+def first_run_delay(phase: float, interval_s: float, checks: int) -> float:
+    """Seconds from the start to a check's first run, for its phase (0 to 1) of the
+    interval: within 10 s, or at the phase itself when `checks` would make that more than
+    FIRST_RUNS_PER_S first runs a second."""
+    crowded = checks > FIRST_RUNS_PER_S * 10.0
+    return phase * (interval_s if crowded else min(interval_s, 10.0))
+
+
 class ProbeRun(NamedTuple):
     succeeded: bool
     elapsed_ms: float
@@ -188,13 +196,14 @@ class Monitor:
         # a run that overran its slot skips the slots it missed rather than piling up.
         # A stable hash of the name spreads the checks' phases over the whole interval (so
         # 10,000 checks every 60 s make an even 167 runs a second, not bursts), while the
-        # first run still comes within 10 s of the start, or as soon as allows at most
-        # FIRST_RUNS_PER_S first runs a second (50 s for 10,000 checks: 1,000 a second
-        # for 10 s opened thousands of connections at once and timed most of them out).
+        # first run still comes within 10 s of the start. With more checks than
+        # FIRST_RUNS_PER_S a second for those 10 s, the first run is simply at the phase:
+        # 1,000 first runs a second (10,000 checks) opened thousands of connections at
+        # once and timed most of them out, and a first run squeezed into 50 s would be
+        # followed a few seconds later by the run at the phase, doubling the first minute.
         fraction = zlib.crc32(check.name.encode()) / 2**32
         started = time.monotonic()
-        first_within = max(10.0, len(self.checks) / FIRST_RUNS_PER_S)
-        await asyncio.sleep(fraction * min(check.interval_s, first_within))
+        await asyncio.sleep(first_run_delay(fraction, check.interval_s, len(self.checks)))
         due = time.monotonic()
         settle = started + fraction * check.interval_s  # the phase the later runs keep
         while True:

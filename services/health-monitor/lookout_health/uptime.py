@@ -171,10 +171,14 @@ class Members:
             if since - seen < MAX_RESULT_SPAN:
                 break
             self.remove(check)
-        return next((s for s in _BY_SEVERITY if self.counts[s]), None)
+        counts = self.counts
+        for status in _BY_SEVERITY:
+            if counts[status]:
+                return status
+        return None
 
 
-_BY_SEVERITY = sorted(CheckStatus, key=_WORST.__getitem__, reverse=True)
+_BY_SEVERITY = (CheckStatus.UNHEALTHY, CheckStatus.DEGRADED, CheckStatus.HEALTHY)
 
 
 @dataclass
