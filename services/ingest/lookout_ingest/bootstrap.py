@@ -58,7 +58,9 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_ingest(request: Request) -> Ingest:
+async def get_ingest(request: Request) -> Ingest:
+    # A coroutine, so that FastAPI calls it on the event loop: a plain function would be
+    # run in the thread pool, a hand-off per request.
     return get_services(request).ingest
 
 
