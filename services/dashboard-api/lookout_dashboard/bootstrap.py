@@ -19,7 +19,7 @@ from lookout_common.infra.kafka import make_broker, start_with_retry
 from lookout_common.infra.settings import DashboardSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_dashboard import stream
-from lookout_dashboard.queries import dashboard_metrics
+from lookout_dashboard.queries.overview import dashboard_metrics
 
 
 @dataclass(frozen=True)

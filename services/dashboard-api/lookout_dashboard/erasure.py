@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from lookout_common.infra import erasure_ledger
 from lookout_common.infra.auth import AUTH_ERRORS, Admin
 from lookout_common.infra.erasure_ledger import PERSONAL_TABLES
-from lookout_dashboard import audit
 from lookout_dashboard.bootstrap import PoolDep
+from lookout_dashboard.queries import audit
 
 router = APIRouter(prefix="/api/v1/users", tags=["privacy"])
 

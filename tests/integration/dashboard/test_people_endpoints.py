@@ -13,7 +13,7 @@ from support.services import settings_env
 
 from lookout_common.infra.apikeys import Role
 from lookout_common.infra.settings import LookoutSettings
-from lookout_dashboard.stats import Experiment, VariantCounts, analyze_experiment
+from lookout_dashboard.analysis.stats import Experiment, VariantCounts, analyze_experiment
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats as scipy_stats
 
-from lookout_dashboard.stats import (
+from lookout_dashboard.analysis.stats import (
     Experiment,
     VariantCounts,
     analyze_experiment,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from lookout_dashboard.queries import DashboardMetrics, TopPage, local_day
+from lookout_dashboard.queries.overview import DashboardMetrics, TopPage, local_day
 
 
 def test_today_in_berlin_starts_at_local_midnight() -> None:

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from lookout_dashboard.histogram import ZERO_BIN, bin_of, percentile
+from lookout_dashboard.analysis.histogram import ZERO_BIN, bin_of, percentile
 
 PERCENTILES = (1, 5, 25, 50, 75, 90, 95, 99, 99.9, 100)
 

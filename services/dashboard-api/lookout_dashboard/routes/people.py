@@ -18,6 +18,12 @@ from pydantic import Field, ValidationError
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.validation import IsoDatetime
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.stats import (
+    Experiment,
+    ExperimentResult,
+    VariantCounts,
+    analyze_experiment,
+)
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, count_funnel
 from lookout_dashboard.journeys import (
@@ -26,8 +32,7 @@ from lookout_dashboard.journeys import (
     Journeys,
     follow_journeys,
 )
-from lookout_dashboard.ranges import ERRORS, From, Granularity, To, resolve_range
-from lookout_dashboard.stats import Experiment, ExperimentResult, VariantCounts, analyze_experiment
+from lookout_dashboard.queries.ranges import ERRORS, From, Granularity, To, resolve_range
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 

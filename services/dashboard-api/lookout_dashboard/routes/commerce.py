@@ -19,10 +19,19 @@ from pydantic import Field
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.search import SEARCH_RESULT_BINS
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.rates import percent, ratio
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
-from lookout_dashboard.rates import percent, ratio
-from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader, Top, grouped
+from lookout_dashboard.queries.ranges import (
+    ERRORS,
+    From,
+    Gran,
+    Granularity,
+    Range,
+    Span,
+    To,
+    resolve_range,
+)
+from lookout_dashboard.queries.rollups import LOCAL_BUCKET, RangeReader, Top, grouped
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 

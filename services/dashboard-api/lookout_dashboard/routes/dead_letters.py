@@ -16,8 +16,8 @@ from pydantic import Field
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.ranges import ERRORS, From, Granularity, Span, To, resolve_range
-from lookout_dashboard.rollups import RangeReader, Top
+from lookout_dashboard.queries.ranges import ERRORS, From, Granularity, Span, To, resolve_range
+from lookout_dashboard.queries.rollups import RangeReader, Top
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 

@@ -19,9 +19,10 @@ from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.queries import active_since
-from lookout_dashboard.ranges import (
+from lookout_dashboard.queries.overview import active_since
+from lookout_dashboard.queries.ranges import (
     ERRORS,
     From,
     Granularity,
@@ -31,8 +32,7 @@ from lookout_dashboard.ranges import (
     resolve_bounded,
     resolve_range,
 )
-from lookout_dashboard.rates import percent
-from lookout_dashboard.rollups import RangeReader, Top
+from lookout_dashboard.queries.rollups import RangeReader, Top
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
 

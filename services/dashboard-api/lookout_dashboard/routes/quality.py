@@ -15,11 +15,20 @@ from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.histogram import bins_by, percentile
+from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.histogram import bins_by, percentile
-from lookout_dashboard.ranges import ERRORS, From, Gran, Granularity, Range, Span, To, resolve_range
-from lookout_dashboard.rates import percent
-from lookout_dashboard.rollups import (
+from lookout_dashboard.queries.ranges import (
+    ERRORS,
+    From,
+    Gran,
+    Granularity,
+    Range,
+    Span,
+    To,
+    resolve_range,
+)
+from lookout_dashboard.queries.rollups import (
     ALL_PAGES,
     LOCAL_BUCKET,
     RangeReader,

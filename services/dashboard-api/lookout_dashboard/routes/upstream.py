@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from lookout_common.infra.apikeys import ApiKey
-from lookout_dashboard import audit
 from lookout_dashboard.bootstrap import Services
+from lookout_dashboard.queries import audit
 
 UPSTREAM_ERRORS = {
     502: {"description": "The worker service did not answer"},

@@ -15,7 +15,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from lookout_dashboard.bootstrap import Services
-from lookout_dashboard.ranges import Granularity, Range, Span
+from lookout_dashboard.queries.ranges import Granularity, Range, Span
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -25,10 +25,10 @@ from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.contracts.validation import RowId
 from lookout_common.infra.apikeys import ApiKey
 from lookout_common.infra.auth import Admin, Reader
-from lookout_dashboard import audit
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.health_api import ERRORS
-from lookout_dashboard.upstream import Upstream
+from lookout_dashboard.queries import audit
+from lookout_dashboard.routes.health import ERRORS
+from lookout_dashboard.routes.upstream import Upstream
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 

@@ -14,9 +14,10 @@ from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.histogram import bins_by, percentile
+from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.histogram import bins_by, percentile
-from lookout_dashboard.ranges import (
+from lookout_dashboard.queries.ranges import (
     ERRORS,
     From,
     Gran,
@@ -26,8 +27,7 @@ from lookout_dashboard.ranges import (
     local_days,
     resolve_range,
 )
-from lookout_dashboard.rates import percent
-from lookout_dashboard.rollups import LOCAL_BUCKET, RangeReader
+from lookout_dashboard.queries.rollups import LOCAL_BUCKET, RangeReader
 
 
 class EventPoint(Camel):

@@ -9,7 +9,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from lookout_common.contracts.models import Camel
-from lookout_dashboard.rates import percent
+from lookout_dashboard.analysis.rates import percent
 
 
 class TopPage(BaseModel):
