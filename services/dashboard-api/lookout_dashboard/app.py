@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -52,13 +53,14 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
+    docs: dict[str, Any] = api_docs(settings)  # FastAPI's docs_url, redoc_url, openapi_url
     app = FastAPI(
         title="Lookout dashboard-api",
         version=distribution_version("lookout-dashboard-api"),
         description="Analytics, health and backups for admins and viewers. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
-        **api_docs(settings),
+        **docs,
     )
     app.add_middleware(AllowHeader)
     if settings.cors_origins:

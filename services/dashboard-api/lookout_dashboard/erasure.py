@@ -19,10 +19,11 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from lookout_common.infra import erasure_ledger
-from lookout_common.infra.auth import AUTH_ERRORS, Admin
+from lookout_common.infra.auth import Admin
 from lookout_common.infra.erasure_ledger import PERSONAL_TABLES
 from lookout_dashboard.bootstrap import PoolDep
 from lookout_dashboard.queries import audit
+from lookout_dashboard.routes.responses import AUTH
 
 router = APIRouter(prefix="/api/v1/users", tags=["privacy"])
 
@@ -75,7 +76,7 @@ async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Era
 @router.delete(
     "/{user_id}",
     response_model=Erasure,
-    responses={**AUTH_ERRORS, 422: {"description": "Invalid user id"}},
+    responses={**AUTH, 422: {"description": "Invalid user id"}},
     summary="Erase a person: raw events and per-person state (aggregate counts are kept)",
 )
 async def erase_user(pool: PoolDep, key: Admin, user_id: UserId) -> Erasure:

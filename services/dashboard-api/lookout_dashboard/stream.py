@@ -206,6 +206,8 @@ async def events(
             wait = quiet_since + keepalive_s - clock()
             if key_valid is not None:
                 wait = min(wait, next_check - clock())
+            kind: str | None
+            data: str | None
             try:
                 # Not wait_for: on Python 3.11 it can swallow a cancellation (a client gone)
                 # that arrives as an item does, and the stream would go on.

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.validation import IsoDatetime
-from lookout_common.infra.auth import AUTH_ERRORS
 
 
 class Granularity(StrEnum):
@@ -30,11 +29,6 @@ MAX_RANGE = {
     Granularity.MINUTE: timedelta(days=2),
     Granularity.HOUR: timedelta(days=92),
     Granularity.DAY: timedelta(days=2 * 366),
-}
-
-ERRORS = {
-    **AUTH_ERRORS,
-    422: {"description": "Invalid range or granularity (the reason names the field)"},
 }
 
 Instant = IsoDatetime
@@ -58,7 +52,9 @@ class Span(Camel):
     timezone: str = Field(description="LOOKOUT_TIMEZONE, which names local days")
 
 
-def resolve_range(start: datetime | None, end: datetime | None, granularity: Granularity):
+def resolve_range(
+    start: datetime | None, end: datetime | None, granularity: Granularity
+) -> tuple[datetime, datetime]:
     """[from, to) as UTC instants (default: the last 24 h); 422 when inverted or too long."""
     return resolve_bounded(start, end, MAX_RANGE[granularity], f"a {granularity.value} series")
 

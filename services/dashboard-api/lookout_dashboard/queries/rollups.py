@@ -77,7 +77,8 @@ class RangeReader:
         return await self.pool.fetchrow(query, self.start, self.end, *more)
 
     async def rows(self, query: str, *more: object) -> list[asyncpg.Record]:
-        return await self.pool.fetch(query, self.start, self.end, *more)
+        rows: list[asyncpg.Record] = await self.pool.fetch(query, self.start, self.end, *more)
+        return rows
 
     async def models(self, model: type[Model], query: str, *more: object) -> list[Model]:
         """The rows of `query`, each as a `model`."""
@@ -97,7 +98,8 @@ class RangeReader:
         minute."""
         zone = ZoneInfo(self.zone)
         whole_hours = all(
-            instant.astimezone(zone).utcoffset() % timedelta(hours=1) == timedelta(0)
+            (instant.astimezone(zone).utcoffset() or timedelta(0)) % timedelta(hours=1)
+            == timedelta(0)
             for instant in (self.start, self.end)
         )
         return _event_counts(granularity is not Granularity.MINUTE and whole_hours)

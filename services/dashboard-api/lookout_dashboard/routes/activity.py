@@ -23,7 +23,6 @@ from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries.overview import active_since
 from lookout_dashboard.queries.ranges import (
-    ERRORS,
     From,
     Granularity,
     Span,
@@ -33,8 +32,9 @@ from lookout_dashboard.queries.ranges import (
     resolve_range,
 )
 from lookout_dashboard.queries.rollups import RangeReader, Top
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 # --- realtime -----------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from lookout_dashboard.analysis.histogram import bins_by, percentile
 from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries.ranges import (
-    ERRORS,
     From,
     Gran,
     Granularity,
@@ -28,6 +27,7 @@ from lookout_dashboard.queries.ranges import (
     resolve_range,
 )
 from lookout_dashboard.queries.rollups import LOCAL_BUCKET, RangeReader
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
 
 class EventPoint(Camel):
@@ -72,7 +72,7 @@ class EventSeries(Camel):
     points: list[EventPoint]
 
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 @router.get("/events", response_model=EventSeries, summary="Events per bucket, by event name")

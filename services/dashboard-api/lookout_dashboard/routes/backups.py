@@ -28,6 +28,7 @@ from lookout_common.infra.auth import Admin, Reader
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries import audit
 from lookout_dashboard.routes.health import ERRORS
+from lookout_dashboard.routes.responses import Responses
 from lookout_dashboard.routes.upstream import Upstream
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
@@ -67,7 +68,7 @@ def _worker(request: Request, services: ServicesDep) -> Upstream:
 Worker = Annotated[Upstream, Depends(_worker)]
 
 
-NOT_FOUND = {404: {"description": "No such run or schedule (the reason names it)"}}
+NOT_FOUND: Responses = {404: {"description": "No such run or schedule (the reason names it)"}}
 
 
 @router.get("/runs", response_model=list[Run], summary="Runs of every kind, newest first")

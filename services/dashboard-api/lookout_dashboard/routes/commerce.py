@@ -22,7 +22,6 @@ from lookout_common.infra.auth import Reader
 from lookout_dashboard.analysis.rates import percent, ratio
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries.ranges import (
-    ERRORS,
     From,
     Gran,
     Granularity,
@@ -32,8 +31,9 @@ from lookout_dashboard.queries.ranges import (
     resolve_range,
 )
 from lookout_dashboard.queries.rollups import LOCAL_BUCKET, RangeReader, Top, grouped
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 # --- bookings by service type and location --------------------------------------------------

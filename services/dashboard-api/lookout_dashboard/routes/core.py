@@ -10,12 +10,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from lookout_common.infra.apikeys import key_active
-from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
+from lookout_common.infra.auth import Admin, Reader
 from lookout_dashboard import stream
 from lookout_dashboard.bootstrap import PoolDep, ServicesDep, SettingsDep
 from lookout_dashboard.queries import audit
 from lookout_dashboard.queries.audit import AuditEntry
 from lookout_dashboard.queries.overview import DashboardMetrics, dashboard_metrics
+from lookout_dashboard.routes.responses import AUTH
 
 
 class Me(BaseModel):
@@ -29,7 +30,7 @@ router = APIRouter()
 @router.get(
     "/api/v1/me",
     response_model=Me,
-    responses=AUTH_ERRORS,
+    responses=AUTH,
     tags=["auth"],
     summary="The caller's key: its name and role (the page shows admin actions by it)",
 )
@@ -50,7 +51,7 @@ async def me(key: Reader) -> Me:
             "`revoked` is sent and the stream ends.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **AUTH_ERRORS,
+        **AUTH,
         429: {"description": "The key already holds its allowed number of live streams"},
     },
     tags=["live"],
@@ -86,7 +87,7 @@ async def live(
 @router.get(
     "/api/v1/audit",
     response_model=list[AuditEntry],
-    responses=AUTH_ERRORS,
+    responses=AUTH,
     tags=["audit"],
     summary="Every admin action: who, what, when, outcome (newest first)",
 )
@@ -101,7 +102,7 @@ async def audit_log(
 @router.get(
     "/api/v1/dashboard/metrics",
     response_model=DashboardMetrics,
-    responses=AUTH_ERRORS,
+    responses=AUTH,
     tags=["analytics"],
     summary="Overview: active users, today's bookings, chats, error rate, top pages",
 )

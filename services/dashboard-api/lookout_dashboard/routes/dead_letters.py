@@ -16,10 +16,11 @@ from pydantic import Field
 from lookout_common.contracts.models import Camel
 from lookout_common.infra.auth import Reader
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.queries.ranges import ERRORS, From, Granularity, Span, To, resolve_range
+from lookout_dashboard.queries.ranges import From, Granularity, Span, To, resolve_range
 from lookout_dashboard.queries.rollups import RangeReader, Top
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 class CodeCount(Camel):

@@ -25,10 +25,11 @@ from lookout_common.contracts.health_events import CheckResult
 from lookout_common.contracts.validation import RowId
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_dashboard.bootstrap import ServicesDep
+from lookout_dashboard.routes.responses import Responses, responses
 from lookout_dashboard.routes.upstream import UPSTREAM_ERRORS, Upstream
 
-ERRORS = {**AUTH_ERRORS, **UPSTREAM_ERRORS}
-NOT_FOUND = {404: {"description": "No such item (the reason names it)"}}
+ERRORS = responses(AUTH_ERRORS, UPSTREAM_ERRORS)
+NOT_FOUND: Responses = {404: {"description": "No such item (the reason names it)"}}
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"], responses=ERRORS)
 

@@ -32,9 +32,10 @@ from lookout_dashboard.journeys import (
     Journeys,
     follow_journeys,
 )
-from lookout_dashboard.queries.ranges import ERRORS, From, Granularity, To, resolve_range
+from lookout_dashboard.queries.ranges import From, Granularity, To, resolve_range
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 # ---------------------------------------------------------------- funnels

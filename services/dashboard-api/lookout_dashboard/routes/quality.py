@@ -19,7 +19,6 @@ from lookout_dashboard.analysis.histogram import bins_by, percentile
 from lookout_dashboard.analysis.rates import percent
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries.ranges import (
-    ERRORS,
     From,
     Gran,
     Granularity,
@@ -35,8 +34,9 @@ from lookout_dashboard.queries.rollups import (
     Top,
     grouped,
 )
+from lookout_dashboard.routes.responses import RANGE_ERRORS
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=RANGE_ERRORS)
 
 
 # --- performance ----------------------------------------------------------------------------

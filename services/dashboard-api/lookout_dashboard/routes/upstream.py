@@ -16,8 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 from lookout_common.infra.apikeys import ApiKey
 from lookout_dashboard.bootstrap import Services
 from lookout_dashboard.queries import audit
+from lookout_dashboard.routes.responses import Responses
 
-UPSTREAM_ERRORS = {
+UPSTREAM_ERRORS: Responses = {
     502: {"description": "The worker service did not answer"},
     504: {"description": "The worker service answered too slowly"},
 }
