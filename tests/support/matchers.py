@@ -23,8 +23,13 @@ from itertools import groupby
 from statistics import median
 from typing import NamedTuple
 
-from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, PropertyValue
-from lookout_dashboard.journeys import EXIT, JourneyError, Journeys, rank_paths
+from lookout_dashboard.analysis.funnels import (
+    FunnelError,
+    FunnelStep,
+    FunnelStepResult,
+    PropertyValue,
+)
+from lookout_dashboard.analysis.journeys import EXIT, JourneyError, Journeys, rank_paths
 
 
 class FunnelEvent(NamedTuple):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypedDict, cast
 
 from fastapi import FastAPI
 
@@ -19,14 +18,6 @@ from lookout_common.infra.kafka import broker_reachable
 from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
 from lookout_common.infra.settings import BackupWorkerSettings
 from lookout_common.infra.supervise import Supervisor
-
-
-class DocsUrls(TypedDict, total=False):
-    """The keys `api_docs` may set (absent: FastAPI's default URL)."""
-
-    docs_url: str | None
-    redoc_url: str | None
-    openapi_url: str | None
 
 
 def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
@@ -40,14 +31,12 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
-    # api_docs returns a plain dict: its three keys are FastAPI's URL arguments.
-    docs = cast(DocsUrls, api_docs(settings))
     app = FastAPI(
         title="Lookout backup-worker",
         version=distribution_version("lookout-backup-worker"),
         description="Backs up the product's tables and restores them after verifying them.",
         lifespan=lifespan,
-        **docs,
+        **api_docs(settings),
     )
     add_probe_routes(
         app,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,7 +16,7 @@ from lookout_common.infra.kafka import broker_reachable
 from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
 from lookout_common.infra.settings import DashboardSettings
 from lookout_common.infra.supervise import Supervisor
-from lookout_dashboard import erasure, spa
+from lookout_dashboard import spa
 from lookout_dashboard.bootstrap import bootstrap
 from lookout_dashboard.routes import (
     activity,
@@ -26,6 +25,7 @@ from lookout_dashboard.routes import (
     commerce,
     core,
     dead_letters,
+    erasure,
     health,
     people,
     quality,
@@ -53,14 +53,13 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
-    docs: dict[str, Any] = api_docs(settings)  # FastAPI's docs_url, redoc_url, openapi_url
     app = FastAPI(
         title="Lookout dashboard-api",
         version=distribution_version("lookout-dashboard-api"),
         description="Analytics, health and backups for admins and viewers. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
-        **docs,
+        **api_docs(settings),
     )
     app.add_middleware(AllowHeader)
     if settings.cors_origins:

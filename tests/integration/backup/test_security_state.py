@@ -26,7 +26,7 @@ from lookout_common.infra import erasure_ledger
 from lookout_common.infra.apikeys import Role, create_key, revoke_key
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import BackupWorkerSettings
-from lookout_dashboard.erasure import erase
+from lookout_dashboard.routes.erasure import erase
 from lookout_devstack.marketplace import TABLES
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from support.matchers import FunnelEvent, funnel, journeys
 
 from lookout_common.infra.db import connect
 from lookout_common.infra.settings import LookoutSettings
-from lookout_dashboard.funnels import LINKED, PERSON, FunnelStep, count_funnel
-from lookout_dashboard.journeys import NOT_STEPS, follow_journeys
+from lookout_dashboard.analysis.funnels import LINKED, PERSON, FunnelStep, count_funnel
+from lookout_dashboard.analysis.journeys import NOT_STEPS, follow_journeys
 
 pytestmark = pytest.mark.integration
 

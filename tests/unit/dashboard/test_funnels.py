@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support.matchers import FunnelEvent, funnel, furthest_path
 
-from lookout_dashboard.funnels import FunnelError, FunnelStep
+from lookout_dashboard.analysis.funnels import FunnelError, FunnelStep
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from support.matchers import journeys, path_from
 
-from lookout_dashboard.journeys import EXIT, JourneyError
+from lookout_dashboard.analysis.journeys import EXIT, JourneyError
 
 HOME = "page:/"
 SEARCH = "page:/search"

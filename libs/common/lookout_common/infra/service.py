@@ -7,7 +7,7 @@ import asyncio
 import importlib.metadata
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request
@@ -46,7 +46,15 @@ class Readiness(BaseModel):
     dependencies: dict[str, bool]
 
 
-def api_docs(settings: LookoutSettings) -> dict[str, str | None]:
+class DocsUrls(TypedDict, total=False):
+    """FastAPI's URL arguments that `api_docs` may set (an absent key: FastAPI's default)."""
+
+    docs_url: str | None
+    redoc_url: str | None
+    openapi_url: str | None
+
+
+def api_docs(settings: LookoutSettings) -> DocsUrls:
     """FastAPI's `docs_url`, `redoc_url` and `openapi_url`: FastAPI's defaults with
     `LOOKOUT_API_DOCS=true`, otherwise none of them is served (they list every route and
     the Swagger page loads its script from a CDN)."""

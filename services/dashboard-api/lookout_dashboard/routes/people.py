@@ -18,6 +18,18 @@ from pydantic import Field, ValidationError
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.validation import IsoDatetime
 from lookout_common.infra.auth import Reader
+from lookout_dashboard.analysis.funnels import (
+    FunnelError,
+    FunnelStep,
+    FunnelStepResult,
+    count_funnel,
+)
+from lookout_dashboard.analysis.journeys import (
+    MAX_JOURNEY_PEOPLE,
+    JourneyError,
+    Journeys,
+    follow_journeys,
+)
 from lookout_dashboard.analysis.stats import (
     Experiment,
     ExperimentResult,
@@ -25,13 +37,6 @@ from lookout_dashboard.analysis.stats import (
     analyze_experiment,
 )
 from lookout_dashboard.bootstrap import ServicesDep
-from lookout_dashboard.funnels import FunnelError, FunnelStep, FunnelStepResult, count_funnel
-from lookout_dashboard.journeys import (
-    MAX_JOURNEY_PEOPLE,
-    JourneyError,
-    Journeys,
-    follow_journeys,
-)
 from lookout_dashboard.queries.ranges import From, Granularity, To, resolve_range
 from lookout_dashboard.routes.responses import RANGE_ERRORS
 

@@ -26,7 +26,7 @@ import asyncpg
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
-from lookout_dashboard.funnels import LINKED, PERSON
+from lookout_dashboard.analysis.funnels import LINKED, PERSON
 
 EXIT = "(exit)"
 DEFAULT_DEPTH = 4
