@@ -21,10 +21,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
@@ -109,9 +109,9 @@ class Aggregator:
             stopping=lambda: self.stopping,
         )
         self.processed: dict[TopicPartition, int] = {}  # next offset not yet stored
-        self.consumers: list = []  # the aiokafka consumers, set once subscribed
+        self.consumers: list[AIOKafkaConsumer] = []  # the aiokafka consumers, set once subscribed
         self.stopping = False
-        self._days: set = set()  # day partitions known to exist
+        self._days: set[date] = set()  # day partitions known to exist
 
     def decode(
         self, records: Sequence[ConsumerRecord], now: datetime

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -202,8 +203,8 @@ class DeadLetterTally:
     """Sorted rows: counts (bucket, stage, code, letters); reasons (code, stage, reason,
     error_type, letters, first_seen, last_seen)."""
 
-    counts: list[tuple]
-    reasons: list[tuple]
+    counts: list[tuple[Any, ...]]
+    reasons: list[tuple[Any, ...]]
 
 
 async def lock_offsets(

@@ -45,7 +45,12 @@ async def write_isolating(
     return outcome
 
 
-async def _bisect(items, write, is_transient, outcome: Outcome) -> None:
+async def _bisect(
+    items: Sequence[Item],
+    write: Callable[[Sequence[Item]], Awaitable[int]],
+    is_transient: Callable[[Exception], bool],
+    outcome: Outcome[Item],
+) -> None:
     if not items:
         return
     try:

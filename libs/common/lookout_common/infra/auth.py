@@ -4,7 +4,7 @@ per key. The app must set `app.state.keys` to a `KeyCache`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,7 +16,8 @@ bearer = HTTPBearer(auto_error=False, description="An admin or viewer API key")
 READ_ROLES = frozenset({Role.ADMIN, Role.VIEWER})
 
 # The answers `require` may give, for an endpoint's OpenAPI `responses`.
-AUTH_ERRORS = {
+# Typed as FastAPI's `responses=` takes them.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key's role may not use this endpoint"},
 }
