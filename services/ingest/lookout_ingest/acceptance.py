@@ -207,7 +207,7 @@ class Ingest:
             if len(items) > MAX_BATCH_ITEMS:
                 reason = f"batch has {len(items)} events; at most {MAX_BATCH_ITEMS} per request"
                 return Outcome.refused(Verdict.MALFORMED, reason, "batch")
-            defaults = {
+            defaults: dict[str, Any] = {
                 key: data[key] for key in ("context", "sentAt", "integrations") if key in data
             }
             if problem := _defaults_problem(defaults):

@@ -51,7 +51,9 @@ class BotFilter:
         )
 
     def is_bot(self, user_agent: str | None) -> bool:
-        return bool(user_agent) and self._pattern.search(user_agent) is not None
+        if not user_agent:
+            return False
+        return self._pattern.search(user_agent) is not None
 
 
 def user_agent_of(context: dict[str, Any], header: str | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import re2
@@ -141,10 +141,13 @@ class Scrubber:
                 text = PHONE.sub(self._replace("phone", is_phone_number), text)
         return text
 
-    def _replace(self, kind: str, accept=None):
+    def _replace(
+        self, kind: str, accept: Callable[[str], bool] | None = None
+    ) -> Callable[[Any], str]:
         def replace(match: Any) -> str:
-            if accept is not None and not accept(match.group()):
-                return match.group()
+            found: str = match.group()
+            if accept is not None and not accept(found):
+                return found
             self.redactions[kind] += 1
             return f"[redacted:{kind}]"
 

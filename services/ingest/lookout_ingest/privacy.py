@@ -143,7 +143,7 @@ def apply_geo_consent(
     sent_ip = context.get("ip")
     address = sent_ip if sent_ip is not None else request_ip
     ip = truncate_ip(address)
-    if ip is None:
+    if ip is None or address is None:
         return Located(kept, properties, traits)
     kept["ip"] = ip
     return Located(kept, properties, traits, address.strip())

@@ -23,11 +23,6 @@ from typing import Literal
 
 from ua_parser import BasicResolver, Domain, Resolver, load_builtins, load_lazy_builtins
 
-try:
-    from ua_parser.regex import Resolver as RegexResolver
-except ImportError:  # ua-parser without its [regex] extra: pure-Python matching, slower
-    RegexResolver = None
-
 DeviceClass = Literal["desktop", "mobile", "tablet", "other"]
 
 # Real user agents are a few hundred characters; anything past this is not parsed.
@@ -107,7 +102,9 @@ class Software:
 @cache
 def _resolver() -> Resolver:
     """Built on first use (compiling the rules takes a tenth of a second)."""
-    if RegexResolver is None:
+    try:
+        from ua_parser.regex import Resolver as RegexResolver
+    except ImportError:  # ua-parser without its [regex] extra: pure-Python matching, slower
         return BasicResolver(load_builtins())
     return RegexResolver(load_lazy_builtins())
 
