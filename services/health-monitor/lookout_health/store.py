@@ -139,9 +139,10 @@ async def queue_incident_event(connection: asyncpg.Connection, event: IncidentEv
 
 async def outbox_head(connection: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     """The oldest transitions waiting for Kafka, in the order they happened."""
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         "SELECT id, check_name, event FROM incident_outbox ORDER BY id LIMIT $1", limit
     )
+    return rows
 
 
 async def outbox_delete(connection: asyncpg.Connection, ids: list[int]) -> None:
@@ -150,7 +151,8 @@ async def outbox_delete(connection: asyncpg.Connection, ids: list[int]) -> None:
 
 
 async def outbox_size(connection: asyncpg.Connection | asyncpg.Pool) -> int:
-    return await connection.fetchval("SELECT count(*) FROM incident_outbox")
+    size: int = await connection.fetchval("SELECT count(*) FROM incident_outbox")
+    return size
 
 
 async def open_incident_checks(connection: asyncpg.Connection | asyncpg.Pool) -> set[str]:
@@ -220,7 +222,7 @@ async def is_open(connection: asyncpg.Connection | asyncpg.Pool, check: str) -> 
 async def incidents(
     connection: asyncpg.Connection | asyncpg.Pool, *, state: str | None, limit: int
 ) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT * FROM incidents
         WHERE $1::text IS NULL
@@ -231,6 +233,7 @@ async def incidents(
         state,
         limit,
     )
+    return rows
 
 
 async def latest_results(
@@ -388,7 +391,7 @@ async def response_time_history(
     since: datetime,
     bucket: timedelta,
 ) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT date_bin($3::interval, checked_at, '2000-01-01 00:00:00+00') AS bucket,
                count(*) AS runs,
@@ -403,6 +406,7 @@ async def response_time_history(
         since,
         bucket,
     )
+    return rows
 
 
 async def active_maintenance(
@@ -420,9 +424,10 @@ async def active_maintenance(
 async def maintenance_windows(
     connection: asyncpg.Connection | asyncpg.Pool, since: datetime
 ) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         "SELECT * FROM maintenance_windows WHERE ends_at >= $1 ORDER BY starts_at", since
     )
+    return rows
 
 
 async def add_maintenance(
@@ -445,7 +450,9 @@ async def add_maintenance(
 
 
 async def delete_maintenance(connection: asyncpg.Connection | asyncpg.Pool, window_id: int) -> bool:
-    result = await connection.execute("DELETE FROM maintenance_windows WHERE id = $1", window_id)
+    result: str = await connection.execute(
+        "DELETE FROM maintenance_windows WHERE id = $1", window_id
+    )
     return result == "DELETE 1"
 
 
@@ -529,7 +536,7 @@ async def audit(
 async def unacknowledged_incidents(
     connection: asyncpg.Connection | asyncpg.Pool, limit: int = 500
 ) -> list[asyncpg.Record]:
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT id, opened_at, reminded_at, escalated_at FROM incidents
         WHERE resolved_at IS NULL AND acknowledged_at IS NULL
@@ -537,6 +544,7 @@ async def unacknowledged_incidents(
         """,
         limit,
     )
+    return rows
 
 
 async def mark_reminded(

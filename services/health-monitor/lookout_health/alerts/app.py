@@ -34,7 +34,7 @@ from lookout_health.http_logging import quiet_http_client_logs
 log = logging.getLogger("lookout.alerts")
 
 
-async def _undecoded(message) -> None:
+async def _undecoded(message: KafkaMessage) -> None:
     return None  # each handler validates the raw record against its own model
 
 
@@ -65,14 +65,15 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
                 added = await outbox.record(pool, alert, targets)
                 log.info("alert recorded", extra={"alert": alert.event_key, "rows": added})
 
-        subscribe = {
-            "group_id": group_name(settings.alert_group_id, settings.topic_prefix),
-            "auto_offset_reset": "earliest",
-            "ack_policy": AckPolicy.NACK_ON_ERROR,  # commit only after the outbox insert
-            "decoder": _undecoded,
-        }
+        group_id = group_name(settings.alert_group_id, settings.topic_prefix)
 
-        @broker.subscriber(topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix), **subscribe)
+        @broker.subscriber(
+            topic_name(Topic.HEALTH_INCIDENTS, settings.topic_prefix),
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit only after the outbox insert
+            decoder=_undecoded,
+        )
         async def on_incident(message: KafkaMessage) -> None:
             try:
                 event = IncidentEvent.model_validate_json(message.body)
@@ -81,7 +82,13 @@ def create_app(settings: AlertSettings | None = None) -> FastAPI:
                 return
             await record(incident_alert(event))
 
-        @broker.subscriber(topic_name(Topic.BACKUP_RESULTS, settings.topic_prefix), **subscribe)
+        @broker.subscriber(
+            topic_name(Topic.BACKUP_RESULTS, settings.topic_prefix),
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit only after the outbox insert
+            decoder=_undecoded,
+        )
         async def on_backup(message: KafkaMessage) -> None:
             try:
                 result = BackupResult.model_validate_json(message.body)

@@ -35,7 +35,7 @@ LATENCY = Histogram(
 
 def retry_delay(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
     """Seconds before attempt number `attempts + 1`: doubling, capped, ±20 % jitter."""
-    return min(base_s * 2**attempts, max_s) * rng.uniform(0.8, 1.2)
+    return min(base_s * 2.0**attempts, max_s) * rng.uniform(0.8, 1.2)
 
 
 class Deliverer:
@@ -76,7 +76,9 @@ class Deliverer:
         PENDING.set(await outbox.pending(self.pool))
         return bool(rows)
 
-    async def _failed(self, connection: asyncpg.Connection, row, error: str) -> None:
+    async def _failed(
+        self, connection: asyncpg.Connection, row: asyncpg.Record, error: str
+    ) -> None:
         name = self.receiver.name
         now = datetime.now(UTC)
         if outbox.age(row, now) > timedelta(seconds=self.settings.alert_max_age_s):

@@ -26,13 +26,15 @@ async def record(pool: asyncpg.Pool, alert: Alert, receivers: list[str]) -> int:
     return len(rows)
 
 
-async def due(connection: asyncpg.Connection, receiver: str, limit: int = 20) -> list:
+async def due(
+    connection: asyncpg.Connection, receiver: str, limit: int = 20
+) -> list[asyncpg.Record]:
     """Rows of `receiver` due now, locked for this transaction (other replicas skip them).
 
     A row waits while an earlier row of the same problem (fingerprint) for this receiver
     is still pending: a resolution never overtakes its firing alert that is being retried
     (PagerDuty or Alertmanager would keep the incident open for ever)."""
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT d.id, d.alert, d.attempts, d.created_at FROM alert_deliveries AS d
         WHERE d.receiver = $1 AND d.delivered_at IS NULL AND d.gave_up_at IS NULL
@@ -48,6 +50,7 @@ async def due(connection: asyncpg.Connection, receiver: str, limit: int = 20) ->
         receiver,
         limit,
     )
+    return rows
 
 
 async def delivered(connection: asyncpg.Connection, row_id: int) -> None:
@@ -77,9 +80,10 @@ async def failed(
 
 
 async def pending(pool: asyncpg.Pool) -> int:
-    return await pool.fetchval(
+    count: int = await pool.fetchval(
         "SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NULL AND gave_up_at IS NULL"
     )
+    return count
 
 
 def alert_of(row: asyncpg.Record) -> Alert:
@@ -88,4 +92,5 @@ def alert_of(row: asyncpg.Record) -> Alert:
 
 
 def age(row: asyncpg.Record, now: datetime) -> timedelta:
-    return now - row["created_at"]
+    created_at: datetime = row["created_at"]
+    return now - created_at

@@ -14,7 +14,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import httpx
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, TypeAdapter, model_validator
@@ -180,8 +180,18 @@ def slack_text(alert: Alert) -> str:
     return f"{marker} [{alert.severity}] {alert.summary}\n{alert.description}"
 
 
-def alertmanager_payload(alert: Alert, generator_url: str | None) -> list[dict]:
-    item = {
+class AlertmanagerAlert(TypedDict):
+    """One alert as Alertmanager's v2 API (`POST /api/v2/alerts`) takes it."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    startsAt: str
+    endsAt: NotRequired[str]
+    generatorURL: NotRequired[str]
+
+
+def alertmanager_payload(alert: Alert, generator_url: str | None) -> list[AlertmanagerAlert]:
+    item: AlertmanagerAlert = {
         "labels": {
             "alertname": alert.name,
             "severity": alert.severity,
