@@ -67,16 +67,23 @@ async def component_rollups(
     monthly_from: datetime,
     daily: list[tuple[datetime, datetime]],
 ) -> list[RollupRow]:
-    """The components' month rows from `monthly_from` and day rows in the `daily` ranges."""
+    """The components' month rows from `monthly_from` and, for each of the `daily` ranges
+    [low, high), the sum of their day rows in it as one day row dated `low` (none where a
+    range has no rows): what `sla.summarise` needs, about 15 rows per component for a
+    12-month report instead of about 75. Each part is one index range scan."""
     rows = await connection.fetch(
         """
-        SELECT name, resolution, bucket, up_s, degraded_s, down_s, maintenance_s
+        SELECT name, 'month' AS resolution, bucket, up_s, degraded_s, down_s, maintenance_s
         FROM health_uptime_rollups
-        WHERE scope = $1 AND name = ANY($2::text[]) AND (
-            (resolution = 'month' AND bucket >= $3)
-            OR (resolution = 'day' AND EXISTS (
-                SELECT 1 FROM unnest($4::timestamptz[], $5::timestamptz[]) AS d(lo, hi)
-                WHERE bucket >= d.lo AND bucket < d.hi)))
+        WHERE scope = $1 AND resolution = 'month' AND name = ANY($2::text[]) AND bucket >= $3
+        UNION ALL
+        SELECT r.name, 'day', d.lo, sum(r.up_s), sum(r.degraded_s), sum(r.down_s),
+               sum(r.maintenance_s)
+        FROM unnest($4::timestamptz[], $5::timestamptz[]) AS d(lo, hi)
+        JOIN health_uptime_rollups AS r
+          ON r.scope = $1 AND r.resolution = 'day' AND r.name = ANY($2::text[])
+         AND r.bucket >= d.lo AND r.bucket < d.hi
+        GROUP BY r.name, d.lo
         """,
         Scope.COMPONENT.value,
         components,

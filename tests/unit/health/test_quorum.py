@@ -179,12 +179,11 @@ def _result(check: str, location: str, status: CheckStatus) -> CheckResult:
 
 
 def test_a_component_shows_each_locations_state_only_with_several_locations() -> None:
-    results = [
-        _result("checkout", "singapore", CheckStatus.UNHEALTHY),
-        _result("checkout", "jakarta", CheckStatus.HEALTHY),
-        _result("cart", "jakarta", CheckStatus.DEGRADED),
-        _result("search", "jakarta", CheckStatus.UNHEALTHY),
-    ]
+    results = {
+        "checkout": [("singapore", CheckStatus.UNHEALTHY), ("jakarta", CheckStatus.HEALTHY)],
+        "cart": [("jakarta", CheckStatus.DEGRADED)],
+        "search": [("jakarta", CheckStatus.UNHEALTHY)],
+    }
     states = location_states(["checkout", "cart"], results)
     assert [(s.location, s.state) for s in states] == [
         ("jakarta", "degraded"),

@@ -10,9 +10,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from lookout_common.contracts.health_events import CheckResult, CheckStatus
+from lookout_common.contracts.health_events import CheckStatus
 from lookout_common.contracts.models import Camel
-from lookout_health.sla import RollupRow
 from lookout_health.uptime import Resolution, Seconds, bucket_start, worst
 
 DAYS = 90
@@ -133,15 +132,15 @@ def public_incident(row: Mapping[str, Any], component: str) -> PublicIncident:
 
 
 def location_states(
-    checks: Sequence[str], by_location: Sequence[CheckResult]
+    checks: Sequence[str], by_location: Mapping[str, Sequence[tuple[str, CheckStatus]]]
 ) -> list[LocationState]:
     """The component's state per location (the worst of its checks' newest results from
-    there), by location name; empty when fewer than two locations report."""
+    there), by location name; empty when fewer than two locations report. `by_location`
+    is {check: [(location, status of its newest result there)]}."""
     statuses: dict[str, list[CheckStatus]] = {}
-    wanted = set(checks)
-    for result in by_location:
-        if result.service in wanted:
-            statuses.setdefault(result.location, []).append(result.status)
+    for check in checks:
+        for location, status in by_location.get(check, ()):
+            statuses.setdefault(location, []).append(status)
     if len(statuses) < 2:
         return []
     return [
@@ -150,28 +149,75 @@ def location_states(
     ]
 
 
+def _days(
+    first: datetime,
+    seconds_of: Sequence[Seconds | None],
+    incidents: Sequence[PublicIncident],
+) -> tuple[list[dict[str, Any]], float | None]:
+    """A component's day bars (as the fields of `DayBar`) and its uptime over them."""
+    days = []
+    up = degraded = down = maintenance = 0.0
+    for offset, seconds in enumerate(seconds_of):
+        start = first + timedelta(days=offset)
+        end = start + timedelta(days=1)
+        ids = [
+            i.id
+            for i in incidents
+            if i.opened_at < end and (i.resolved_at is None or i.resolved_at >= start)
+        ]
+        if seconds is None:
+            days.append(
+                {
+                    "date": start.date().isoformat(),
+                    "state": "nodata",
+                    "uptime_pct": None,
+                    "down_s": 0.0,
+                    "degraded_s": 0.0,
+                    "maintenance_s": 0.0,
+                    "incidents": ids,
+                }
+            )
+            continue
+        up += seconds.up
+        degraded += seconds.degraded
+        down += seconds.down
+        maintenance += seconds.maintenance
+        days.append(
+            {
+                "date": start.date().isoformat(),
+                "state": day_state(seconds),
+                "uptime_pct": seconds.uptime_pct,
+                "down_s": round(seconds.down, 1),
+                "degraded_s": round(seconds.degraded, 1),
+                "maintenance_s": round(seconds.maintenance, 1),
+                "incidents": ids,
+            }
+        )
+    return days, Seconds(up, degraded, down, maintenance).uptime_pct
+
+
 def build_page(
     *,
     now: datetime,
     components: Mapping[str, Sequence[str]],
-    latest: Sequence[CheckResult],
-    daily: Sequence[RollupRow],
+    latest: Mapping[str, CheckStatus],
+    daily: Mapping[str, Sequence[Seconds | None]],
     incidents: Sequence[Mapping[str, Any]],
     maintenance: Sequence[Mapping[str, Any]],
-    by_location: Sequence[CheckResult] = (),
+    by_location: Mapping[str, Sequence[tuple[str, CheckStatus]]] | None = None,
 ) -> StatusPage:
-    """The page for `components` ({name: its checks}); incidents of checks outside every
-    component are left out (their check is no longer configured). `by_location` holds the
-    newest result per check and location: a component reported by several locations
-    lists each one's state."""
+    """The page for `components` ({name: its checks}). `latest` is {check: its current
+    status}; `daily` is {component: its `DAYS` daily rollups, oldest first, None for a day
+    without any}, ending today; incidents of checks outside every component are left out
+    (their check is no longer configured). `by_location` is {check: [(location, status of
+    its newest result there)]}: a component reported by several locations lists each
+    one's state. The page is validated once, as a whole (9,000 bars validated one at a
+    time were most of its build time)."""
     component_of = {check: name for name, checks in components.items() for check in checks}
-    latest_of = {result.service: result for result in latest}
     in_maintenance = any(w["starts_at"] <= now < w["ends_at"] for w in maintenance)
     today = bucket_start(now, Resolution.DAY)
     first = today - timedelta(days=DAYS - 1)
-    by_day: dict[tuple[str, datetime], Seconds] = {
-        (row.component, row.bucket): row.seconds for row in daily if row.bucket >= first
-    }
+    no_days: list[Seconds | None] = [None] * DAYS
     shown = [
         public_incident(row, component_of[row["check_name"]])
         for row in incidents
@@ -180,65 +226,47 @@ def build_page(
     shown_in: dict[str, list[PublicIncident]] = {}
     for incident in shown:
         shown_in.setdefault(incident.component, []).append(incident)
-    listed = []
+    listed: list[dict[str, Any]] = []
     for name in sorted(components):
-        status = worst(latest_of[c].status for c in components[name] if c in latest_of)
+        status = worst(latest[c] for c in components[name] if c in latest)
         state: ComponentState = "unknown" if status is None else STATE_OF_STATUS[status]
         if in_maintenance and state != "unknown":
             state = "maintenance"
-        days, total = [], Seconds()
-        for offset in range(DAYS):
-            start = first + timedelta(days=offset)
-            seconds = by_day.get((name, start))
-            total = total + (seconds or Seconds())
-            end = start + timedelta(days=1)
-            # Built from our own numbers, so not validated again: 9,000 validated bars (100
-            # components) were most of the page's time.
-            days.append(
-                DayBar.model_construct(
-                    date=start.date().isoformat(),
-                    state=day_state(seconds),
-                    uptime_pct=seconds.uptime_pct if seconds else None,
-                    down_s=round(seconds.down, 1) if seconds else 0.0,
-                    degraded_s=round(seconds.degraded, 1) if seconds else 0.0,
-                    maintenance_s=round(seconds.maintenance, 1) if seconds else 0.0,
-                    incidents=[
-                        i.id
-                        for i in shown_in.get(name, ())
-                        if i.opened_at < end and (i.resolved_at is None or i.resolved_at >= start)
-                    ],
-                )
-            )
+        days, uptime = _days(first, daily.get(name, no_days), shown_in.get(name, ()))
         listed.append(
-            ComponentStatus(
-                name=name,
-                state=state,
-                uptime_90d_pct=total.uptime_pct,
-                days=days,
-                locations=location_states(components[name], by_location),
-            )
+            {
+                "name": name,
+                "state": state,
+                "uptime_90d_pct": uptime,
+                "days": days,
+                "locations": location_states(components[name], by_location or {}),
+            }
         )
     overall: ComponentState = max(
-        (c.state for c in listed if c.state != "maintenance"),
+        (c["state"] for c in listed if c["state"] != "maintenance"),
         key=_PAGE_ORDER.__getitem__,
         default="unknown",
     )
     if in_maintenance and overall in ("operational", "unknown"):
         overall = "maintenance"
-    return StatusPage(
-        generated_at=now,
-        state=overall,
-        components=listed,
-        active_incidents=[i for i in shown if i.resolved_at is None],
-        recent_incidents=[i for i in shown if i.resolved_at is not None and i.resolved_at >= first],
-        maintenance=[
-            ScheduledMaintenance(
-                starts_at=w["starts_at"],
-                ends_at=w["ends_at"],
-                reason=w["reason"],
-                active=w["starts_at"] <= now < w["ends_at"],
-            )
-            for w in maintenance
-            if w["ends_at"] > now
-        ],
+    return StatusPage.model_validate(
+        {
+            "generated_at": now,
+            "state": overall,
+            "components": listed,
+            "active_incidents": [i for i in shown if i.resolved_at is None],
+            "recent_incidents": [
+                i for i in shown if i.resolved_at is not None and i.resolved_at >= first
+            ],
+            "maintenance": [
+                ScheduledMaintenance(
+                    starts_at=w["starts_at"],
+                    ends_at=w["ends_at"],
+                    reason=w["reason"],
+                    active=w["starts_at"] <= now < w["ends_at"],
+                )
+                for w in maintenance
+                if w["ends_at"] > now
+            ],
+        }
     )

@@ -92,9 +92,10 @@ def render_html(page: StatusPage, *, title: str, links: dict[str, str]) -> str:
     components = []
     for component in page.components:
         bars = "".join(
-            f'<li class="day {day.state}" tabindex="0" title="{escape(bar_summary(day))}" '
-            f'data-tip="{escape(bar_summary(day))}" aria-label="{escape(bar_summary(day))}"></li>'
+            f'<li class="day {day.state}" tabindex="0" title="{tip}" data-tip="{tip}" '
+            f'aria-label="{tip}"></li>'
             for day in component.days
+            for tip in (escape(bar_summary(day)),)
         )
         uptime = (
             "no data"
@@ -151,7 +152,9 @@ def render_atom(page: StatusPage, *, title: str, links: dict[str, str]) -> bytes
     """An Atom 1.0 feed (RFC 4287) of the active and last 90 days' incidents."""
     ElementTree.register_namespace("", ATOM)
 
-    def add(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str):
+    def add(
+        parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str
+    ) -> ElementTree.Element:
         element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
         element.text = text
         return element
@@ -181,4 +184,5 @@ def render_atom(page: StatusPage, *, title: str, links: dict[str, str]) -> bytes
             for item in incident.timeline
         ]
         add(entry, "summary", "\n".join(lines) or state, type="text")
-    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
+    body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body

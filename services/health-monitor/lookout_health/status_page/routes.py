@@ -10,23 +10,26 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from lookout_health import rollup_store, store
+from lookout_common.contracts.health_events import CheckStatus
+from lookout_health import store
 from lookout_health.bootstrap import Services, ServicesDep
 from lookout_health.routes.sla import components_of
+from lookout_health.status_page import store as page_store
 from lookout_health.status_page.model import DAYS, StatusPage, build_page
 from lookout_health.status_page.render import render_atom, render_html
 from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
-from lookout_health.status_page.store import incidents_since
-from lookout_health.uptime import Resolution, Scope, bucket_start
+from lookout_health.uptime import Resolution, bucket_start
 
 router = APIRouter(tags=["status page"])
-REFUSED = {401: {"description": "LOOKOUT_STATUS_KEY is set and the key is missing or wrong"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "LOOKOUT_STATUS_KEY is set and the key is missing or wrong"}
+}
 Settings = Annotated[StatusPageSettings, Depends(status_page_settings)]
 # The page is markup and an inline style sheet: nothing else may load or frame it.
 PAGE_HEADERS = {
@@ -74,30 +77,32 @@ def _cache(request: Request) -> PageCache:
 
 
 async def load_page(services: Services, now: datetime) -> StatusPage:
-    """Four indexed reads: latest results, 90 daily rollups per component, the window's
-    incidents, maintenance windows; and with locations in play, each location's latest
-    results of the last `MAX_RESULT_SPAN`."""
+    """Four indexed reads of plain values: current statuses, 90 daily rollups per
+    component, the window's incidents, maintenance windows; and with locations in play,
+    each location's newest status of the last `MAX_RESULT_SPAN`."""
     groups = components_of(services.monitor)
-    since = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
+    first = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
     pool = services.pool
     checks = list(services.monitor.checks)
-    by_location = (
-        await store.results_by_location(pool, checks, now - store.MAX_RESULT_SPAN)
-        if services.monitor.quorum.keeps_verdicts
-        else []
-    )
+    by_location: dict[str, list[tuple[str, CheckStatus]]] = {}
+    if services.monitor.quorum.keeps_verdicts:
+        since = now - store.MAX_RESULT_SPAN
+        for check, location, status in await page_store.location_statuses(pool, checks, since):
+            by_location.setdefault(check, []).append((location, status))
     return build_page(
         now=now,
         components=groups,
-        latest=await store.latest_results(pool, checks),
-        by_location=[result for result, _, _ in by_location],
-        daily=await rollup_store.daily_rollups(pool, Scope.COMPONENT, list(groups), since),
-        incidents=await incidents_since(pool, since),
+        latest=await page_store.current_statuses(pool, checks),
+        by_location=by_location,
+        daily=await page_store.daily_seconds(pool, list(groups), first, DAYS),
+        incidents=await page_store.incidents_since(pool, first),
         maintenance=await store.maintenance_windows(pool, now),
     )
 
 
-async def current_page(request: Request, services: Services, settings: StatusPageSettings):
+async def current_page(
+    request: Request, services: Services, settings: StatusPageSettings
+) -> StatusPage:
     cache = _cache(request)
     async with cache.lock:  # concurrent visitors share one build
         if cache.page is None or time.monotonic() - cache.at >= settings.status_cache_s:

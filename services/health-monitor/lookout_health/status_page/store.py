@@ -1,17 +1,121 @@
-"""The SQL the status page reads: the incidents of its window."""
+"""The SQL the status page reads: its checks' current statuses (and each location's),
+the components' daily rollups of its window, and the incidents of that window. Each
+read returns only the columns the page shows, as plain values: at 10,000 checks,
+turning whole result rows into validated models was most of the page's time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
+
+from lookout_common.contracts.health_events import CheckStatus
+from lookout_health.store import MAX_RESULT_SPAN
+from lookout_health.uptime import Scope, Seconds
+
+# The same choice as `lookout_health.store.latest_results` (the worst, then newest, of a
+# check's newest result and each recent location's newest), keeping only the status.
+_CURRENT_STATUSES = """
+    WITH candidates AS (
+        SELECT name AS check_name, latest.status, latest.checked_at
+        FROM unnest($1::text[]) AS name
+        CROSS JOIN LATERAL (
+            SELECT status, checked_at FROM system_health_logs WHERE check_name = name
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        UNION ALL
+        SELECT v.check_name, latest.status, latest.checked_at
+        FROM health_location_verdicts AS v
+        CROSS JOIN LATERAL (
+            SELECT status, checked_at FROM system_health_logs
+            WHERE check_name = v.check_name AND location = v.location
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= now() - $2::interval
+    )
+    SELECT DISTINCT ON (check_name) check_name, status FROM candidates
+    ORDER BY check_name,
+             CASE status WHEN 'unhealthy' THEN 2 WHEN 'degraded' THEN 1 ELSE 0 END DESC,
+             checked_at DESC
+"""
+
+
+async def current_statuses(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
+) -> dict[str, CheckStatus]:
+    """{check: its current status}, as `store.latest_results` decides it; checks without
+    any result are absent."""
+    rows = await connection.fetch(_CURRENT_STATUSES, checks, MAX_RESULT_SPAN)
+    return {row[0]: CheckStatus(row[1]) for row in rows}
+
+
+async def location_statuses(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], reported_since: datetime
+) -> list[tuple[str, str, CheckStatus]]:
+    """(check, location, status of its newest result there) for every location with a
+    verdict updated since `reported_since` and, for a check without any verdict, its newest
+    result: the rows of `store.results_by_location`, reduced to what the page shows."""
+    rows = await connection.fetch(
+        """
+        SELECT v.check_name, v.location, latest.status
+        FROM health_location_verdicts AS v
+        CROSS JOIN LATERAL (
+            SELECT status FROM system_health_logs
+            WHERE check_name = v.check_name AND location = v.location
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= $2
+        UNION ALL
+        SELECT name, latest.location, latest.status FROM unnest($1::text[]) AS name
+        CROSS JOIN LATERAL (
+            SELECT location, status FROM system_health_logs WHERE check_name = name
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE NOT EXISTS (SELECT 1 FROM health_location_verdicts WHERE check_name = name)
+        ORDER BY 1, 2
+        """,
+        checks,
+        reported_since,
+    )
+    return [(row[0], row[1], CheckStatus(row[2])) for row in rows]
+
+
+async def daily_seconds(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    components: list[str],
+    first: datetime,
+    days: int,
+) -> dict[str, list[Seconds | None]]:
+    """{component: its `days` daily rollups from the UTC day `first` on, None where a day
+    has no row}, for the components that have any."""
+    rows = await connection.fetch(
+        """
+        SELECT name, bucket, up_s, degraded_s, down_s, maintenance_s
+        FROM health_uptime_rollups
+        WHERE scope = $1 AND resolution = 'day' AND name = ANY($2::text[])
+          AND bucket >= $3 AND bucket < $4
+        """,
+        Scope.COMPONENT.value,
+        components,
+        first,
+        first + timedelta(days=days),
+    )
+    found: dict[str, list[Seconds | None]] = {}
+    for name, bucket, up, degraded, down, maintenance in rows:
+        offset = bucket - first
+        if offset.seconds or offset.microseconds:
+            continue  # not a day's first instant: no day's bar
+        if name not in found:
+            found[name] = [None] * days
+        found[name][offset.days] = Seconds(up, degraded, down, maintenance)
+    return found
 
 
 async def incidents_since(
     connection: asyncpg.Connection | asyncpg.Pool, since: datetime, limit: int = 500
 ) -> list[asyncpg.Record]:
     """Open incidents and those resolved since `since`, newest first."""
-    return await connection.fetch(
+    rows: list[asyncpg.Record] = await connection.fetch(
         """
         SELECT * FROM incidents
         WHERE resolved_at IS NULL OR resolved_at >= $1
@@ -20,3 +124,4 @@ async def incidents_since(
         since,
         limit,
     )
+    return rows

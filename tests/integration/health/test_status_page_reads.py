@@ -1,0 +1,198 @@
+"""The status page's and the SLA report's reads against a real Postgres, on generated rows:
+they return only what the page and the report show, and give the same answers as the
+full reads they replace (the checks' whole result rows, every day rollup)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from lookout_common.contracts.health_events import CheckStatus
+from lookout_common.infra.db import connect
+from lookout_common.infra.settings import LookoutSettings
+from lookout_health import rollup_store, store
+from lookout_health.sla import RollupRow, rows_wanted, summarise
+from lookout_health.status_page import store as page_store
+from lookout_health.status_page.model import DAYS, build_page
+from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
+
+pytestmark = pytest.mark.integration
+
+LOCATIONS = ("default", "jakarta", "singapore")
+STATUSES = ("healthy", "degraded", "unhealthy")
+
+
+@pytest.fixture
+async def db(database_url: str):
+    """A connection to a fresh migrated database with the service's JSON codecs."""
+    connection = await connect(LookoutSettings(database_url=database_url))
+    yield connection
+    await connection.close()
+
+
+async def test_current_and_location_statuses_match_the_full_result_reads(db) -> None:
+    chance = random.Random(17)
+    now = await db.fetchval("SELECT now()")
+    checks = [f"check-{index:02d}" for index in range(60)]
+    results, verdicts = [], []
+    for check in checks[:-5]:  # the last five never ran
+        for location in chance.sample(LOCATIONS, chance.randint(1, 3)):
+            for _ in range(chance.randint(1, 3)):
+                at = now - timedelta(seconds=chance.randint(1, 1200))
+                results.append((check, chance.choice(STATUSES), at, location))
+            if chance.random() < 0.6:
+                updated = now - timedelta(minutes=chance.choice((0.5, 3, 30)))
+                verdicts.append((check, location, chance.random() < 0.3, updated, updated))
+    await db.executemany(
+        "INSERT INTO system_health_logs"
+        " (check_name, kind, status, response_time_ms, message, critical, checked_at, location)"
+        " VALUES ($1, 'http', $2, 5.0, 'ok', true, $3, $4)",
+        results,
+    )
+    await db.executemany(
+        "INSERT INTO health_location_verdicts (check_name, location, failing, since, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        verdicts,
+    )
+
+    full = await store.latest_results(db, checks)
+    current = await page_store.current_statuses(db, checks)
+    assert current == {result.service: result.status for result in full}
+    assert len(current) == 55
+    assert set(current.values()) == set(CheckStatus)
+
+    since = now - store.MAX_RESULT_SPAN
+    rows = await store.results_by_location(db, checks, since)
+    reduced = await page_store.location_statuses(db, checks, since)
+    assert reduced == [(result.service, result.location, result.status) for result, _, _ in rows]
+    assert len({location for _, location, _ in reduced}) == 3
+
+
+def _seconds(chance: random.Random, scale: int) -> tuple[float, float, float, float]:
+    # Halves are exact in binary: sums agree whatever order Postgres or Python adds them in.
+    return tuple(chance.randint(0, scale) / 2 for _ in range(4))  # type: ignore[return-value]
+
+
+async def _seed(db: asyncpg.Connection, now: datetime) -> None:
+    """Day rows (with gaps) over 400 days and month rows over 15 months for three
+    components, and check rows the reads must leave out."""
+    chance = random.Random(5)
+    today = bucket_start(now, Resolution.DAY)
+    rows = []
+    for scope, name in (
+        ("component", "API"),
+        ("component", "Ledger"),
+        ("component", "Search"),
+        ("check", "API"),
+    ):
+        for back in range(400):
+            if chance.random() < 0.85:
+                rows.append(
+                    (scope, name, "day", today - timedelta(days=back), *_seconds(chance, 9999))
+                )
+        month = bucket_start(now, Resolution.MONTH)
+        for _ in range(15):
+            rows.append((scope, name, "month", month, *_seconds(chance, 999999)))
+            month = bucket_start(month - timedelta(days=1), Resolution.MONTH)
+    await db.executemany(
+        "INSERT INTO health_uptime_rollups"
+        " (scope, name, resolution, bucket, up_s, degraded_s, down_s, maintenance_s)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        rows,
+    )
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 0, 0, tzinfo=UTC),  # a month's first instant
+        datetime(2026, 3, 31, 23, 59, tzinfo=UTC),
+    ],
+)
+async def test_the_sla_report_from_summed_days_equals_the_one_from_every_day(db, now) -> None:
+    await _seed(db, now)
+    components = ["API", "Ledger", "Search", "Gone"]
+    monthly_from, daily = rows_wanted(now, 12)
+    every_row = [
+        RollupRow(
+            row["name"],
+            Resolution(row["resolution"]),
+            row["bucket"],
+            Seconds(row["up_s"], row["degraded_s"], row["down_s"], row["maintenance_s"]),
+        )
+        for row in await db.fetch("SELECT * FROM health_uptime_rollups WHERE scope = 'component'")
+    ]
+    read = await rollup_store.component_rollups(db, components, monthly_from, daily)
+    # Month rows and one summed row per component and day range, not every day row.
+    assert len(read) <= 3 * (13 + len(daily))
+    assert summarise(read, components, now, 12) == summarise(every_row, components, now, 12)
+    for months in (1, 36):
+        monthly_from, daily = rows_wanted(now, months)
+        read = await rollup_store.component_rollups(db, components, monthly_from, daily)
+        expected = summarise(every_row, components, now, months)
+        assert summarise(read, components, now, months) == expected
+
+
+async def test_the_pages_bars_are_each_days_rollup_and_the_uptime_their_sum(db) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    await _seed(db, now)
+    first = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
+    # Rows that are no day of the window: off a day's first instant, and tomorrow.
+    await db.execute(
+        "INSERT INTO health_uptime_rollups (scope, name, resolution, bucket, down_s)"
+        " VALUES ('component', 'API', 'day', $1, 50), ('component', 'API', 'day', $2, 50)",
+        first + timedelta(days=3, hours=5),
+        first + timedelta(days=DAYS),
+    )
+    stored = {
+        (row["name"], row["bucket"]): Seconds(
+            row["up_s"], row["degraded_s"], row["down_s"], row["maintenance_s"]
+        )
+        for row in await db.fetch(
+            "SELECT * FROM health_uptime_rollups WHERE scope = $1 AND resolution = 'day'",
+            Scope.COMPONENT.value,
+        )
+    }
+    components = {"API": ["a"], "Ledger": ["l"], "Quiet": ["q"]}
+    daily = await page_store.daily_seconds(db, list(components), first, DAYS)
+    assert set(daily) == {"API", "Ledger"}
+    page = build_page(
+        now=now,
+        components=components,
+        latest={"a": CheckStatus.HEALTHY, "l": CheckStatus.UNHEALTHY},
+        daily=daily,
+        incidents=[],
+        maintenance=[],
+    )
+    assert [(c.name, c.state) for c in page.components] == [
+        ("API", "operational"),
+        ("Ledger", "outage"),
+        ("Quiet", "unknown"),
+    ]
+    for component in page.components:
+        total, gaps = Seconds(), 0
+        for offset, bar in enumerate(component.days):
+            start = first + timedelta(days=offset)
+            seconds = stored.get((component.name, start))
+            assert bar.date == start.date().isoformat()
+            if seconds is None:
+                gaps += 1
+                assert (bar.state, bar.uptime_pct, bar.down_s) == ("nodata", None, 0.0)
+                continue
+            total = total + seconds
+            assert bar.uptime_pct == seconds.uptime_pct
+            assert (bar.down_s, bar.degraded_s, bar.maintenance_s) == (
+                round(seconds.down, 1),
+                round(seconds.degraded, 1),
+                round(seconds.maintenance, 1),
+            )
+        assert component.uptime_90d_pct == total.uptime_pct
+        if component.name == "Quiet":
+            assert gaps == DAYS
+            assert component.uptime_90d_pct is None
+        else:
+            assert 0 < gaps < DAYS
