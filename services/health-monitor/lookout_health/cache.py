@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-Answer = tuple[dict[str, Any], int]
+Answer = tuple[Mapping[str, object], int]  # (JSON body, HTTP status)
 
 
 @dataclass

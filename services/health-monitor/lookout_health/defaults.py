@@ -8,6 +8,7 @@ from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.kafka import kafka_auth
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_health.config import (
+    CheckConfig,
     DirectoryCheck,
     HealthConfig,
     HttpCheck,
@@ -21,7 +22,7 @@ LOOKOUT_TABLES = ["user_analytics", "event_ids", "rollup_event_counts", "api_key
 
 
 def default_config(settings: HealthMonitorSettings) -> HealthConfig:
-    checks: list = [
+    checks: list[CheckConfig] = [
         PostgresCheck(name="postgres", kind="postgres", dsn=settings.dsn(), interval_s=30),
         TableCheck(
             name="lookout-tables",

@@ -16,7 +16,7 @@ import gc
 import logging
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -120,7 +120,7 @@ class Monitor:
         pool: asyncpg.Pool,
         broker: KafkaBroker | None,
         topic_prefix: str,
-        is_leader=lambda: True,
+        is_leader: Callable[[], bool] = lambda: True,
         supervisor: Supervisor | None = None,
         quorum: Quorum | None = None,
     ) -> None:

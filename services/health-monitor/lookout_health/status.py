@@ -3,6 +3,8 @@ the IETF health response (draft-inadarei-api-health-check) built from the same."
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from lookout_common.contracts.health_api import CriticalIssue, SystemState
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
 from lookout_health.config import CHECK_CLASSES, kind_of
@@ -36,12 +38,38 @@ IETF_STATUS = {
 COMPONENT_TYPE = {kind_of(check_class): check_class.component_type for check_class in CHECK_CLASSES}
 
 
+class IetfCheck(TypedDict):
+    """One component's entry under `checks` in the IETF health response."""
+
+    componentId: str
+    componentType: str
+    observedValue: float
+    observedUnit: str
+    status: str
+    affectedEndpoints: list[str]
+    time: str
+    output: str
+
+
+class IetfHealth(TypedDict):
+    """The IETF health response body (draft-inadarei-api-health-check)."""
+
+    status: str
+    version: str
+    releaseId: str
+    serviceId: str
+    description: str
+    notes: list[str]
+    output: str
+    checks: dict[str, list[IetfCheck]]
+
+
 def ietf_response(
     latest: list[CheckResult], state: SystemState, *, service_id: str, version: str
-) -> tuple[dict, int]:
+) -> tuple[IetfHealth, int]:
     """(body, HTTP status): `fail` only on an outage (503); `warn` when degraded (200)."""
     overall = {"operational": "pass", "maintenance": "warn", "degraded": "warn"}.get(state, "fail")
-    checks: dict[str, list[dict]] = {}
+    checks: dict[str, list[IetfCheck]] = {}
     for result in latest:
         checks[f"{result.service}:responseTime"] = [
             {
@@ -55,7 +83,7 @@ def ietf_response(
                 "output": "" if result.status is CheckStatus.HEALTHY else result.message,
             }
         ]
-    body = {
+    body: IetfHealth = {
         "status": overall,
         "version": version.split(".")[0],
         "releaseId": version,

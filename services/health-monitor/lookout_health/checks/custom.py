@@ -55,12 +55,14 @@ def resolve(check: CustomCheck) -> CheckFunction:
     if check.function:
         module_name, _, attribute = check.function.partition(":")
         try:
-            return getattr(importlib.import_module(module_name), attribute)
+            function: CheckFunction = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as error:
             raise ProbeFailed(f"cannot load {check.function}: {error}") from None
+        return function
     if check.entry_point:
         for entry in entry_points(group="lookout.health_checks", name=check.entry_point):
-            return entry.load()
+            loaded: CheckFunction = entry.load()
+            return loaded
         raise ProbeFailed(f"no entry point {check.entry_point!r} in lookout.health_checks")
     raise ProbeFailed(f"custom check {check.name!r} has no function, entry_point or registration")
 

@@ -91,7 +91,7 @@ async def run_tcp(check: TcpCheck) -> str:
 async def run_dns(check: DnsCheck) -> str:
     loop = asyncio.get_running_loop()
     answers = await loop.getaddrinfo(check.host, None, type=socket.SOCK_STREAM)
-    addresses = sorted({answer[4][0] for answer in answers})
+    addresses = sorted({str(answer[4][0]) for answer in answers})
     if missing := [a for a in check.expect_addresses if a not in addresses]:
         raise ProbeFailed(
             f"{check.host} resolved to {', '.join(addresses)}; missing {', '.join(missing)}"

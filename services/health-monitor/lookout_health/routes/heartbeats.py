@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
 
@@ -26,7 +26,7 @@ class PingAnswer(Camel):
     received_at: datetime
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No token, or not this check's token"},
     404: {"description": "No heartbeat check of that name"},
 }

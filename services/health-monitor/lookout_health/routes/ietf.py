@@ -4,7 +4,7 @@ a key: the status and the component names only)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -13,27 +13,42 @@ from fastapi.security import HTTPAuthorizationCredentials
 from lookout_common.infra.auth import AUTH_ERRORS, READ_ROLES, bearer, require
 from lookout_health import store
 from lookout_health.bootstrap import VERSION, Services, ServicesDep
-from lookout_health.cache import Answer
-from lookout_health.status import ietf_response, system_state
+from lookout_health.status import IetfHealth, ietf_response, system_state
 
 router = APIRouter(tags=["health"])
-PUBLIC_FIELDS = ("status", "version", "releaseId", "serviceId")
 reader = require(READ_ROLES)
 
 
-def public_view(body: dict[str, Any]) -> dict[str, Any]:
+class PublicComponent(TypedDict):
+    componentId: str
+
+
+class PublicHealth(TypedDict):
+    """The keyless IETF answer: the overall status and the component names only."""
+
+    status: str
+    version: str
+    releaseId: str
+    serviceId: str
+    checks: dict[str, list[PublicComponent]]
+
+
+def public_view(body: IetfHealth) -> PublicHealth:
     """The IETF answer without details: the overall status and the component names (no
     per-component status, timing or message, which name internal hosts)."""
     components = sorted(
         {entry["componentId"] for found in body["checks"].values() for entry in found}
     )
     return {
-        **{name: body[name] for name in PUBLIC_FIELDS},
+        "status": body["status"],
+        "version": body["version"],
+        "releaseId": body["releaseId"],
+        "serviceId": body["serviceId"],
         "checks": {name: [{"componentId": name}] for name in components},
     }
 
 
-async def ietf_answer(services: Services) -> Answer:
+async def ietf_answer(services: Services) -> tuple[IetfHealth, int]:
     # Status from the latest results and maintenance only: no uptime query here.
     results = await store.latest_results(services.pool, list(services.monitor.checks))
     window = await store.active_maintenance(services.pool, datetime.now(UTC))
@@ -41,7 +56,7 @@ async def ietf_answer(services: Services) -> Answer:
     return ietf_response(results, state, service_id="lookout", version=VERSION)
 
 
-async def public_answer(services: Services) -> Answer:
+async def public_answer(services: Services) -> tuple[PublicHealth, int]:
     body, code = await ietf_answer(services)
     return public_view(body), code
 
