@@ -13,11 +13,17 @@ import pytest
 from lookout_common.contracts.health_events import CheckStatus
 from lookout_common.infra.db import connect
 from lookout_common.infra.settings import LookoutSettings
-from lookout_health import rollup_store, store
+from lookout_health import rollup_store
 from lookout_health.sla import RollupRow, rows_wanted, summarise
 from lookout_health.status_page import store as page_store
 from lookout_health.status_page.model import DAYS, build_page
+from lookout_health.store import MAX_RESULT_SPAN
 from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
+
+try:  # the store is being split into a package (results, incidents, locations)
+    from lookout_health.store.results import latest_results, results_by_location
+except ImportError:
+    from lookout_health.store import latest_results, results_by_location
 
 pytestmark = pytest.mark.integration
 
@@ -58,14 +64,14 @@ async def test_current_and_location_statuses_match_the_full_result_reads(db) -> 
         verdicts,
     )
 
-    full = await store.latest_results(db, checks)
+    full = await latest_results(db, checks)
     current = await page_store.current_statuses(db, checks)
     assert current == {result.service: result.status for result in full}
     assert len(current) == 55
     assert set(current.values()) == set(CheckStatus)
 
-    since = now - store.MAX_RESULT_SPAN
-    rows = await store.results_by_location(db, checks, since)
+    since = now - MAX_RESULT_SPAN
+    rows = await results_by_location(db, checks, since)
     reduced = await page_store.location_statuses(db, checks, since)
     assert reduced == [(result.service, result.location, result.status) for result, _, _ in rows]
     assert len({location for _, location, _ in reduced}) == 3

@@ -5,7 +5,9 @@ and maintenance windows."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import Field
@@ -149,26 +151,37 @@ def location_states(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Day:
+    start: datetime
+    end: datetime
+    date: str
+
+
+def _window(first: datetime) -> list[_Day]:
+    """The `DAYS` UTC days from `first`: the same for every component."""
+    starts = [first + timedelta(days=offset) for offset in range(DAYS + 1)]
+    return [_Day(start, end, start.date().isoformat()) for start, end in pairwise(starts)]
+
+
 def _days(
-    first: datetime,
+    window: Sequence[_Day],
     seconds_of: Sequence[Seconds | None],
     incidents: Sequence[PublicIncident],
 ) -> tuple[list[dict[str, Any]], float | None]:
     """A component's day bars (as the fields of `DayBar`) and its uptime over them."""
     days = []
     up = degraded = down = maintenance = 0.0
-    for offset, seconds in enumerate(seconds_of):
-        start = first + timedelta(days=offset)
-        end = start + timedelta(days=1)
+    for day, seconds in zip(window, seconds_of, strict=True):
         ids = [
             i.id
             for i in incidents
-            if i.opened_at < end and (i.resolved_at is None or i.resolved_at >= start)
+            if i.opened_at < day.end and (i.resolved_at is None or i.resolved_at >= day.start)
         ]
         if seconds is None:
             days.append(
                 {
-                    "date": start.date().isoformat(),
+                    "date": day.date,
                     "state": "nodata",
                     "uptime_pct": None,
                     "down_s": 0.0,
@@ -184,7 +197,7 @@ def _days(
         maintenance += seconds.maintenance
         days.append(
             {
-                "date": start.date().isoformat(),
+                "date": day.date,
                 "state": day_state(seconds),
                 "uptime_pct": seconds.uptime_pct,
                 "down_s": round(seconds.down, 1),
@@ -218,6 +231,7 @@ def build_page(
     today = bucket_start(now, Resolution.DAY)
     first = today - timedelta(days=DAYS - 1)
     no_days: list[Seconds | None] = [None] * DAYS
+    window = _window(first)
     shown = [
         public_incident(row, component_of[row["check_name"]])
         for row in incidents
@@ -232,7 +246,7 @@ def build_page(
         state: ComponentState = "unknown" if status is None else STATE_OF_STATUS[status]
         if in_maintenance and state != "unknown":
             state = "maintenance"
-        days, uptime = _days(first, daily.get(name, no_days), shown_in.get(name, ()))
+        days, uptime = _days(window, daily.get(name, no_days), shown_in.get(name, ()))
         listed.append(
             {
                 "name": name,
