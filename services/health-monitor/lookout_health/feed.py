@@ -28,7 +28,7 @@ from lookout_common.contracts.health_events import IncidentEvent
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.leader import lock_id
 from lookout_common.infra.supervise import Supervisor
-from lookout_health import store
+from lookout_health.store import incidents as incident_store
 
 log = logging.getLogger("lookout.health.feed")
 
@@ -100,7 +100,7 @@ class KafkaFeed:
         self._wake_incidents.set()
 
     async def pending_incidents(self) -> int:
-        return await store.outbox_size(self._pool)
+        return await incident_store.outbox_size(self._pool)
 
     async def _send(self, message: Message) -> bool:
         try:
@@ -168,7 +168,7 @@ class KafkaFeed:
         async with self._pool.acquire() as connection, connection.transaction():
             if not await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
                 return False, 0
-            rows = await store.outbox_head(connection, self._batch)
+            rows = await incident_store.outbox_head(connection, self._batch)
             sent: list[int] = []
             for row in rows:
                 event = IncidentEvent.model_validate(row["event"])  # never trust a read-back
@@ -177,8 +177,8 @@ class KafkaFeed:
                     break
                 sent.append(row["id"])
             # Acknowledged by Kafka: gone from the outbox when this transaction commits.
-            await store.outbox_delete(connection, sent)
-            remaining = await store.outbox_size(connection)
+            await incident_store.outbox_delete(connection, sent)
+            remaining = await incident_store.outbox_size(connection)
         OUTBOX.set(remaining)
         if sent:
             log.info("incident transitions published", extra={"count": len(sent)})

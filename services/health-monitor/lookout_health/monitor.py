@@ -29,7 +29,6 @@ from lookout_common.contracts.health_events import CheckResult, IncidentEvent
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
-from lookout_health import store
 from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.base import describe
 from lookout_health.config import CheckConfig, HealthConfig
@@ -43,6 +42,8 @@ from lookout_health.quorum import (
 )
 from lookout_health.results import ResultWriter
 from lookout_health.rollups import RollupWriter
+from lookout_health.store import incidents as incident_store
+from lookout_health.store import locations as location_store
 
 log = logging.getLogger("lookout.health")
 
@@ -233,10 +234,10 @@ class Monitor:
 
     async def _restore(self) -> None:
         """After a start, a reload or gaining the lease: open incidents stay open."""
-        open_checks = await store.open_incident_checks(self.pool)
+        open_checks = await incident_store.open_incident_checks(self.pool)
         # With locations, a location's own state is its verdict, not the shared incident.
         failing = (
-            await store.failing_checks(self.pool, self.quorum.location)
+            await location_store.failing_checks(self.pool, self.quorum.location)
             if self.quorum.keeps_verdicts
             else open_checks
         )
@@ -263,7 +264,7 @@ class Monitor:
                 not self.quorum.keeps_verdicts
                 and state.incident_open
                 and not succeeded
-                and not await store.is_open(self.pool, name)
+                and not await incident_store.is_open(self.pool, name)
             ):
                 # An admin resolved the incident while the check still fails; resolved is
                 # final, so this failure opens a new incident.
@@ -321,12 +322,14 @@ class Monitor:
             # Locations deciding about one check take turns (a transaction-scoped lock),
             # so two that start failing together cannot both miss each other's verdict;
             # the incident's partial unique index is the backstop against a second one.
-            await store.lock_check(connection, check.name)
-            await store.record_verdict(
+            await location_store.lock_check(connection, check.name)
+            await location_store.record_verdict(
                 connection, check.name, self.quorum.location, failing=failing_here
             )
-            failing = await store.failing_locations(connection, check.name, self.quorum.window_s)
-            incident_open = await store.is_open(connection, check.name)
+            failing = await location_store.failing_locations(
+                connection, check.name, self.quorum.window_s
+            )
+            incident_open = await incident_store.is_open(connection, check.name)
             change = quorum_transition(
                 incident_open=incident_open,
                 failing_here=failing_here,
@@ -356,7 +359,7 @@ class Monitor:
     async def _recorded(
         self, check: CheckConfig, result: CheckResult, event: IncidentEvent
     ) -> None:
-        OPEN_INCIDENTS.set(len(await store.open_incident_checks(self.pool)))
+        OPEN_INCIDENTS.set(len(await incident_store.open_incident_checks(self.pool)))
         log.warning(
             f"incident {event.action}",
             extra={"check": check.name, "incident": event.incident_id, "reason": result.message},
@@ -373,7 +376,7 @@ class Monitor:
     ) -> IncidentEvent | None:
         at = result.timestamp
         if change is Transition.OPEN:
-            row, opened = await store.open_incident(
+            row, opened = await incident_store.open_incident(
                 connection,
                 check.name,
                 critical=check.critical,
@@ -383,11 +386,11 @@ class Monitor:
             )
             if not opened:  # another replica or an earlier life opened it
                 change = Transition.UPDATE
-                row = await store.update_incident(
+                row = await incident_store.update_incident(
                     connection, check.name, status=result.status, message=result.message, at=at
                 )
         else:
-            row = await store.update_incident(
+            row = await incident_store.update_incident(
                 connection,
                 check.name,
                 status=result.status,
@@ -397,7 +400,7 @@ class Monitor:
             )
         if row is None:
             return None
-        maintenance = await store.active_maintenance(connection, at)
+        maintenance = await incident_store.active_maintenance(connection, at)
         event = IncidentEvent(
             incident_id=row["id"],
             check=check.name,
@@ -413,7 +416,7 @@ class Monitor:
             at=at,
             in_maintenance=maintenance is not None,
         )
-        await store.queue_incident_event(connection, event)
+        await incident_store.queue_incident_event(connection, event)
         return event
 
     def run_soon(self, name: str) -> None:

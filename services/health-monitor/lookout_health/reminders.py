@@ -16,8 +16,8 @@ import asyncpg
 from lookout_common.contracts.health_events import CheckStatus, IncidentAction, IncidentEvent
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.settings import HealthMonitorSettings
-from lookout_health import store
 from lookout_health.lifecycle import OpenIncident, due
+from lookout_health.store import incidents as incident_store
 
 log = logging.getLogger("lookout.health")
 
@@ -27,7 +27,7 @@ async def queue_event(
 ) -> IncidentEvent:
     """Queue `action` of the incident `row` in the outbox (inside the caller's transaction)."""
     resolved = row["resolved_at"]
-    maintenance = await store.active_maintenance(connection, at)
+    maintenance = await incident_store.active_maintenance(connection, at)
     event = IncidentEvent(
         incident_id=row["id"],
         check=row["check_name"],
@@ -41,7 +41,7 @@ async def queue_event(
         at=at,
         in_maintenance=maintenance is not None,
     )
-    await store.queue_incident_event(connection, event)
+    await incident_store.queue_incident_event(connection, event)
     return event
 
 
@@ -75,7 +75,7 @@ class Reminders:
     async def once(self, now: datetime) -> int:
         """Queue what is due at `now`; returns how many events were queued."""
         queued = 0
-        for row in await store.unacknowledged_incidents(self.pool):
+        for row in await incident_store.unacknowledged_incidents(self.pool):
             incident = OpenIncident(row["opened_at"], row["reminded_at"], row["escalated_at"])
             needed = due(
                 incident,
@@ -85,13 +85,13 @@ class Reminders:
             )
             if needed.escalate:
                 async with self.pool.acquire() as connection, connection.transaction():
-                    claimed = await store.mark_escalated(connection, row["id"], now)
+                    claimed = await incident_store.mark_escalated(connection, row["id"], now)
                     if claimed is not None:
                         await queue_event(connection, claimed, "escalated", now)
                         queued += 1
             if needed.remind:
                 async with self.pool.acquire() as connection, connection.transaction():
-                    claimed = await store.mark_reminded(
+                    claimed = await incident_store.mark_reminded(
                         connection, row["id"], row["reminded_at"], now
                     )
                     if claimed is not None:

@@ -26,7 +26,7 @@ from prometheus_client import Counter
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
-from lookout_health import store
+from lookout_health.store import results as result_store
 
 log = logging.getLogger("lookout.health")
 
@@ -88,7 +88,7 @@ class ResultWriter:
             while self._queued:
                 batch = [self._queued.popleft() for _ in range(min(BATCH, len(self._queued)))]
                 try:
-                    await store.insert_results(self.pool, batch)
+                    await result_store.insert_results(self.pool, batch)
                 except BaseException:
                     self._queued.extendleft(reversed(batch))  # first in line next time
                     raise

@@ -20,7 +20,8 @@ from prometheus_client import Counter
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
-from lookout_health import rollup_store, store
+from lookout_health import rollup_store
+from lookout_health.store import incidents as incident_store
 from lookout_health.uptime import (
     MAX_RESULT_SPAN,
     Resolution,
@@ -102,7 +103,7 @@ class RollupWriter:
             async with self._windows_lock:
                 if time.monotonic() - self._windows_read > MAINTENANCE_FRESH_S:
                     since = datetime.now(UTC) - MAX_RESULT_SPAN
-                    rows = await store.maintenance_windows(self.pool, since)
+                    rows = await incident_store.maintenance_windows(self.pool, since)
                     self._windows = [(row["starts_at"], row["ends_at"]) for row in rows]
                     self._windows_read = time.monotonic()
         return self._windows

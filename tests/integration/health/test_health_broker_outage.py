@@ -25,10 +25,10 @@ from lookout_common.infra.db import create_pool
 from lookout_common.infra.kafka import ensure_topics, make_broker
 from lookout_common.infra.settings import LookoutSettings
 from lookout_devstack.embedded.kafka import EmbeddedKafka
-from lookout_health import store
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig
 from lookout_health.monitor import Monitor
+from lookout_health.store import incidents as incident_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_registry")]
 
@@ -76,7 +76,7 @@ async def test_checks_keep_their_schedule_while_kafka_hangs_and_incidents_follow
         os.kill(own_broker.process.pid, signal.SIGSTOP)
         stopped_at = await pool.fetchval("SELECT now()")
         payments_up = False
-        incident = await eventually(lambda: store.open_incident_checks(pool))
+        incident = await eventually(lambda: incident_store.open_incident_checks(pool))
         assert incident == {"payments"}
         await asyncio.sleep(2.0)
         beats = await pool.fetch(

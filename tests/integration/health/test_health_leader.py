@@ -16,10 +16,10 @@ from lookout_common.contracts.health_events import CheckStatus
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.leader import LeaderLease
 from lookout_common.infra.settings import LookoutSettings
-from lookout_health import store
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig
 from lookout_health.monitor import Monitor
+from lookout_health.store import incidents as incident_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_registry")]
 
@@ -73,11 +73,11 @@ async def test_a_replica_leading_again_follows_incidents_changed_while_it_stood_
     monitor = Monitor(pool, None, "", lambda: leading)
     monitor.apply(HealthConfig(checks=[check]))
     try:
-        await eventually(lambda: store.open_incident_checks(pool))
+        await eventually(lambda: incident_store.open_incident_checks(pool))
         leading = False
         await asyncio.sleep(0.3)
         # Meanwhile the other replica saw the dependency recover and resolved the incident.
-        resolved = await store.update_incident(
+        resolved = await incident_store.update_incident(
             pool,
             "payments",
             status=CheckStatus.HEALTHY,
@@ -88,7 +88,7 @@ async def test_a_replica_leading_again_follows_incidents_changed_while_it_stood_
         assert resolved["resolved_at"] is not None
         leading = True
         # Still failing here: a new incident opens rather than the old one being assumed.
-        await eventually(lambda: store.open_incident_checks(pool))
+        await eventually(lambda: incident_store.open_incident_checks(pool))
         assert await pool.fetchval("SELECT count(*) FROM incidents") == 2
     finally:
         await monitor.stop()

@@ -17,13 +17,8 @@ from lookout_health import rollup_store
 from lookout_health.sla import RollupRow, rows_wanted, summarise
 from lookout_health.status_page import store as page_store
 from lookout_health.status_page.model import DAYS, build_page
-from lookout_health.store import MAX_RESULT_SPAN
+from lookout_health.store.results import MAX_RESULT_SPAN, latest_results, results_by_location
 from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
-
-try:  # the store is being split into a package (results, incidents, locations)
-    from lookout_health.store.results import latest_results, results_by_location
-except ImportError:
-    from lookout_health.store import latest_results, results_by_location
 
 pytestmark = pytest.mark.integration
 

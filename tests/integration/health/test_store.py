@@ -11,7 +11,8 @@ import pytest
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
 from lookout_common.infra.db import connect
 from lookout_common.infra.settings import LookoutSettings
-from lookout_health import store
+from lookout_health.store import incidents as incident_store
+from lookout_health.store import results as result_store
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ async def record(
 ) -> None:
     """Insert one result per (minutes ago, status)."""
     for ago, status in runs:
-        await store.insert_result(
+        await result_store.insert_result(
             db,
             CheckResult(
                 service=check,
@@ -60,23 +61,23 @@ async def test_uptime_is_weighted_by_how_long_each_status_lasted(db) -> None:
     await record(db, "auth", [(10, HEALTHY), (6, UNHEALTHY), (4, HEALTHY)])
     # degraded counts as up: only `unhealthy` is downtime.
     await record(db, "search", [(10, DEGRADED), (5, HEALTHY)])
-    uptime = await store.uptime_by_check(db, ["auth", "search"], minutes_ago(10), NOW)
+    uptime = await result_store.uptime_by_check(db, ["auth", "search"], minutes_ago(10), NOW)
     assert uptime == {"auth": 80.0, "search": 100.0}
 
 
 async def test_uptime_counts_only_known_time_when_results_stop(db) -> None:
     # One unhealthy result, then nothing for 40 min (the monitor was down): it stands for
     # at most MAX_RESULT_SPAN (10 min); then 20 min healthy until now.
-    assert timedelta(minutes=10) == store.MAX_RESULT_SPAN
+    assert timedelta(minutes=10) == result_store.MAX_RESULT_SPAN
     await record(db, "ledger", [(60, UNHEALTHY), (20, HEALTHY), (10, HEALTHY)])
-    uptime = await store.uptime_by_check(db, ["ledger"], minutes_ago(120), NOW)
+    uptime = await result_store.uptime_by_check(db, ["ledger"], minutes_ago(120), NOW)
     assert uptime == {"ledger": pytest.approx(66.667, abs=0.001)}
 
 
 async def test_uptime_ignores_results_outside_the_window_and_unknown_checks(db) -> None:
     await record(db, "auth", [(90, UNHEALTHY), (30, HEALTHY)])
     await record(db, "retired", [(5, UNHEALTHY)])
-    uptime = await store.uptime_by_check(db, ["auth", "never-ran"], minutes_ago(60), NOW)
+    uptime = await result_store.uptime_by_check(db, ["auth", "never-ran"], minutes_ago(60), NOW)
     assert uptime == {"auth": 100.0}
 
 
@@ -87,8 +88,8 @@ async def test_overall_uptime_is_down_while_any_critical_check_is_unhealthy(db) 
     # A non-critical check that is down all the time does not count.
     await record(db, "recommendations", [(10, UNHEALTHY)], critical=False)
     checks = ["auth", "db", "recommendations"]
-    assert await store.overall_uptime(db, checks, minutes_ago(10), NOW) == 70.0
-    assert await store.overall_uptime(db, ["recommendations"], minutes_ago(10), NOW) is None
+    assert await result_store.overall_uptime(db, checks, minutes_ago(10), NOW) == 70.0
+    assert await result_store.overall_uptime(db, ["recommendations"], minutes_ago(10), NOW) is None
 
 
 async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -> None:
@@ -96,7 +97,9 @@ async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -
         await record(db, "auth", [(ago, HEALTHY)], response_time_ms=ms)
     await record(db, "auth", [(2, UNHEALTHY)], response_time_ms=500.0)
     await record(db, "other", [(2, HEALTHY)], response_time_ms=1.0)
-    rows = await store.response_time_history(db, "auth", minutes_ago(10), timedelta(minutes=5))
+    rows = await result_store.response_time_history(
+        db, "auth", minutes_ago(10), timedelta(minutes=5)
+    )
     buckets = [(row["bucket"], row["runs"], row["healthy"], row["p50"], row["p95"]) for row in rows]
     assert buckets == [
         (minutes_ago(10), 4, 4, 25.0, pytest.approx(38.5)),
@@ -107,7 +110,7 @@ async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -
 async def test_latest_results_give_the_newest_run_of_each_named_check(db) -> None:
     await record(db, "auth", [(3, UNHEALTHY), (1, HEALTHY)])
     await record(db, "db", [(2, DEGRADED)])
-    latest = await store.latest_results(db, ["db", "auth", "never-ran"])
+    latest = await result_store.latest_results(db, ["db", "auth", "never-ran"])
     assert [(r.service, r.status, r.timestamp) for r in latest] == [
         ("auth", HEALTHY, minutes_ago(1)),
         ("db", DEGRADED, minutes_ago(2)),
@@ -117,11 +120,11 @@ async def test_latest_results_give_the_newest_run_of_each_named_check(db) -> Non
 async def test_only_one_incident_per_check_is_open_and_a_new_one_may_follow_resolution(
     db,
 ) -> None:
-    row, opened = await store.open_incident(
+    row, opened = await incident_store.open_incident(
         db, "auth", critical=True, status=UNHEALTHY, message="HTTP 500", at=minutes_ago(5)
     )
     assert opened
-    again, opened_again = await store.open_incident(
+    again, opened_again = await incident_store.open_incident(
         db, "auth", critical=True, status=UNHEALTHY, message="HTTP 502", at=minutes_ago(4)
     )
     assert (opened_again, again["id"]) == (False, row["id"])
@@ -131,36 +134,44 @@ async def test_only_one_incident_per_check_is_open_and_a_new_one_may_follow_reso
             " updated_at) VALUES ('auth', true, 'unhealthy', 'x', now(), now())"
         )
 
-    updated = await store.update_incident(
+    updated = await incident_store.update_incident(
         db, "auth", status=DEGRADED, message="recovering", at=minutes_ago(2)
     )
     assert updated["resolved_at"] is None
-    resolved = await store.update_incident(
+    resolved = await incident_store.update_incident(
         db, "auth", status=HEALTHY, message="HTTP 200", at=minutes_ago(1), resolve=True
     )
     assert resolved["resolved_at"] == minutes_ago(1)
     assert [u["message"] for u in resolved["updates"]] == ["HTTP 500", "recovering", "HTTP 200"]
-    assert await store.open_incident_checks(db) == set()
-    assert await store.update_incident(db, "auth", status=HEALTHY, message="", at=NOW) is None
+    assert await incident_store.open_incident_checks(db) == set()
+    assert (
+        await incident_store.update_incident(db, "auth", status=HEALTHY, message="", at=NOW) is None
+    )
 
-    _, reopened = await store.open_incident(
+    _, reopened = await incident_store.open_incident(
         db, "auth", critical=True, status=UNHEALTHY, message="HTTP 500", at=NOW
     )
     assert reopened
-    assert await store.open_incident_checks(db) == {"auth"}
-    assert [r["id"] for r in await store.incidents(db, state="resolved", limit=10)] == [row["id"]]
-    assert len(await store.incidents(db, state=None, limit=10)) == 2
+    assert await incident_store.open_incident_checks(db) == {"auth"}
+    assert [r["id"] for r in await incident_store.incidents(db, state="resolved", limit=10)] == [
+        row["id"]
+    ]
+    assert len(await incident_store.incidents(db, state=None, limit=10)) == 2
 
 
 async def test_a_maintenance_window_is_active_from_its_start_until_just_before_its_end(
     db,
 ) -> None:
-    window = await store.add_maintenance(db, minutes_ago(10), NOW, "db upgrade", "sre")
-    assert (await store.active_maintenance(db, minutes_ago(10)))["id"] == window["id"]
-    assert (await store.active_maintenance(db, minutes_ago(0.01)))["reason"] == "db upgrade"
-    assert await store.active_maintenance(db, NOW) is None
-    assert await store.active_maintenance(db, minutes_ago(11)) is None
-    assert [w["id"] for w in await store.maintenance_windows(db, minutes_ago(5))] == [window["id"]]
-    assert await store.maintenance_windows(db, NOW + timedelta(seconds=1)) == []
-    assert await store.delete_maintenance(db, window["id"])
-    assert not await store.delete_maintenance(db, window["id"])
+    window = await incident_store.add_maintenance(db, minutes_ago(10), NOW, "db upgrade", "sre")
+    assert (await incident_store.active_maintenance(db, minutes_ago(10)))["id"] == window["id"]
+    assert (await incident_store.active_maintenance(db, minutes_ago(0.01)))[
+        "reason"
+    ] == "db upgrade"
+    assert await incident_store.active_maintenance(db, NOW) is None
+    assert await incident_store.active_maintenance(db, minutes_ago(11)) is None
+    assert [w["id"] for w in await incident_store.maintenance_windows(db, minutes_ago(5))] == [
+        window["id"]
+    ]
+    assert await incident_store.maintenance_windows(db, NOW + timedelta(seconds=1)) == []
+    assert await incident_store.delete_maintenance(db, window["id"])
+    assert not await incident_store.delete_maintenance(db, window["id"])

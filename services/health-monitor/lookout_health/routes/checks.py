@@ -16,8 +16,8 @@ from lookout_common.contracts.health_api import (
 )
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_health import store
 from lookout_health.bootstrap import MonitorDep, PoolDep
+from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
 NO_CHECK = {**AUTH_ERRORS, 404: {"description": "No such check"}}
@@ -28,9 +28,9 @@ async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSum
     now = datetime.now(UTC)
     configured = monitor.checks
     names = list(configured)
-    results = {r.service: r for r in await store.latest_results(pool, names)}
+    results = {r.service: r for r in await result_store.latest_results(pool, names)}
     windows = [
-        (label, await store.uptime_by_check(pool, names, now - timedelta(days=days), now))
+        (label, await result_store.uptime_by_check(pool, names, now - timedelta(days=days), now))
         for label, days in (("24h", 1), ("7d", 7), ("30d", 30))
     ]
     return [
@@ -59,7 +59,7 @@ async def history(
     if name not in monitor.checks:
         raise HTTPException(404, f"no check named {name!r}")
     bucket = timedelta(hours=1) if hours > 48 else timedelta(minutes=5 if hours <= 6 else 15)
-    rows = await store.response_time_history(
+    rows = await result_store.response_time_history(
         pool, name, datetime.now(UTC) - timedelta(hours=hours), bucket
     )
     return [HistoryPoint.model_validate(dict(row)) for row in rows]
@@ -79,7 +79,7 @@ async def locations(
         raise HTTPException(404, f"no check named {name!r}")
     return [
         CheckLocation(location=result.location, failing=failing, since=since, latest=result)
-        for result, failing, since in await store.results_by_location(pool, [name])
+        for result, failing, since in await result_store.results_by_location(pool, [name])
     ]
 
 

@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from lookout_common.infra.auth import AUTH_ERRORS, READ_ROLES, bearer, require
-from lookout_health import store
 from lookout_health.bootstrap import VERSION, Services, ServicesDep
 from lookout_health.status import IetfHealth, ietf_response, system_state
+from lookout_health.store import incidents as incident_store
+from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
 reader = require(READ_ROLES)
@@ -50,8 +51,8 @@ def public_view(body: IetfHealth) -> PublicHealth:
 
 async def ietf_answer(services: Services) -> tuple[IetfHealth, int]:
     # Status from the latest results and maintenance only: no uptime query here.
-    results = await store.latest_results(services.pool, list(services.monitor.checks))
-    window = await store.active_maintenance(services.pool, datetime.now(UTC))
+    results = await result_store.latest_results(services.pool, list(services.monitor.checks))
+    window = await incident_store.active_maintenance(services.pool, datetime.now(UTC))
     state = system_state(results, window is not None)
     return ietf_response(results, state, service_id="lookout", version=VERSION)
 

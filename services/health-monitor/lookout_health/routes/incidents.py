@@ -11,10 +11,10 @@ from lookout_common.contracts.health_api import Incident, IncidentUpdateRequest
 from lookout_common.contracts.health_events import CheckStatus
 from lookout_common.contracts.validation import RowId
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_health import store
 from lookout_health.bootstrap import MonitorDep, PoolDep
 from lookout_health.lifecycle import IncidentState, TransitionRefused, next_state
 from lookout_health.reminders import queue_event
+from lookout_health.store import incidents as incident_store
 
 router = APIRouter(tags=["health"])
 NO_INCIDENT = {**AUTH_ERRORS, 404: {"description": "No such incident"}}
@@ -48,7 +48,7 @@ async def list_incidents(
     state: str | None = Query(None, pattern="^(open|resolved)$"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[Incident]:
-    rows = await store.incidents(pool, state=state, limit=limit)
+    rows = await incident_store.incidents(pool, state=state, limit=limit)
     return [incident_of(row) for row in rows]
 
 
@@ -73,14 +73,14 @@ async def add_update(
     sends the resolution to the receivers."""
     now = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
-        row = await store.incident_for_update(connection, incident_id)
+        row = await incident_store.incident_for_update(connection, incident_id)
         if row is None:
             raise HTTPException(404, f"no incident {incident_id}")
         try:
             state = next_state(IncidentState(row["state"]), IncidentState(body.state))
         except TransitionRefused as refused:
             raise HTTPException(409, f"incident {incident_id}: {refused}") from refused
-        row = await store.add_incident_update(
+        row = await incident_store.add_incident_update(
             connection, incident_id, state=state.value, message=body.message, by=key.name, at=now
         )
         if state is IncidentState.RESOLVED:
@@ -100,13 +100,13 @@ async def acknowledge(pool: PoolDep, incident_id: RowId, key: Admin) -> Incident
     and audit-logged, and its reminders and escalation stop."""
     now = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
-        row = await store.incident_for_update(connection, incident_id)
+        row = await incident_store.incident_for_update(connection, incident_id)
         if row is None:
             raise HTTPException(404, f"no incident {incident_id}")
         if row["resolved_at"] is not None:
             raise HTTPException(409, f"incident {incident_id} is resolved: nothing to acknowledge")
-        row = await store.acknowledge_incident(connection, incident_id, key.name, now)
-        await store.audit(
+        row = await incident_store.acknowledge_incident(connection, incident_id, key.name, now)
+        await incident_store.audit(
             connection,
             actor=key.name,
             action="health.incident.acknowledge",

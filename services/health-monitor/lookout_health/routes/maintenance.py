@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException
 from lookout_common.contracts.health_api import MaintenanceRequest, MaintenanceWindow
 from lookout_common.contracts.validation import RowId
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_health import store
 from lookout_health.bootstrap import PoolDep
+from lookout_health.store import incidents as incident_store
 
 router = APIRouter(tags=["health"])
 
@@ -30,7 +30,7 @@ def window_of(row: asyncpg.Record) -> MaintenanceWindow:
     "/api/v1/health/maintenance", response_model=list[MaintenanceWindow], responses=AUTH_ERRORS
 )
 async def list_maintenance(pool: PoolDep, _: Reader) -> list[MaintenanceWindow]:
-    rows = await store.maintenance_windows(pool, datetime.now(UTC))
+    rows = await incident_store.maintenance_windows(pool, datetime.now(UTC))
     return [window_of(row) for row in rows]
 
 
@@ -46,7 +46,9 @@ async def add_maintenance(
     key: Admin,
 ) -> MaintenanceWindow:
     """Declare a window: status reads `maintenance` and incidents are not alerted."""
-    row = await store.add_maintenance(pool, body.starts_at, body.ends_at, body.reason, key.name)
+    row = await incident_store.add_maintenance(
+        pool, body.starts_at, body.ends_at, body.reason, key.name
+    )
     return window_of(row)
 
 
@@ -56,5 +58,5 @@ async def add_maintenance(
     responses={**AUTH_ERRORS, 404: {"description": "No such window"}},
 )
 async def delete_maintenance(pool: PoolDep, window_id: RowId, _: Admin) -> None:
-    if not await store.delete_maintenance(pool, window_id):
+    if not await incident_store.delete_maintenance(pool, window_id):
         raise HTTPException(404, f"no maintenance window {window_id}")

@@ -12,10 +12,11 @@ from fastapi.responses import Response
 
 from lookout_common.contracts.health_sla import ComponentSla, SlaMaintenance, SlaPeriod, SlaReport
 from lookout_common.infra.auth import AUTH_ERRORS, Reader
-from lookout_health import rollup_store, store
+from lookout_health import rollup_store
 from lookout_health.bootstrap import MonitorDep, PoolDep
 from lookout_health.monitor import Monitor
 from lookout_health.sla import Period, rows_wanted, summarise, to_csv
+from lookout_health.store import incidents as incident_store
 
 router = APIRouter(tags=["health"])
 NO_COMPONENT = {**AUTH_ERRORS, 404: {"description": "No such component"}}
@@ -55,7 +56,7 @@ async def sla_report(
     rows = await rollup_store.component_rollups(pool, list(groups), monthly_from, daily)
     summary = summarise(rows, groups, now, months)
     earliest = min([monthly_from, *(low for low, _ in daily)])
-    windows = await store.maintenance_windows(pool, earliest)
+    windows = await incident_store.maintenance_windows(pool, earliest)
     report = SlaReport(
         generated_at=now,
         components=[

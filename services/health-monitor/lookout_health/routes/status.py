@@ -8,9 +8,10 @@ from fastapi import APIRouter
 
 from lookout_common.contracts.health_api import SystemStatus
 from lookout_common.infra.auth import AUTH_ERRORS, Reader
-from lookout_health import store
 from lookout_health.bootstrap import MonitorDep, PoolDep
 from lookout_health.status import critical_issues, system_state
+from lookout_health.store import incidents as incident_store
+from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
 
@@ -18,13 +19,13 @@ router = APIRouter(tags=["health"])
 @router.get("/api/v1/health/status", response_model=SystemStatus, responses=AUTH_ERRORS)
 async def status(pool: PoolDep, monitor: MonitorDep, _: Reader) -> SystemStatus:
     now = datetime.now(UTC)
-    results = await store.latest_results(pool, list(monitor.checks))
-    maintenance = await store.active_maintenance(pool, now)
+    results = await result_store.latest_results(pool, list(monitor.checks))
+    maintenance = await incident_store.active_maintenance(pool, now)
     critical = [name for name, check in monitor.checks.items() if check.critical]
     return SystemStatus(
         status=system_state(results, maintenance is not None),
-        uptime=await store.overall_uptime(pool, critical, now - timedelta(days=30), now),
+        uptime=await result_store.overall_uptime(pool, critical, now - timedelta(days=30), now),
         last_check=max((r.timestamp for r in results), default=None),
         critical_issues=critical_issues(results),
-        active_incidents=len(await store.open_incident_checks(pool)),
+        active_incidents=len(await incident_store.open_incident_checks(pool)),
     )

@@ -1,0 +1,234 @@
+"""The SQL of check results: writing them, the latest per check and location, uptime
+and response-time history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
+
+# A result stands for the time until the next one, but never for longer than this:
+# while the monitor itself was down nothing is known, so nothing is counted.
+MAX_RESULT_SPAN = timedelta(minutes=10)
+
+
+async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: CheckResult) -> None:
+    await connection.execute(
+        """
+        INSERT INTO system_health_logs
+            (check_name, kind, status, response_time_ms, message, critical, checked_at, location)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        """,
+        result.service,
+        result.kind,
+        result.status.value,
+        result.response_time_ms,
+        result.message,
+        result.critical,
+        result.timestamp,
+        result.location,
+    )
+
+
+def _text(value: str) -> str:
+    """Text Postgres takes: no NUL byte, no unpaired surrogate (a probe's message quotes
+    what a dependency answered, whatever it was)."""
+    return value.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
+
+
+async def insert_results(
+    connection: asyncpg.Connection | asyncpg.Pool, results: Sequence[CheckResult]
+) -> None:
+    """Every result in one statement (one transaction: all or none)."""
+    await connection.execute(
+        """
+        INSERT INTO system_health_logs
+            (check_name, kind, status, response_time_ms, message, critical, checked_at, location)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[],
+                             $6::bool[], $7::timestamptz[], $8::text[])
+        """,
+        [result.service for result in results],
+        [result.kind for result in results],
+        [result.status.value for result in results],
+        [result.response_time_ms for result in results],
+        [_text(result.message) for result in results],
+        [result.critical for result in results],
+        [result.timestamp for result in results],
+        [result.location for result in results],
+    )
+
+
+async def latest_results(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
+) -> list[CheckResult]:
+    """The current result of each check: the worst (then newest) of its newest result and
+    the newest of every location that ran it within `MAX_RESULT_SPAN`. With one location
+    that is simply the newest result (one index lookup per check); with several, a
+    location's unconfirmed failure shows as `degraded` and a confirmed one as `unhealthy`
+    whichever location happened to run last."""
+    rows = await connection.fetch(
+        """
+        WITH candidates AS (
+            SELECT latest.* FROM unnest($1::text[]) AS name
+            CROSS JOIN LATERAL (
+                SELECT * FROM system_health_logs WHERE check_name = name
+                ORDER BY checked_at DESC LIMIT 1
+            ) AS latest
+            UNION ALL
+            SELECT latest.* FROM health_location_verdicts AS v
+            CROSS JOIN LATERAL (
+                SELECT * FROM system_health_logs
+                WHERE check_name = v.check_name AND location = v.location
+                ORDER BY checked_at DESC LIMIT 1
+            ) AS latest
+            WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= now() - $2::interval
+        )
+        SELECT DISTINCT ON (check_name) * FROM candidates
+        ORDER BY check_name,
+                 CASE status WHEN 'unhealthy' THEN 2 WHEN 'degraded' THEN 1 ELSE 0 END DESC,
+                 checked_at DESC
+        """,
+        checks,
+        MAX_RESULT_SPAN,
+    )
+    return [row_to_result(row) for row in rows]
+
+
+async def results_by_location(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    reported_since: datetime | None = None,
+) -> list[tuple[CheckResult, bool | None, datetime | None]]:
+    """(newest result, verdict) per check and location: every location with a verdict
+    (those that ran since `reported_since`, when given) and, for a check without any
+    verdict (one location only), its newest result with no verdict."""
+    rows = await connection.fetch(
+        """
+        SELECT latest.*, v.failing AS verdict_failing, v.since AS verdict_since
+        FROM health_location_verdicts AS v
+        CROSS JOIN LATERAL (
+            SELECT * FROM system_health_logs
+            WHERE check_name = v.check_name AND location = v.location
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE v.check_name = ANY($1::text[])
+          AND ($2::timestamptz IS NULL OR v.updated_at >= $2)
+        UNION ALL
+        SELECT latest.*, NULL, NULL FROM unnest($1::text[]) AS name
+        CROSS JOIN LATERAL (
+            SELECT * FROM system_health_logs WHERE check_name = name
+            ORDER BY checked_at DESC LIMIT 1
+        ) AS latest
+        WHERE NOT EXISTS (SELECT 1 FROM health_location_verdicts WHERE check_name = name)
+        ORDER BY check_name, location
+        """,
+        checks,
+        reported_since,
+    )
+    return [(row_to_result(row), row["verdict_failing"], row["verdict_since"]) for row in rows]
+
+
+def row_to_result(row: asyncpg.Record) -> CheckResult:
+    return CheckResult(
+        service=row["check_name"],
+        status=CheckStatus(row["status"]),
+        response_time_ms=row["response_time_ms"],
+        message=row["message"],
+        timestamp=row["checked_at"],
+        kind=row["kind"],
+        critical=row["critical"],
+        location=row["location"],
+    )
+
+
+_SPANS = """
+    SELECT check_name, critical, status,
+           tstzrange(checked_at, LEAST(
+               lead(checked_at, 1, $3)
+                   OVER (PARTITION BY check_name, location ORDER BY checked_at),
+               checked_at + $4::interval, $3)) AS span
+    FROM system_health_logs
+    WHERE check_name = ANY($1) AND checked_at >= $2 AND checked_at < $3
+"""
+
+
+async def uptime_by_check(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    since: datetime,
+    now: datetime,
+) -> dict[str, float]:
+    """Time-weighted % of [since, now) each check was not unhealthy (known time only)."""
+    rows = await connection.fetch(
+        f"""
+        WITH spans AS ({_SPANS})
+        SELECT check_name,
+               sum(extract(epoch FROM upper(span) - lower(span)))
+                   FILTER (WHERE status <> 'unhealthy') AS up,
+               sum(extract(epoch FROM upper(span) - lower(span))) AS known
+        FROM spans GROUP BY check_name
+        """,
+        checks,
+        since,
+        now,
+        MAX_RESULT_SPAN,
+    )
+    return {
+        row["check_name"]: round(100.0 * float(row["up"] or 0) / float(row["known"]), 3)
+        for row in rows
+        if row["known"]
+    }
+
+
+async def overall_uptime(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    since: datetime,
+    now: datetime,
+) -> float | None:
+    """% of known time in [since, now) during which no critical check was unhealthy."""
+    row = await connection.fetchrow(
+        f"""
+        WITH spans AS ({_SPANS}),
+        known AS (SELECT range_agg(span) AS m FROM spans WHERE critical),
+        down AS (SELECT range_agg(span) AS m FROM spans WHERE critical AND status = 'unhealthy')
+        SELECT
+          (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+             FROM known, unnest(known.m) AS r) AS known,
+          (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+             FROM down, unnest(down.m) AS r) AS down
+        """,
+        checks,
+        since,
+        now,
+        MAX_RESULT_SPAN,
+    )
+    known = float(row["known"])
+    return round(100.0 * (known - float(row["down"])) / known, 3) if known else None
+
+
+async def response_time_history(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    check: str,
+    since: datetime,
+    bucket: timedelta,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await connection.fetch(
+        """
+        SELECT date_bin($3::interval, checked_at, '2000-01-01 00:00:00+00') AS bucket,
+               count(*) AS runs,
+               count(*) FILTER (WHERE status = 'healthy') AS healthy,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95
+        FROM system_health_logs
+        WHERE check_name = $1 AND checked_at >= $2
+        GROUP BY 1 ORDER BY 1
+        """,
+        check,
+        since,
+        bucket,
+    )
+    return rows
