@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import resource
 import time
 from dataclasses import dataclass
@@ -170,6 +171,7 @@ async def pages_and_reports(pool: asyncpg.Pool, monitor: Monitor, runs: int) -> 
         f"\nrollups: {rows:,} rows (a year of days and months for {len(monitor.checks):,}"
         f" checks in {len(groups)} components)"
     )
+    print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"{'':<26}{'median ms':>10}{'p95 ms':>10}{'raw ms':>10}{'ratio':>8}  target")
     met = True
     for label, action, raw in (
