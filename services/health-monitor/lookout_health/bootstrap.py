@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
@@ -18,7 +18,7 @@ from lookout_common.infra.leader import LeaderLease
 from lookout_common.infra.service import distribution_version
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
-from lookout_health.cache import CachedAnswer
+from lookout_health.cache import CachedAnswer, PageCache
 from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig
 from lookout_health.defaults import default_config
@@ -40,6 +40,7 @@ class Services:
     keys: KeyCache
     public_health: CachedAnswer
     config_state: Callable[[], ConfigState]
+    status_page: PageCache = field(default_factory=PageCache)
 
 
 @asynccontextmanager

@@ -1,4 +1,4 @@
-"""The keyless `/api/health` answer, reused for a few seconds."""
+"""Answers reused for a few seconds: the keyless `/api/health` and the status page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+
+from lookout_health.status_page.model import StatusPage
 
 Answer = tuple[Mapping[str, object], int]  # (JSON body, HTTP status)
 
@@ -27,3 +29,13 @@ class CachedAnswer:
                 self._answer = await compute()
                 self._at = time.monotonic()
             return self._answer
+
+
+@dataclass
+class PageCache:
+    """The last status page built, reused for `status_cache_s`: however many visitors,
+    the database answers once per period. Callers hold `lock` while they read or build."""
+
+    page: StatusPage | None = None
+    at: float = -math.inf
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)

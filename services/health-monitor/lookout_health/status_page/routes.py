@@ -4,11 +4,8 @@ with an API key (a status key opens the status page and nothing else)."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import math
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -58,24 +55,6 @@ def status_key(
 StatusKey = Annotated[str | None, Depends(status_key)]
 
 
-@dataclass
-class PageCache:
-    """The last page built, reused for `status_cache_s`: however many visitors, the
-    database answers once per period."""
-
-    page: StatusPage | None = None
-    at: float = -math.inf
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _cache(request: Request) -> PageCache:
-    state = request.app.state
-    if not hasattr(state, "status_page_cache"):
-        state.status_page_cache = PageCache()
-    cache: PageCache = state.status_page_cache
-    return cache
-
-
 async def load_page(services: Services, now: datetime) -> StatusPage:
     """Four indexed reads of plain values: current statuses, 90 daily rollups per
     component, the window's incidents, maintenance windows; and with locations in play,
@@ -100,10 +79,9 @@ async def load_page(services: Services, now: datetime) -> StatusPage:
     )
 
 
-async def current_page(
-    request: Request, services: Services, settings: StatusPageSettings
-) -> StatusPage:
-    cache = _cache(request)
+async def current_page(services: Services, settings: StatusPageSettings) -> StatusPage:
+    """The cached page (`Services.status_page`), built again once `status_cache_s` passed."""
+    cache = services.status_page
     async with cache.lock:  # concurrent visitors share one build
         if cache.page is None or time.monotonic() - cache.at >= settings.status_cache_s:
             cache.page = await load_page(services, datetime.now(UTC))
@@ -128,7 +106,7 @@ async def status_page(
     request: Request, services: ServicesDep, settings: Settings, key: StatusKey
 ) -> HTMLResponse:
     """The public status page."""
-    page = await current_page(request, services, settings)
+    page = await current_page(services, settings)
     html = render_html(page, title=settings.status_title, links=page_links(None, key))
     return HTMLResponse(html, headers={**_headers(settings), **PAGE_HEADERS})
 
@@ -138,7 +116,7 @@ async def status_json(
     request: Request, services: ServicesDep, settings: Settings, _: StatusKey
 ) -> Response:
     """The status page's data."""
-    page = await current_page(request, services, settings)
+    page = await current_page(services, settings)
     return Response(
         page.model_dump_json(by_alias=True),
         media_type="application/json",
@@ -155,7 +133,7 @@ async def status_feed(
     request: Request, services: ServicesDep, settings: Settings, key: StatusKey
 ) -> Response:
     """Active incidents and those of the last 90 days, as an Atom feed."""
-    page = await current_page(request, services, settings)
+    page = await current_page(services, settings)
     body = render_atom(page, title=settings.status_title, links=page_links(request, key))
     return Response(body, media_type="application/atom+xml", headers=_headers(settings))
 
