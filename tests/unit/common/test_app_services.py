@@ -76,3 +76,26 @@ def test_the_getters_add_nothing_to_the_api() -> None:
 def test_services_asked_for_before_the_lifespan_ran_name_what_is_missing() -> None:
     with pytest.raises(RuntimeError, match="no Services on this app: its lifespan has not"):
         app_services.of(make_app())
+
+
+async def test_the_getters_run_on_the_event_loop_without_a_thread_handoff(monkeypatch) -> None:
+    """A plain-function dependency would be run in FastAPI's thread pool on every request."""
+    from fastapi.dependencies import utils
+
+    handed_off: list[str] = []
+    original = utils.run_in_threadpool
+
+    async def counting(func, *args, **kwargs):
+        handed_off.append(getattr(func, "__name__", repr(func)))
+        return await original(func, *args, **kwargs)
+
+    monkeypatch.setattr(utils, "run_in_threadpool", counting)
+    app = make_app()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://service") as client,
+    ):
+        answer = await client.post("/hits")
+    assert answer.json() == {"service": "test-service", "hits": 1}
+    assert handed_off == []

@@ -146,7 +146,8 @@ class AppServices(Generic[S]):
         ServicesDep = Annotated[Services, app_services.depends()]
         PoolDep = Annotated[asyncpg.Pool, app_services.depends(lambda s: s.pool)]
 
-    and `app_services.store(app, services)` in the lifespan.
+    and `app_services.store(app, services)` in the lifespan. The getters are coroutines:
+    FastAPI runs a plain-function dependency in its thread pool, a hand-off per request.
     """
 
     def __init__(self, kind: type[S]) -> None:
@@ -167,16 +168,16 @@ class AppServices(Generic[S]):
             )
         return services
 
-    def get(self, request: Request) -> S:
+    async def get(self, request: Request) -> S:
         """The `Depends` getter of the whole services (a service's `get_services`)."""
         return self.of(request.app)
 
-    def getter(self, pick: Callable[[S], T]) -> Callable[[Request], T]:
+    def getter(self, pick: Callable[[S], T]) -> Callable[[Request], Awaitable[T]]:
         """A `Depends` getter of the part `pick` takes from the services, typed by what
         `pick` returns. FastAPI sees one `Request` parameter: nothing in the API."""
         of = self.of
 
-        def get_part(request: Request) -> T:
+        async def get_part(request: Request) -> T:
             return pick(of(request.app))
 
         return get_part
