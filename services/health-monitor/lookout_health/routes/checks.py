@@ -1,10 +1,13 @@
 """The checks: each with its latest result and uptime, a check's history, what each
-location last saw of it, run now."""
+location last saw of it (of one check, or of every check in one request), run now."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query
 
 from lookout_common.contracts.health_api import (
@@ -17,10 +20,21 @@ from lookout_common.contracts.health_api import (
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_health.bootstrap import MonitorDep, PoolDep
+from lookout_health.config import CheckName
 from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
 NO_CHECK = {**AUTH_ERRORS, 404: {"description": "No such check"}}
+# How many checks one request for locations may name (none named: every check).
+MAX_NAMED_CHECKS = 100
+NamedChecks = Annotated[
+    list[CheckName] | None,
+    Query(
+        max_length=MAX_NAMED_CHECKS,
+        description=f"Only these checks (repeat the parameter, at most {MAX_NAMED_CHECKS});"
+        " none: every check",
+    ),
+]
 
 
 @router.get("/api/v1/health/checks", response_model=list[CheckSummary], responses=AUTH_ERRORS)
@@ -56,8 +70,7 @@ async def history(
     _: Reader,
     hours: int = Query(24, ge=1, le=24 * 30),
 ) -> list[HistoryPoint]:
-    if name not in monitor.checks:
-        raise HTTPException(404, f"no check named {name!r}")
+    _known(monitor.checks, [name])
     bucket = timedelta(hours=1) if hours > 48 else timedelta(minutes=5 if hours <= 6 else 15)
     rows = await result_store.response_time_history(
         pool, name, datetime.now(UTC) - timedelta(hours=hours), bucket
@@ -75,12 +88,40 @@ async def locations(
 ) -> list[CheckLocation]:
     """The newest result of every location that ran the check, by location, with its
     verdict (null with one location only); empty before the first run."""
-    if name not in monitor.checks:
-        raise HTTPException(404, f"no check named {name!r}")
-    return [
-        CheckLocation(location=result.location, failing=failing, since=since, latest=result)
-        for result, failing, since in await result_store.results_by_location(pool, [name])
-    ]
+    _known(monitor.checks, [name])
+    return (await _by_location(pool, [name]))[name]
+
+
+@router.get(
+    "/api/v1/health/locations",
+    response_model=dict[str, list[CheckLocation]],
+    responses=NO_CHECK,
+)
+async def every_location(
+    pool: PoolDep, monitor: MonitorDep, _: Reader, check: NamedChecks = None
+) -> dict[str, list[CheckLocation]]:
+    """What each location last saw of every check (or of each `check` named), by check in
+    the configuration's order, as `/checks/{name}/locations` gives it for one: the Health
+    tab's one request. A check not run yet has an empty list."""
+    configured = monitor.checks
+    _known(configured, check or [])
+    named = set(check or configured)
+    return await _by_location(pool, [name for name in configured if name in named])
+
+
+def _known(configured: Mapping[str, object], names: Iterable[str]) -> None:
+    for name in names:
+        if name not in configured:
+            raise HTTPException(404, f"no check named {name!r}")
+
+
+async def _by_location(pool: asyncpg.Pool, names: list[str]) -> dict[str, list[CheckLocation]]:
+    found: dict[str, list[CheckLocation]] = {name: [] for name in names}
+    for result, failing, since in await result_store.results_by_location(pool, names):
+        found[result.service].append(
+            CheckLocation(location=result.location, failing=failing, since=since, latest=result)
+        )
+    return found
 
 
 @router.post("/api/v1/health/checks/run", response_model=list[CheckResult], responses=NO_CHECK)
@@ -91,6 +132,6 @@ async def run_now(
 ) -> list[CheckResult]:
     """Run every check (or one) now and return the results (`performHealthCheck`)."""
     name = body.check if body else None
-    if name is not None and name not in monitor.checks:
-        raise HTTPException(404, f"no check named {name!r}")
+    if name is not None:
+        _known(monitor.checks, [name])
     return await monitor.run_now(name)
