@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lookout_backup.bootstrap import bootstrap, target_writable
+from lookout_backup.bootstrap import app_services, bootstrap, target_writable
 from lookout_backup.routes import runs, schedules
 from lookout_common.infra.db import database_reachable
 from lookout_common.infra.kafka import broker_reachable
@@ -27,7 +27,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings, loops) as services:
-            app.state.services = services
+            app_services.store(app, services)
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
@@ -42,7 +42,7 @@ def create_app(settings: BackupWorkerSettings | None = None) -> FastAPI:
         app,
         "backup-worker",
         lambda: {
-            "postgres": lambda: database_reachable(app.state.services.pool),
+            "postgres": lambda: database_reachable(app_services.of(app).pool),
             "kafka": lambda: broker_reachable(settings),
             "target": lambda: asyncio.to_thread(target_writable, settings),
         },

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import asyncpg
 import boto3
-from fastapi import Depends, Request
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import SecretStr
@@ -27,6 +26,7 @@ from lookout_common.infra.apikeys import KeyCache
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.kafka import make_broker, start_with_retry
 from lookout_common.infra.leader import LeaderLease
+from lookout_common.infra.service import AppServices
 from lookout_common.infra.settings import BackupWorkerSettings
 from lookout_common.infra.supervise import Supervisor
 
@@ -153,18 +153,8 @@ async def bootstrap(settings: BackupWorkerSettings, loops: Supervisor) -> AsyncI
             await pool.close()
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    return get_services(request).pool
-
-
-def get_runner(request: Request) -> Runner:
-    return get_services(request).runner
-
-
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-RunnerDep = Annotated[Runner, Depends(get_runner)]
+# Where the lifespan keeps the services, and the typed getters routes take them from.
+app_services = AppServices(Services)
+get_services = app_services.get
+PoolDep = Annotated[asyncpg.Pool, app_services.depends(lambda services: services.pool)]
+RunnerDep = Annotated[Runner, app_services.depends(lambda services: services.runner)]

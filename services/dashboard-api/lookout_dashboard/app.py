@@ -17,7 +17,7 @@ from lookout_common.infra.service import add_probe_routes, api_docs, distributio
 from lookout_common.infra.settings import DashboardSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_dashboard import spa
-from lookout_dashboard.bootstrap import bootstrap
+from lookout_dashboard.bootstrap import app_services, bootstrap
 from lookout_dashboard.routes import (
     activity,
     analytics,
@@ -49,7 +49,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings, loops) as services:
-            app.state.services = services
+            app_services.store(app, services)
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
@@ -75,7 +75,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         app,
         "dashboard-api",
         lambda: {
-            "postgres": lambda: database_reachable(app.state.services.pool),
+            "postgres": lambda: database_reachable(app_services.of(app).pool),
             "kafka": lambda: broker_reachable(settings),
         },
         loops=loops,

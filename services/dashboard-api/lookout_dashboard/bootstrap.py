@@ -10,12 +10,12 @@ from typing import Annotated
 
 import asyncpg
 import httpx
-from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker
 
 from lookout_common.infra.apikeys import KeyCache
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.kafka import make_broker, start_with_retry
+from lookout_common.infra.service import AppServices
 from lookout_common.infra.settings import DashboardSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_dashboard import stream
@@ -68,19 +68,9 @@ async def bootstrap(settings: DashboardSettings, loops: Supervisor) -> AsyncIter
         await pool.close()
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    return get_services(request).pool
-
-
-def get_settings(request: Request) -> DashboardSettings:
-    return get_services(request).settings
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-SettingsDep = Annotated[DashboardSettings, Depends(get_settings)]
+# Where the lifespan keeps the services, and the typed getters routes take them from.
+app_services = AppServices(Services)
+get_services = app_services.get
+ServicesDep = Annotated[Services, app_services.depends()]
+PoolDep = Annotated[asyncpg.Pool, app_services.depends(lambda services: services.pool)]
+SettingsDep = Annotated[DashboardSettings, app_services.depends(lambda services: services.settings)]

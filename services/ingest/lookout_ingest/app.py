@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from lookout_common.infra.service import add_probe_routes, api_docs, distribution_version
 from lookout_common.infra.settings import IngestSettings
 from lookout_ingest import routes
-from lookout_ingest.bootstrap import Services, bootstrap
+from lookout_ingest.bootstrap import Services, app_services, bootstrap
 
 Wiring = Callable[[IngestSettings], AbstractAsyncContextManager[Services]]
 
@@ -29,7 +29,7 @@ def create_app(settings: IngestSettings | None = None, wiring: Wiring = bootstra
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with wiring(settings) as services:
-            app.state.services = services
+            app_services.store(app, services)
             yield
 
     app = FastAPI(
@@ -50,6 +50,6 @@ def create_app(settings: IngestSettings | None = None, wiring: Wiring = bootstra
         allow_credentials=False,
         max_age=86400,
     )
-    add_probe_routes(app, "ingest", lambda: app.state.services.readiness)
+    add_probe_routes(app, "ingest", lambda: app_services.of(app).readiness)
     app.include_router(routes.router)
     return app

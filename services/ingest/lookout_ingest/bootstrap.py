@@ -8,12 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-
 from lookout_common.infra.apikeys import KeyCache
 from lookout_common.infra.db import create_pool, database_reachable
 from lookout_common.infra.kafka import broker_reachable, start_producer
-from lookout_common.infra.service import ReadinessCheck
+from lookout_common.infra.service import AppServices, ReadinessCheck
 from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.acceptance import Ingest
 from lookout_ingest.publisher import EventPublisher
@@ -53,15 +51,7 @@ async def bootstrap(settings: IngestSettings) -> AsyncIterator[Services]:
         ingest.close()
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-async def get_ingest(request: Request) -> Ingest:
-    # A coroutine, so that FastAPI calls it on the event loop: a plain function would be
-    # run in the thread pool, a hand-off per request.
-    return get_services(request).ingest
-
-
-IngestDep = Annotated[Ingest, Depends(get_ingest)]
+# Where the lifespan keeps the services, and the typed getters routes take them from.
+app_services = AppServices(Services)
+get_services = app_services.get
+IngestDep = Annotated[Ingest, app_services.depends(lambda services: services.ingest)]
