@@ -78,7 +78,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from lookout_devstack.embedded.watchdog import Watchdog
-    from lookout_devstack.stack import run_stack
+    from lookout_devstack.up import run_stack
 
     settings = StackSettings()
     return run_stack(

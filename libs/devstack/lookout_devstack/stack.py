@@ -1,18 +1,17 @@
-"""`lookout up`: the whole stack on one machine.
+"""`lookout up`'s processes: start them in order, record them, stop them in order.
 
 Order matters in both directions. Start: S3 (SeaweedFS), the broker (its log in
-S3), Postgres, migrations, topics, keys, then the services (consumers before
-ingest). Stop: demo traffic, ingest (no new acks), wait a bounded time for the
-aggregator to drain the topic into Postgres, then the other services, the broker,
-S3, Postgres. On the durable broker what is not drained stays in its log and is
-aggregated on the next start; on the memory broker it would be lost.
+S3), Postgres, then (`provision.py`) migrations, topics, keys, then the services
+(consumers before ingest). Stop: demo traffic, ingest (no new acks), wait a bounded
+time for the aggregator to drain the topic into Postgres, then the other services,
+the broker, S3, Postgres. On the durable broker what is not drained stays in its log
+and is aggregated on the next start; on the memory broker it would be lost.
 
 Every child dies with `lookout up` (PR_SET_PDEATHSIG), so a kill -9 leaves no
 orphan holding ports or locks; a new start over the same data dir clears what a
 killed run left and takes the same ports again (`ports.json`).
 
-While it runs, a child that dies is restarted, and so is a service whose `/healthz` keeps
-answering 503 or nothing (`embedded/watchdog.py`): systemd watches only `lookout up`.
+`up.py` runs the whole sequence; `supervision.py` restarts what dies while it runs.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import json
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -32,10 +30,6 @@ from pathlib import Path
 
 import httpx
 
-from lookout_common.infra.apikeys import Role, create_key, find_key
-from lookout_common.infra.db import connect
-from lookout_common.infra.kafka import ensure_topics
-from lookout_common.infra.migrate import ensure_database, migrate
 from lookout_common.infra.settings import LookoutSettings
 from lookout_devstack.embedded.process import spawn, stop_process
 from lookout_devstack.embedded.stackfile import (
@@ -43,10 +37,10 @@ from lookout_devstack.embedded.stackfile import (
     Ports,
     clear_stale,
     process_record,
-    read_json,
     write_private,
 )
 from lookout_devstack.embedded.watchdog import Watchdog
+from lookout_devstack.provision import provision
 
 log = logging.getLogger("lookout.stack")
 
@@ -171,7 +165,6 @@ class Stack:
             self.key_files["LOOKOUT_BACKUP_COMMAND_KEY"] = "backup-command.key"
 
     def _start_s3(self) -> None:
-        from lookout_devstack.embedded.kafka import BROKER_BUCKET
         from lookout_devstack.embedded.s3 import PORT_NAMES, EmbeddedS3
 
         preferred = {"s3": 8333}
@@ -189,7 +182,7 @@ class Stack:
                 die_with_parent=True,
             )
             try:
-                self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+                self.start_s3_buckets()
                 break
             except RuntimeError:
                 self.s3.stop()
@@ -200,6 +193,12 @@ class Stack:
         where = f"{self.s3.endpoint_url} (data in {self.s3.data_dir})"
         print(f"  s3          embedded SeaweedFS, {where}")
 
+    def start_s3_buckets(self) -> None:
+        """(Re)start the embedded S3 with the broker's and the backups' buckets."""
+        from lookout_devstack.embedded.kafka import BROKER_BUCKET
+
+        self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
+
     def _backup_key(self, name: str = "backup.key") -> str:
         """A key of this data dir (the master backup key, the backup command key), made
         once and kept in a 0600 file."""
@@ -209,58 +208,19 @@ class Stack:
         return path.read_text().strip()
 
     def prepare(self) -> None:
-        """Migrations, topics, the product's sample database and the keys."""
+        """Migrations, topics, the keys and, on the embedded Postgres, the sample product
+        database (`provision.py`)."""
         settings = LookoutSettings(
             database_url=self.env["LOOKOUT_DATABASE_URL"],
             kafka_bootstrap=self.env["LOOKOUT_KAFKA_BOOTSTRAP"],
         )
-        asyncio.run(self._prepare(settings))
-
-    async def _prepare(self, settings: LookoutSettings) -> None:
-        await ensure_database(settings.dsn())
-        connection = await connect(settings)
-        try:
-            applied = await migrate(connection)
-            if applied:
-                print(f"  migrations  applied {', '.join(applied)}")
-            self.keys = await self._keys(connection)
-        finally:
-            await connection.close()
-        created = await ensure_topics(settings)
-        if created:
-            print(f"  topics      created {len(created)}")
+        marketplace = None
         if self.postgres is not None and not os.environ.get("LOOKOUT_BACKUP_SOURCE_URL"):
-            self.env["LOOKOUT_BACKUP_SOURCE_URL"] = await self._marketplace_database()
-
-    async def _marketplace_database(self) -> str:
-        """The sample product database (the marketplace) whose tables get backed up."""
-        from lookout_devstack.marketplace import create_marketplace
-
-        url = self.postgres.database_url("marketplace")
-        if await ensure_database(url):
-            connection = await connect(LookoutSettings(database_url=url))
-            try:
-                await create_marketplace(connection)
-            finally:
-                await connection.close()
-            print("  marketplace sample product database created")
-        return url
-
-    async def _keys(self, connection) -> dict[str, str]:
-        """Reuse this data dir's keys while they are valid; otherwise create new ones."""
-        previous = self._read_json("keys.json")
-        keys = {}
-        for field_name, role in (("admin_key", Role.ADMIN), ("write_key", Role.INGEST)):
-            key = previous.get(field_name)
-            if not key or await find_key(connection, key) is None:
-                key = await create_key(connection, role, f"lookout up ({role.value})")
-            keys[field_name] = key
-        if keys != {name: previous.get(name) for name in keys}:
-            write_private(self.data_dir / "keys.json", json.dumps(keys, indent=2))
-        return keys
-
-    def _read_json(self, name: str) -> dict:
-        return read_json(self.data_dir / name)
+            marketplace = self.postgres.database_url("marketplace")
+        provisioned = asyncio.run(provision(settings, self.data_dir, marketplace))
+        self.keys = provisioned.keys
+        if provisioned.marketplace_url is not None:
+            self.env["LOOKOUT_BACKUP_SOURCE_URL"] = provisioned.marketplace_url
 
     def start_services(self) -> None:
         for service in self.services:
@@ -271,12 +231,12 @@ class Stack:
         self.env["LOOKOUT_HEALTH_MONITOR_URL"] = by_name["health-monitor"]
         self.env["LOOKOUT_BACKUP_WORKER_URL"] = by_name["backup-worker"]
         for service in self.services:
-            self._spawn(service)
+            self.start_service(service)
         deadline = time.monotonic() + READY_TIMEOUT_S
         for service in self.services:
             self._wait_ready(service, deadline)
 
-    def _spawn(self, service: ServiceSpec) -> None:
+    def start_service(self, service: ServiceSpec) -> None:
         env = {**os.environ, **self.env, "LOOKOUT_HTTP_PORT": str(service.port)}
         service.process = spawn(
             [sys.executable, "-m", service.module],
@@ -339,66 +299,6 @@ class Stack:
         self.wrote_stack_file = True
         return info
 
-    # ---- run -----------------------------------------------------------------------------
-    def supervise(self) -> None:
-        """Restart a child that died (at most 5 times a minute each), and a service whose
-        `/healthz` keeps failing (see `embedded/watchdog.py`), until asked to stop.
-
-        Infrastructure first (S3, broker, Postgres on their own ports and data), so the
-        services reconnect to it; nothing acknowledged is lost meanwhile (the log is in S3).
-        """
-        recent: dict[str, list[float]] = {}
-        try:
-            while not self.stop_requested:
-                time.sleep(0.5)
-                for name, process, restart in self._children():
-                    if process.poll() is None:
-                        continue
-                    if not self._restart(recent, name, f"exited ({process.returncode})", restart):
-                        return
-                by_name = {service.name: service for service in self.services}
-                urls = {service.name: service.url for service in self.services}
-                for name, why in self.watchdog.due(urls):
-                    service = by_name[name]
-                    if not self._restart(
-                        recent, name, why, lambda service=service: self._replace(service)
-                    ):
-                        return
-        finally:
-            self.watchdog.close()
-
-    def _restart(self, recent: dict[str, list[float]], name: str, why: str, restart) -> bool:
-        """Restart one child, logging why and counting it; False if it keeps crashing."""
-        now = time.monotonic()
-        recent[name] = [t for t in recent.get(name, []) if now - t < 60] + [now]
-        if len(recent[name]) > 5:
-            print(f"! {name} keeps failing ({why}); stopping the stack", file=sys.stderr)
-            return False
-        print(f"! {name} {why}; restarting", file=sys.stderr, flush=True)
-        restart()
-        count = self.restarts.get(name, {}).get("count", 0) + 1
-        self.restarts[name] = {"count": count, "last": why}
-        self.write_stack_file()
-        return True
-
-    def _replace(self, service: ServiceSpec) -> None:
-        """Stop a service that is up but unhealthy, then start it as a dead one is."""
-        stop_process(service.process, timeout=SERVICE_STOP_TIMEOUT_S)
-        self._spawn(service)
-
-    def _children(self):
-        """(name, process, restart) of every child, infrastructure first."""
-        from lookout_devstack.embedded.kafka import BROKER_BUCKET
-
-        if self.s3 is not None:
-            yield "s3", self.s3.process, lambda: self.s3.start([BROKER_BUCKET, BACKUP_BUCKET])
-        if self.kafka is not None:
-            yield "kafka", self.kafka.process, self.kafka.start
-        if self.postgres is not None:
-            yield "postgres", self.postgres.process, self.postgres.start
-        for service in self.services:
-            yield service.name, service.process, lambda service=service: self._spawn(service)
-
     # ---- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
         by_name = {service.name: service for service in self.services}
@@ -446,62 +346,3 @@ class Stack:
                 "aggregated on the next start",
                 file=sys.stderr,
             )
-
-
-def run_stack(
-    data_dir: Path,
-    *,
-    demo: bool = False,
-    host: str = "127.0.0.1",
-    broker_storage: str = "s3",
-    drain_timeout_s: float = 60.0,
-    watchdog: Watchdog | None = None,
-) -> int:
-    """Run until Ctrl-C or SIGTERM; returns the exit code."""
-    stack = Stack(
-        data_dir,
-        host=host,
-        broker_storage=broker_storage,
-        drain_timeout_s=drain_timeout_s,
-        watchdog=watchdog,
-    )
-
-    def request_stop(signum: int, frame: object) -> None:
-        stack.stop_requested = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Lookout…")
-    demo_thread = None
-    try:
-        stack.start_infrastructure()
-        stack.prepare()
-        stack.start_services()
-        info = stack.write_stack_file()
-        print(
-            "\nLookout is up.\n"
-            f"  dashboard   {info['dashboard_url']}\n"
-            f"  ingest      {info['ingest_url']}\n"
-            f"  admin key   {info['admin_key']}\n"
-            f"  write key   {info['write_key']}\n"
-            f"  stack file  {stack.data_dir / 'stack.json'}\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
-        if demo:
-            from lookout_devstack.demo import run_demo_in_thread
-
-            demo_thread = run_demo_in_thread(info["ingest_url"], info["write_key"], stack.stopping)
-            print("  demo        simulated marketplace traffic is flowing", flush=True)
-        stack.supervise()
-        return 0
-    except (RuntimeError, TimeoutError, OSError) as error:
-        print(f"lookout up failed: {error}", file=sys.stderr)
-        return 1
-    finally:
-        stack.stopping.set()
-        if demo_thread is not None:
-            demo_thread.join(10)
-        print("Stopping Lookout…", flush=True)
-        stack.stop()
-        print("Stopped.", flush=True)
