@@ -1,11 +1,12 @@
 """Running the checks: one schedule per check, each run under its own timeout, results
-stored and published, incidents opened and resolved.
+stored and published; what a run means for the check's incident is `decisions.py`'s.
 
 Every check has its own task, so a dependency that hangs delays nobody else; the
 run itself is bounded by `timeout_s` and a timeout is a result, never an error of
 the monitor. Only the leader replica of each location runs schedules (Postgres
 advisory-lock lease per location). With several locations each location's verdicts go
-to Postgres and the quorum rule (`lookout_health.quorum`) decides the check's incident.
+to Postgres and the quorum rule (`lookout_health.quorum`, applied by
+`lookout_health.decisions`) decides the check's incident.
 """
 
 from __future__ import annotations
@@ -25,21 +26,17 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
 
-from lookout_common.contracts.health_events import CheckResult, IncidentEvent
+from lookout_common.contracts.health_events import CheckResult
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.checks import ProbeContext, probe_for
 from lookout_health.checks.base import describe
 from lookout_health.config import CheckConfig, HealthConfig
+from lookout_health.decisions import OPEN_INCIDENTS, IncidentDecider
 from lookout_health.feed import KafkaFeed
-from lookout_health.incidents import CheckState, Observation, Transition, observe, restored_state
-from lookout_health.quorum import (
-    Quorum,
-    incident_open_after,
-    quorum_transition,
-    reported_status,
-)
+from lookout_health.incidents import CheckState, observe, restored_state
+from lookout_health.quorum import Quorum
 from lookout_health.results import ResultWriter
 from lookout_health.rollups import RollupWriter
 from lookout_health.store import incidents as incident_store
@@ -56,7 +53,6 @@ SECONDS = Histogram(
     ["check"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-OPEN_INCIDENTS = Gauge("lookout_health_open_incidents", "Incidents open now")
 STATUS = Gauge(
     "lookout_health_check_status",
     "Latest status of each check: 0 healthy, 1 degraded, 2 unhealthy",
@@ -136,6 +132,7 @@ class Monitor:
             if broker is not None
             else None
         )
+        self.decider = IncidentDecider(pool, self.quorum, self.feed)
         self.is_leader = is_leader
         self.rollups = RollupWriter(pool, self.supervisor)
         self.results = ResultWriter(pool, self.supervisor, self._written)
@@ -288,14 +285,14 @@ class Monitor:
                 location=self.quorum.location,
             )
             if self.quorum.keeps_verdicts:
-                result = await self._decide(check, result, seen)
+                result = await self.decider.decide(check, result, seen)
                 self.results.add(result)
                 await self.rollups.record(result, check.component_name)
             else:
                 self.results.add(result)
                 await self.rollups.record(result, check.component_name)
                 if seen.transition is not None:
-                    await self._incident(check, result, seen.transition)
+                    await self.decider.incident(check, result, seen.transition)
             self.states[name] = seen.state
             self.latest[name] = result
         RESULTS.labels(name, result.status.value).inc()
@@ -310,114 +307,6 @@ class Monitor:
                 self.feed.result(
                     self._checks_topic, result.service, result.model_dump_json(by_alias=True)
                 )
-
-    async def _decide(
-        self, check: CheckConfig, result: CheckResult, seen: Observation
-    ) -> CheckResult:
-        """Record this location's verdict and apply the quorum rule to the incident; the
-        result comes back with the status the quorum allows (`unhealthy` only if open)."""
-        failing_here = seen.state.incident_open
-        event: IncidentEvent | None = None
-        async with self.pool.acquire() as connection, connection.transaction():
-            # Locations deciding about one check take turns (a transaction-scoped lock),
-            # so two that start failing together cannot both miss each other's verdict;
-            # the incident's partial unique index is the backstop against a second one.
-            await location_store.lock_check(connection, check.name)
-            await location_store.record_verdict(
-                connection, check.name, self.quorum.location, failing=failing_here
-            )
-            failing = await location_store.failing_locations(
-                connection, check.name, self.quorum.window_s
-            )
-            incident_open = await incident_store.is_open(connection, check.name)
-            change = quorum_transition(
-                incident_open=incident_open,
-                failing_here=failing_here,
-                failing_locations=failing,
-                quorum=self.quorum.quorum,
-                local=seen.transition,
-            )
-            confirmed = incident_open_after(incident_open, change)
-            result = result.model_copy(
-                update={"status": reported_status(result.status, confirmed=confirmed)}
-            )
-            if change is not None:
-                event = await self._record_incident(connection, check, result, change)
-        if event is not None:
-            await self._recorded(check, result, event)
-        return result
-
-    async def _incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
-        # The incident row and its transition in the outbox commit together: Kafka being
-        # down (or this process dying before publishing) loses no transition.
-        async with self.pool.acquire() as connection, connection.transaction():
-            event = await self._record_incident(connection, check, result, change)
-            if event is None:
-                return
-        await self._recorded(check, result, event)
-
-    async def _recorded(
-        self, check: CheckConfig, result: CheckResult, event: IncidentEvent
-    ) -> None:
-        OPEN_INCIDENTS.set(len(await incident_store.open_incident_checks(self.pool)))
-        log.warning(
-            f"incident {event.action}",
-            extra={"check": check.name, "incident": event.incident_id, "reason": result.message},
-        )
-        if self.feed is not None:
-            self.feed.incident_recorded()
-
-    async def _record_incident(
-        self,
-        connection: asyncpg.Connection,
-        check: CheckConfig,
-        result: CheckResult,
-        change: Transition,
-    ) -> IncidentEvent | None:
-        at = result.timestamp
-        if change is Transition.OPEN:
-            row, opened = await incident_store.open_incident(
-                connection,
-                check.name,
-                critical=check.critical,
-                status=result.status,
-                message=result.message,
-                at=at,
-            )
-            if not opened:  # another replica or an earlier life opened it
-                change = Transition.UPDATE
-                row = await incident_store.update_incident(
-                    connection, check.name, status=result.status, message=result.message, at=at
-                )
-        else:
-            row = await incident_store.update_incident(
-                connection,
-                check.name,
-                status=result.status,
-                message=result.message,
-                at=at,
-                resolve=change is Transition.RESOLVE,
-            )
-        if row is None:
-            return None
-        maintenance = await incident_store.active_maintenance(connection, at)
-        event = IncidentEvent(
-            incident_id=row["id"],
-            check=check.name,
-            action=change.value,
-            status=result.status,
-            critical=check.critical,
-            message=result.message,
-            opened_at=row["opened_at"],
-            resolved_at=row["resolved_at"],
-            duration_s=(row["resolved_at"] - row["opened_at"]).total_seconds()
-            if row["resolved_at"]
-            else None,
-            at=at,
-            in_maintenance=maintenance is not None,
-        )
-        await incident_store.queue_incident_event(connection, event)
-        return event
 
     def run_soon(self, name: str) -> None:
         """Run one check in the background, as soon as the event loop can (a heartbeat
