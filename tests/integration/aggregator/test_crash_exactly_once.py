@@ -8,6 +8,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -73,12 +74,15 @@ async def _count(database_url: str) -> tuple[int, int, int]:
         await connection.close()
 
 
-async def test_sigkill_mid_stream_then_restart_counts_every_event_once(
-    settings: LookoutSettings, service_factory
+async def _stream_and_kill(
+    settings: LookoutSettings,
+    stream: list[AnalyticsEvent],
+    start: Callable[[], ServiceProcess],
+    kill_after: int,
 ) -> None:
-    events = _events(datetime.now(UTC))
-    # A client retry that went through twice: 2,000 ids arrive again later in the stream.
-    stream = events + events[:2000]
+    """Produce the first 5,000 events, `start()` the process to kill, keep producing 500 at
+    a time until `kill_after` raw rows are stored, SIGKILL it there (mid-stream), then
+    produce the rest."""
     topic = topic_name(Topic.EVENTS, settings.topic_prefix)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
@@ -90,32 +94,47 @@ async def test_sigkill_mid_stream_then_restart_counts_every_event_once(
         ]
         await asyncio.gather(*futures)
 
-    env = settings_env(settings, LOOKOUT_BATCH_MAX_RECORDS="500")
     try:
         await produce(stream[:5000])
-        first = service_factory("lookout_aggregator", env, wait_ready=False)
-        # Keep producing while the aggregator consumes, so the kill lands mid-stream.
+        victim = start()
         position, stored = 5000, 0
         deadline = time.monotonic() + 60
-        while stored < 3000 and time.monotonic() < deadline:
+        while stored < kill_after and time.monotonic() < deadline:
             await produce(stream[position : position + 500])
             position += 500
             stored = (await _count(settings.dsn()))[0]
-        first.kill()
+        victim.kill()
         assert 0 < stored < TOTAL, "kill must land mid-stream"
         await produce(stream[position:])
     finally:
         await producer.stop()
 
-    service_factory("lookout_aggregator", env)
-    deadline = time.monotonic() + 120
+
+async def _settled_counts(settings: LookoutSettings, timeout_s: float) -> tuple[int, int, int]:
+    """The counts once every event is stored (or the timeout passed), and a second later:
+    anything late and wrong would land by then."""
+    deadline = time.monotonic() + timeout_s
     counts = await _count(settings.dsn())
     while counts[0] < TOTAL and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
         counts = await _count(settings.dsn())
-    await asyncio.sleep(1.0)  # anything late and wrong would land now
-    raw, ledger, rolled_up = await _count(settings.dsn())
-    assert (raw, ledger, rolled_up) == (TOTAL, TOTAL, TOTAL)
+    await asyncio.sleep(1.0)
+    return await _count(settings.dsn())
+
+
+async def test_sigkill_mid_stream_then_restart_counts_every_event_once(
+    settings: LookoutSettings, service_factory
+) -> None:
+    # A client retry that went through twice: 2,000 ids arrive again later in the stream.
+    stream = _events(datetime.now(UTC))
+    stream += stream[:2000]
+    env = settings_env(settings, LOOKOUT_BATCH_MAX_RECORDS="500")
+    # The aggregator starts on a backlog, and the kill lands while events keep arriving.
+    await _stream_and_kill(
+        settings, stream, lambda: service_factory("lookout_aggregator", env, wait_ready=False), 3000
+    )
+    service_factory("lookout_aggregator", env)
+    assert await _settled_counts(settings, 120) == (TOTAL, TOTAL, TOTAL)
 
     connection = await asyncpg.connect(settings.dsn())
     try:
@@ -148,9 +167,8 @@ async def test_two_processes_one_sigkilled_count_every_event_once_without_deadlo
     adds to (the same minute's counts) at the same time. One is SIGKILLed mid-stream; the
     other takes its partitions over once its session expires and redoes what it had not
     committed."""
-    events = _events(datetime.now(UTC))
-    stream = events + events[:2000]
-    topic = topic_name(Topic.EVENTS, settings.topic_prefix)
+    stream = _events(datetime.now(UTC))
+    stream += stream[:2000]
     (admin,) = await create_keys(settings.dsn(), (Role.ADMIN, "kill test"))
     env = settings_env(settings, LOOKOUT_BATCH_MAX_RECORDS="500")
     survivor = service_factory("lookout_aggregator", env)
@@ -165,51 +183,8 @@ async def test_two_processes_one_sigkilled_count_every_event_once_without_deadlo
     assert all(held), held
     assert len(held[0]) + len(held[1]) == 4, held
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-
-    async def produce(chunk: list[AnalyticsEvent]) -> None:
-        futures = [
-            await producer.send(topic, e.model_dump_json().encode(), key=e.partition_key())
-            for e in chunk
-        ]
-        await asyncio.gather(*futures)
-
-    try:
-        await produce(stream[:5000])
-        position, stored = 5000, 0
-        deadline = time.monotonic() + 60
-        while stored < 6000 and time.monotonic() < deadline:
-            await produce(stream[position : position + 500])
-            position += 500
-            stored = (await _count(settings.dsn()))[0]
-        victim.kill()
-        assert 0 < stored < TOTAL, "kill must land mid-stream"
-        await produce(stream[position:])
-    finally:
-        await producer.stop()
-
+    await _stream_and_kill(settings, stream, lambda: victim, 6000)
     # The victim's partitions move to the survivor once the group drops the dead member.
-    deadline = time.monotonic() + 180
-    counts = await _count(settings.dsn())
-    while counts[0] < TOTAL and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        counts = await _count(settings.dsn())
-    await asyncio.sleep(1.0)  # anything late and wrong would land now
+    await _settled_counts(settings, 180)
     survivor.stop()  # its backends exit, so their statistics are flushed
     assert await _count(settings.dsn()) == (TOTAL, TOTAL, TOTAL)
-
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        by_event = dict(
-            await connection.fetch("SELECT event, sum(events) FROM rollup_event_counts GROUP BY 1")
-        )
-        people = await connection.fetchval("SELECT sum(events) FROM person_events")
-        deadlocks = await connection.fetchval(
-            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-        )
-    finally:
-        await connection.close()
-    assert by_event == {name: TOTAL // len(KINDS) for name in KINDS}
-    assert people == TOTAL
-    assert deadlocks == 0
