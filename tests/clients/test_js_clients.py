@@ -110,6 +110,7 @@ JS_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
     ("HealthService", "getSystemStatus"): ("GET", "/api/v1/health/status"),
     ("HealthService", "getIncidents"): ("GET", "/api/v1/health/incidents"),
     ("HealthService", "getChecks"): ("GET", "/api/v1/health/checks"),
+    ("HealthService", "getLocations"): ("GET", "/api/v1/health/locations"),
     ("BackupService", "performBackup"): ("POST", "/api/v1/backups/actions"),
     ("BackupService", "restoreFromBackup"): ("POST", "/api/v1/backups/actions"),
     ("BackupService", "list"): ("GET", "/api/v1/backups/runs"),
@@ -211,6 +212,8 @@ class DtsContract:
             return
         if schema.get("type") == "array" and "array" in declared:
             self.pair(declared["array"], schema["items"], where)
+        if isinstance(schema.get("additionalProperties"), dict) and declared.get("ref") == "Record":
+            self.pair(declared["args"][1], schema["additionalProperties"], where)
 
     def compare(self, name: str) -> None:
         schema = self.document["components"]["schemas"][self.pairs[name]]
@@ -284,6 +287,7 @@ def test_admin_answer_types_carry_every_property_of_dashboard_apis_answers(
     # Every interface a call answers with, and every one inside them, was compared.
     assert {name for name in compared if "." not in name} == {
         "Accepted",
+        "CheckLocation",
         "CheckResult",
         "CheckSummary",
         "CriticalIssue",

@@ -185,6 +185,8 @@ def test_python_admin_runs_the_checks_and_reads_the_system_status(stack: AdminSt
         status = admin.health.get_system_status()
         checks = admin.health.get_checks()
         incidents = admin.health.get_incidents()
+        located = admin.health.get_locations()
+        named = admin.health.get_locations(["lookout-db"])
     (result,) = (item for item in results if item.service == "lookout-db")
     assert (result.status, result.kind) == ("healthy", "postgres")
     assert result.response_time >= 0
@@ -206,6 +208,11 @@ def test_python_admin_runs_the_checks_and_reads_the_system_status(stack: AdminSt
     assert check.latest is not None
     assert check.latest.status == "healthy"
     assert [incident for incident in incidents if incident.check == "lookout-db"] == []
+    assert list(located) == [item.name for item in checks]
+    (seen,) = located["lookout-db"]
+    assert (seen.location, seen.failing, seen.since) == ("default", None, None)
+    assert seen.latest.service == "lookout-db"
+    assert named == {"lookout-db": located["lookout-db"]}
 
 
 def test_python_admin_creates_lists_and_deletes_schedules(stack: AdminStack) -> None:

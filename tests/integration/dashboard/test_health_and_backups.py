@@ -44,7 +44,7 @@ async def test_health_reads_and_run_now_go_through_the_monitor(stack) -> None:
         assert (await as_viewer.get("/api/v1/audit")).status_code == 403
 
 
-async def test_what_each_location_saw_of_a_check_is_relayed(stack) -> None:
+async def test_what_each_location_saw_of_a_check_and_of_every_check_is_relayed(stack) -> None:
     dashboard, _, viewer, worker = stack
     connection = await asyncpg.connect(worker.env["LOOKOUT_DATABASE_URL"])
     try:
@@ -82,6 +82,23 @@ async def test_what_each_location_saw_of_a_check_is_relayed(stack) -> None:
         ("us-east", True, "unhealthy", "seen from us-east"),
     ]
     assert all(entry["since"] is not None for entry in located.json())
+    async with client(dashboard, viewer) as as_viewer:
+        every = await as_viewer.get("/api/v1/health/locations")
+        assert every.status_code == 200, every.text
+        assert every.json() == {"lookout-db": located.json()}
+        # Every `check` is relayed, not only the last: the unknown first one is refused.
+        unknown = await as_viewer.get(
+            "/api/v1/health/locations", params=[("check", "nope"), ("check", "lookout-db")]
+        )
+        assert (unknown.status_code, unknown.json()["detail"]) == (404, "no check named 'nope'")
+        malformed = await as_viewer.get("/api/v1/health/locations", params={"check": "No!"})
+        assert malformed.status_code == 422
+        assert malformed.json()["detail"][0]["loc"] == ["query", "check", 0]
+        too_many = await as_viewer.get(
+            "/api/v1/health/locations", params=[("check", "lookout-db")] * 101
+        )
+        assert too_many.status_code == 422
+        assert too_many.json()["detail"][0]["loc"] == ["query", "check"]
 
 
 async def test_the_audit_limit_is_validated_not_clamped(stack) -> None:

@@ -135,12 +135,21 @@ SCHEDULE = {
     "trial_restore_weekday": None,
 }
 ACCEPTED = {"commandId": "dashboard-1", "operation": "backup"}
+LOCATIONS = {
+    "lookout-db": [
+        {"location": "jakarta", "failing": False, "since": NOW, "latest": CHECK_RESULT},
+        {"location": "oslo", "failing": None, "since": None, "latest": CHECK_RESULT},
+    ],
+    "kafka": [],
+}
 
 ANSWERS: dict[tuple[str, str], tuple[int, object]] = {
     ("POST", "/api/v1/health/checks/run"): (200, [CHECK_RESULT]),
     ("GET", "/api/v1/health/status"): (200, SYSTEM_STATUS),
     ("GET", "/api/v1/health/incidents"): (200, [INCIDENT]),
     ("GET", "/api/v1/health/checks"): (200, [CHECK_SUMMARY]),
+    ("GET", "/api/v1/health/locations"): (200, LOCATIONS),
+    ("GET", "/api/v1/health/locations?check=lookout-db&check=a+b%2F"): (200, LOCATIONS),
     ("POST", "/api/v1/backups/actions"): (202, ACCEPTED),
     ("POST", "/api/v1/backups/schedules"): (201, SCHEDULE),
     ("GET", "/api/v1/backups/runs"): (200, [RUN]),
@@ -203,6 +212,8 @@ EXPECTED_REQUESTS = [
     ("GET", "/api/v1/health/status", None),
     ("GET", "/api/v1/health/incidents", None),
     ("GET", "/api/v1/health/checks", None),
+    ("GET", "/api/v1/health/locations", None),
+    ("GET", "/api/v1/health/locations?check=lookout-db&check=a+b%2F", None),
     ("POST", "/api/v1/backups/actions", {"operation": "backup", "backupType": "full"}),
     (
         "POST",
@@ -259,6 +270,8 @@ def test_each_call_sends_the_documented_request_and_reads_the_answer() -> None:
         status = admin.health.get_system_status()
         (incident,) = admin.health.get_incidents()
         (check,) = admin.health.get_checks()
+        located = admin.health.get_locations()
+        admin.health.get_locations(["lookout-db", "a b/"])
         accepted = admin.backups.perform_backup()
         admin.backups.perform_backup(["users"], incremental=True, trial_restore=True)
         schedule_id = admin.backups.schedule_backup(name="nightly", retention=30)
@@ -297,6 +310,13 @@ def test_each_call_sends_the_documented_request_and_reads_the_answer() -> None:
     # A field a newer API added is kept, not refused.
     assert incident.model_extra == {"severity": "minor"}
     assert (check.interval_s, check.uptime.last_24h, check.uptime.last_30d) == (30, 100.0, None)
+    assert list(located) == ["lookout-db", "kafka"]
+    assert [(seen.location, seen.failing, seen.since) for seen in located["lookout-db"]] == [
+        ("jakarta", False, datetime(2026, 12, 1, 3, tzinfo=UTC)),
+        ("oslo", None, None),
+    ]
+    assert located["lookout-db"][0].latest.service == "lookout-db"
+    assert located["kafka"] == []
     assert (accepted.command_id, accepted.operation) == ("dashboard-1", "backup")
     assert schedule_id == 7
     assert (run.run_id, run.collections) == ("20261201T030000Z-full", ["users", "places"])
@@ -333,6 +353,8 @@ async def test_async_client_sends_the_same_requests_as_the_sync_one() -> None:
         status = await admin.health.get_system_status()
         await admin.health.get_incidents()
         await admin.health.get_checks()
+        await admin.health.get_locations()
+        await admin.health.get_locations(["lookout-db", "a b/"])
         await admin.backups.perform_backup()
         await admin.backups.perform_backup(["users"], incremental=True, trial_restore=True)
         schedule_id = await admin.backups.schedule_backup(name="nightly", retention=30)

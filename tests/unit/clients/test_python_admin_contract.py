@@ -30,6 +30,7 @@ ANSWERS: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/health/status"): models.SystemStatus,
     ("GET", "/api/v1/health/incidents"): list[models.Incident],
     ("GET", "/api/v1/health/checks"): list[models.CheckSummary],
+    ("GET", "/api/v1/health/locations"): dict[str, list[models.CheckLocation]],
     ("POST", "/api/v1/backups/actions"): models.Accepted,
     ("POST", "/api/v1/backups/schedules"): models.Schedule,
     ("GET", "/api/v1/backups/runs"): list[models.Run],
@@ -149,6 +150,9 @@ def _pair(
     if schema.get("type") == "array":
         for argument in typing.get_args(annotation) or (annotation,):
             _pair(document, argument, schema["items"], names)
+    if isinstance(schema.get("additionalProperties"), dict):
+        for argument in typing.get_args(annotation)[1:]:
+            _pair(document, argument, schema["additionalProperties"], names)
 
 
 def _answer_schema(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:

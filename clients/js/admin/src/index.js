@@ -38,6 +38,11 @@ function healthService(http, debug) {
     getSystemStatus: () => call('GET', '/status'),
     getIncidents: () => call('GET', '/incidents'),
     getChecks: () => call('GET', '/checks'),
+    /** What each monitor location last saw of every check (or of each of `checks`, at most
+     * 100), by check name, in one request; a check not run yet has an empty list. */
+    getLocations: ({ checks } = {}) =>
+      call('GET', checks === undefined ? '/locations'
+        : `/locations?${new URLSearchParams(checks.map((name) => ['check', name]))}`),
   };
 }
 

@@ -97,11 +97,23 @@ export interface CheckSummary {
   uptime: { '24h': number | null; '7d': number | null; '30d': number | null };
 }
 
+/** What one monitor location last saw of a check. */
+export interface CheckLocation {
+  location: string;
+  /** Its verdict towards the quorum; null while only one location runs checks. */
+  failing: boolean | null;
+  /** When the verdict last changed. */
+  since: string | null;
+  latest: CheckResult;
+}
+
 export interface HealthService {
   performHealthCheck(options?: { check?: string }): Promise<CheckResult[]>;
   getSystemStatus(): Promise<SystemStatus>;
   getIncidents(): Promise<Incident[]>;
   getChecks(): Promise<CheckSummary[]>;
+  /** By check name; `[]` for a check not run yet. At most 100 `checks`. */
+  getLocations(options?: { checks?: string[] }): Promise<Record<string, CheckLocation[]>>;
 }
 
 /** What dashboard-api answers when it has sent a command to the backup worker (202). */

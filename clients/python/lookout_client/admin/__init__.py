@@ -21,6 +21,7 @@ from lookout_client.admin.errors import (
 )
 from lookout_client.admin.models import (
     Accepted,
+    CheckLocation,
     CheckResult,
     CheckSummary,
     CriticalIssue,
@@ -48,6 +49,7 @@ __all__ = [
     "AsyncLookoutAdmin",
     "BackupConfiguration",
     "Backups",
+    "CheckLocation",
     "CheckResult",
     "CheckSummary",
     "CriticalIssue",

@@ -69,6 +69,7 @@ class AsyncHealth(_AsyncPart):
     get_system_status = _Awaited(calls.get_system_status)
     get_incidents = _Awaited(calls.get_incidents)
     get_checks = _Awaited(calls.get_checks)
+    get_locations = _Awaited(calls.get_locations)
 
 
 class AsyncBackups(_AsyncPart):

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -30,6 +30,7 @@ from lookout_client.admin.errors import (
 )
 from lookout_client.admin.models import (
     Accepted,
+    CheckLocation,
     CheckResult,
     CheckSummary,
     Incident,
@@ -104,6 +105,7 @@ _CHECK_RESULTS = TypeAdapter(list[CheckResult])
 _SYSTEM_STATUS = TypeAdapter(SystemStatus)
 _INCIDENTS = TypeAdapter(list[Incident])
 _CHECKS = TypeAdapter(list[CheckSummary])
+_LOCATIONS = TypeAdapter(dict[str, list[CheckLocation]])
 _ACCEPTED = TypeAdapter(Accepted)
 _RUNS = TypeAdapter(list[Run])
 _RUN = TypeAdapter(RunDetail)
@@ -139,6 +141,13 @@ def get_incidents() -> Call[list[Incident]]:
 def get_checks() -> Call[list[CheckSummary]]:
     """Each configured check with its latest result and uptime."""
     return Call("GET", f"{HEALTH}/checks", _CHECKS.validate_python)
+
+
+def get_locations(checks: Sequence[str] | None = None) -> Call[dict[str, list[CheckLocation]]]:
+    """What each monitor location last saw of every check (or of each of `checks`, at most
+    100), by check name, in one request; a check not run yet has an empty list."""
+    query = "" if checks is None else "?" + urlencode([("check", name) for name in checks])
+    return Call("GET", f"{HEALTH}/locations{query}", _LOCATIONS.validate_python)
 
 
 def perform_backup(

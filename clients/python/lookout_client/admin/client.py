@@ -63,6 +63,7 @@ class Health(_Part):
     get_system_status = _Sent(calls.get_system_status)
     get_incidents = _Sent(calls.get_incidents)
     get_checks = _Sent(calls.get_checks)
+    get_locations = _Sent(calls.get_locations)
 
 
 class Backups(_Part):

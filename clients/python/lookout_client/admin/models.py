@@ -105,6 +105,17 @@ class CheckSummary(_CamelAnswer):
     uptime: Uptime
 
 
+class CheckLocation(_CamelAnswer):
+    """What one monitor location last saw of a check: `failing` is its verdict towards the
+    quorum (None while only one location runs checks), `since` when that verdict last
+    changed."""
+
+    location: str
+    failing: bool | None
+    since: datetime | None
+    latest: CheckResult
+
+
 class Accepted(_CamelAnswer):
     """dashboard-api sent the command to the backup worker (202); the run's progress and
     outcome follow on the live stream and in `backups.list()`."""

@@ -90,6 +90,23 @@ async def locations(monitor: Monitor, name: str, _: Reader) -> Response:
 
 
 @router.get(
+    "/locations",
+    response_model=dict[str, list[CheckLocation]],
+    responses=NOT_FOUND,
+    summary="What each location last saw of every check (or of each named), by check",
+)
+async def every_location(
+    monitor: Monitor,
+    _: Reader,
+    check: Annotated[
+        list[str] | None,
+        Query(max_length=100, description="Only these checks (repeated, at most 100)"),
+    ] = None,
+) -> Response:
+    return await monitor.read("/api/v1/health/locations", dict[str, list[CheckLocation]])
+
+
+@router.get(
     "/incidents",
     response_model=list[Incident],
     summary="Incidents, open or resolved, with their updates",

@@ -27,7 +27,8 @@ UPSTREAM_ERRORS: Responses = {
 @dataclass(frozen=True)
 class Upstream:
     """One worker service's API (`base_url`, called `service` in errors) as this request's
-    caller: each call carries the request's `Authorization` header and query string."""
+    caller: each call carries the request's `Authorization` header and query string (a
+    repeated parameter as often as the caller sent it)."""
 
     request: Request
     services: Services
@@ -52,7 +53,7 @@ class Upstream:
             answer = await self.services.http.request(
                 method,
                 f"{self.base_url.rstrip('/')}{path}",
-                params=dict(self.request.query_params),
+                params=httpx.QueryParams(self.request.url.query),
                 json=json,
                 headers=headers,
                 timeout=timeout,

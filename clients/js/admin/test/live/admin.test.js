@@ -91,6 +91,25 @@ describe('@lookout/admin against dashboard-api', () => {
     assert.equal(check.data.status, 'healthy');
   });
 
+  it('every check\'s locations in one request; an unknown check is a 404, a malformed name a 422 naming it', async () => {
+    await admin.health.performHealthCheck({ check: 'lookout-db' });
+    const every = await viewer.health.getLocations();
+    const [seen] = every['lookout-db'];
+    assert.deepEqual([seen.location, seen.failing, seen.since], ['default', null, null]);
+    assert.equal(seen.latest.service, 'lookout-db');
+    assert.deepEqual(await viewer.health.getLocations({ checks: ['lookout-db'] }), { 'lookout-db': every['lookout-db'] });
+    await assert.rejects(viewer.health.getLocations({ checks: ['lookout-db', 'nope'] }), (error) => {
+      assert.ok(error instanceof LookoutNotFoundError, error);
+      assert.match(error.reasons[0].reason, /nope/);
+      return true;
+    });
+    await assert.rejects(viewer.health.getLocations({ checks: ['Not a name'] }), (error) => {
+      assert.ok(error instanceof LookoutValidationError, error);
+      assert.equal(error.reasons[0].field, 'check.0');
+      return true;
+    });
+  });
+
   it("the brief's HealthWidget: getSystemStatus() from the hook in an effect", async () => {
     function HealthWidget() {
       const { getSystemStatus } = useHealthMonitoring(admin);
