@@ -18,7 +18,7 @@ from lookout_common.infra.leader import LeaderLease
 from lookout_common.infra.service import distribution_version
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
-from lookout_health.cache import CachedAnswer, PageCache
+from lookout_health.cache import Cached
 from lookout_health.checks.custom import registered_checks
 from lookout_health.config import HealthConfig
 from lookout_health.defaults import default_config
@@ -26,6 +26,9 @@ from lookout_health.monitor import Monitor
 from lookout_health.quorum import Quorum
 from lookout_health.reload import ConfigState, ConfigWatcher
 from lookout_health.reminders import Reminders
+from lookout_health.status import PublicHealth
+from lookout_health.status_page.model import StatusPage
+from lookout_health.status_page.settings import status_page_settings
 
 VERSION = distribution_version("lookout-health-monitor")
 
@@ -38,9 +41,11 @@ class Services:
     pool: asyncpg.Pool
     monitor: Monitor
     keys: KeyCache
-    public_health: CachedAnswer
+    public_health: Cached[tuple[PublicHealth, int]]
     config_state: Callable[[], ConfigState]
-    status_page: PageCache = field(default_factory=PageCache)
+    status_page: Cached[StatusPage] = field(
+        default_factory=lambda: Cached(status_page_settings().status_cache_s)
+    )
 
 
 @asynccontextmanager
@@ -96,7 +101,7 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
                 pool=pool,
                 monitor=monitor,
                 keys=KeyCache(pool, 30.0),
-                public_health=CachedAnswer(settings.health_status_cache_s),
+                public_health=Cached(settings.health_status_cache_s),
                 config_state=config_state,
             )
         finally:

@@ -1,41 +1,31 @@
-"""Answers reused for a few seconds: the keyless `/api/health` and the status page."""
+"""A value reused for a few seconds: the keyless `/api/health` answer and the status page."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
-from lookout_health.status_page.model import StatusPage
-
-Answer = tuple[Mapping[str, object], int]  # (JSON body, HTTP status)
+T = TypeVar("T")
 
 
-@dataclass
-class CachedAnswer:
-    """The last keyless `/api/health` answer, reused for `ttl_s` seconds: however often
-    load balancers (or anyone) poll it, the database answers once per period."""
+class Cached(Generic[T]):
+    """The last value `compute` gave, reused for `ttl_s` seconds: however often it is asked
+    for (load balancers polling `/api/health`, visitors of the status page), the database
+    answers once per period. Concurrent callers share one computation; a computation that
+    raises is not kept, so the next caller computes again."""
 
-    ttl_s: float
-    _answer: Answer | None = None
-    _at: float = -math.inf
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._value: T | None = None
+        self._at = -math.inf
+        self._lock = asyncio.Lock()
 
-    async def get(self, compute: Callable[[], Awaitable[Answer]]) -> Answer:
-        async with self._lock:  # concurrent callers share one computation
-            if self._answer is None or time.monotonic() - self._at >= self.ttl_s:
-                self._answer = await compute()
+    async def get(self, compute: Callable[[], Awaitable[T]]) -> T:
+        async with self._lock:  # callers arriving during a computation wait for its value
+            if self._value is None or time.monotonic() - self._at >= self.ttl_s:
+                self._value = await compute()
                 self._at = time.monotonic()
-            return self._answer
-
-
-@dataclass
-class PageCache:
-    """The last status page built, reused for `status_cache_s`: however many visitors,
-    the database answers once per period. Callers hold `lock` while they read or build."""
-
-    page: StatusPage | None = None
-    at: float = -math.inf
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+            return self._value

@@ -94,3 +94,32 @@ def ietf_response(
         "checks": checks,
     }
     return body, 503 if overall == "fail" else 200
+
+
+class PublicComponent(TypedDict):
+    componentId: str
+
+
+class PublicHealth(TypedDict):
+    """The keyless IETF answer: the overall status and the component names only."""
+
+    status: str
+    version: str
+    releaseId: str
+    serviceId: str
+    checks: dict[str, list[PublicComponent]]
+
+
+def public_view(body: IetfHealth) -> PublicHealth:
+    """The IETF answer without details: the overall status and the component names (no
+    per-component status, timing or message, which name internal hosts)."""
+    components = sorted(
+        {entry["componentId"] for found in body["checks"].values() for entry in found}
+    )
+    return {
+        "status": body["status"],
+        "version": body["version"],
+        "releaseId": body["releaseId"],
+        "serviceId": body["serviceId"],
+        "checks": {name: [{"componentId": name}] for name in components},
+    }

@@ -1,9 +1,11 @@
 """The status page's and the SLA report's reads against a real Postgres, on generated rows:
 they return only what the page and the report show, and give the same answers as the
-full reads they replace (the checks' whole result rows, every day rollup)."""
+full reads they replace (the checks' whole result rows, every day rollup); past days'
+bars are reused between builds, yet an edit to a past day shows on the next one."""
 
 from __future__ import annotations
 
+import operator
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,9 @@ from lookout_common.infra.settings import LookoutSettings
 from lookout_health import rollup_store
 from lookout_health.sla import RollupRow, rows_wanted, summarise
 from lookout_health.status_page import store as page_store
-from lookout_health.status_page.model import DAYS, build_page
+from lookout_health.status_page.build import build_page
+from lookout_health.status_page.model import DAYS
+from lookout_health.status_page.render import render_html
 from lookout_health.store.results import MAX_RESULT_SPAN, latest_results, results_by_location
 from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
 
@@ -197,3 +201,66 @@ async def test_the_pages_bars_are_each_days_rollup_and_the_uptime_their_sum(db) 
             assert component.uptime_90d_pct is None
         else:
             assert 0 < gaps < DAYS
+
+
+async def test_a_past_days_edit_shows_on_the_next_build_and_other_days_are_reused(db) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    await _seed(db, now)
+    first = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
+    components = {"API": ["a"], "Ledger": ["l"]}
+    links = {"page": "status", "json": "status.json", "feed": "status/feed.atom"}
+
+    async def built():
+        page = build_page(
+            now=now,
+            components=components,
+            latest={},
+            daily=await page_store.daily_seconds(db, list(components), first, DAYS),
+            incidents=await page_store.incidents_since(db, first),
+            maintenance=[],
+        )
+        return page, render_html(page, title="Status", links=links)
+
+    before, before_html = await built()
+    again, _ = await built()
+    # Nothing changed: the past days' bars are the ones the first build made.
+    for old, new in zip(before.components, again.components, strict=True):
+        assert all(map(operator.is_, old.days[:-1], new.days[:-1]))
+        assert old.days[-1] is not new.days[-1]  # today's is made again
+
+    # A late rollup rewrites day 10 of API's window, and an incident of that day is entered.
+    edited = first + timedelta(days=10)
+    await db.execute(
+        "INSERT INTO health_uptime_rollups"
+        " (scope, name, resolution, bucket, up_s, degraded_s, down_s, maintenance_s)"
+        " VALUES ('component', 'API', 'day', $1, 80000, 0, 3600, 600)"
+        " ON CONFLICT (scope, resolution, name, bucket) DO UPDATE"
+        " SET up_s = 80000, degraded_s = 0, down_s = 3600, maintenance_s = 600",
+        edited,
+    )
+    incident = await db.fetchval(
+        "INSERT INTO incidents (check_name, critical, status, message, opened_at, updated_at,"
+        " resolved_at) VALUES ('a', true, 'unhealthy', 'down', $1, $2, $2) RETURNING id",
+        edited + timedelta(hours=1),
+        edited + timedelta(hours=2),
+    )
+    after, after_html = await built()
+
+    api_before, ledger_before = before.components
+    api_after, ledger_after = after.components
+    bar = api_after.days[10]
+    assert (bar.state, bar.down_s, bar.maintenance_s, bar.incidents) == (
+        "outage",
+        3600.0,
+        600.0,
+        [incident],
+    )
+    assert bar.uptime_pct == Seconds(80000, 0, 3600, 600).uptime_pct
+    assert api_after.uptime_90d_pct != api_before.uptime_90d_pct
+    unchanged = [day for offset, day in enumerate(api_after.days) if offset != 10]
+    assert unchanged == [day for offset, day in enumerate(api_before.days) if offset != 10]
+    assert ledger_after.days == ledger_before.days
+    assert ledger_after.days[0] is ledger_before.days[0]
+    assert f"1 incident (#{incident})" in after_html
+    assert "1 incident (#" not in before_html
+    assert [i.id for i in after.recent_incidents] == [incident]

@@ -1,5 +1,6 @@
 """The status page is built once per `status_cache_s`, however many visitors ask, and the
-cache lives in the process's `Services` (one per app), not on the app's state."""
+cache lives in the process's `Services` (one per app), not on the app's state; the
+bootstrap's cache takes its period from `LOOKOUT_STATUS_CACHE_S`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from lookout_health.cache import PageCache
+from lookout_health.bootstrap import Services
+from lookout_health.cache import Cached
 from lookout_health.status_page import routes
-from lookout_health.status_page.settings import StatusPageSettings
+from lookout_health.status_page.settings import status_page_settings
 
 
 @pytest.fixture
@@ -30,33 +32,41 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 
 async def test_concurrent_visitors_share_one_build_within_the_period(builds: list[object]) -> None:
-    services: Any = SimpleNamespace(status_page=PageCache())
-    settings = StatusPageSettings(status_cache_s=60)
+    services: Any = SimpleNamespace(status_page=Cached(60))
 
-    pages = await asyncio.gather(*(routes.current_page(services, settings) for _ in range(5)))
-    again = await routes.current_page(services, settings)
+    pages = await asyncio.gather(*(routes.current_page(services) for _ in range(5)))
+    again = await routes.current_page(services)
 
     assert len(builds) == 1
     assert all(page is builds[0] for page in [*pages, again])
 
 
 async def test_a_page_older_than_the_period_is_built_again(builds: list[object]) -> None:
-    services: Any = SimpleNamespace(status_page=PageCache())
-    settings = StatusPageSettings(status_cache_s=0)
+    services: Any = SimpleNamespace(status_page=Cached(0))
 
-    first = await routes.current_page(services, settings)
-    second = await routes.current_page(services, settings)
+    first = await routes.current_page(services)
+    second = await routes.current_page(services)
 
     assert builds == [first, second]
     assert first is not second
 
 
 async def test_each_services_object_keeps_its_own_page(builds: list[object]) -> None:
-    settings = StatusPageSettings(status_cache_s=60)
-    one: Any = SimpleNamespace(status_page=PageCache())
-    other: Any = SimpleNamespace(status_page=PageCache())
+    one: Any = SimpleNamespace(status_page=Cached(60))
+    other: Any = SimpleNamespace(status_page=Cached(60))
 
-    assert await routes.current_page(one, settings) is not await routes.current_page(
-        other, settings
-    )
+    assert await routes.current_page(one) is not await routes.current_page(other)
     assert len(builds) == 2
+
+
+def test_the_services_page_cache_keeps_a_page_for_lookout_status_cache_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOOKOUT_STATUS_CACHE_S", "42")
+    status_page_settings.cache_clear()
+    try:
+        unused: Any = None  # the page cache needs none of the other services
+        services = Services(unused, unused, unused, unused, unused, unused)
+    finally:
+        status_page_settings.cache_clear()
+    assert services.status_page.ttl_s == 42

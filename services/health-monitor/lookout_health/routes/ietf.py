@@ -4,7 +4,6 @@ a key: the status and the component names only)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypedDict
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -12,41 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from lookout_common.infra.auth import AUTH_ERRORS, READ_ROLES, bearer, require
 from lookout_health.bootstrap import VERSION, Services, ServicesDep
-from lookout_health.status import IetfHealth, ietf_response, system_state
+from lookout_health.status import IetfHealth, PublicHealth, ietf_response, public_view, system_state
 from lookout_health.store import incidents as incident_store
 from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
 reader = require(READ_ROLES)
-
-
-class PublicComponent(TypedDict):
-    componentId: str
-
-
-class PublicHealth(TypedDict):
-    """The keyless IETF answer: the overall status and the component names only."""
-
-    status: str
-    version: str
-    releaseId: str
-    serviceId: str
-    checks: dict[str, list[PublicComponent]]
-
-
-def public_view(body: IetfHealth) -> PublicHealth:
-    """The IETF answer without details: the overall status and the component names (no
-    per-component status, timing or message, which name internal hosts)."""
-    components = sorted(
-        {entry["componentId"] for found in body["checks"].values() for entry in found}
-    )
-    return {
-        "status": body["status"],
-        "version": body["version"],
-        "releaseId": body["releaseId"],
-        "serviceId": body["serviceId"],
-        "checks": {name: [{"componentId": name}] for name in components},
-    }
 
 
 async def ietf_answer(services: Services) -> tuple[IetfHealth, int]:
@@ -78,6 +48,7 @@ async def ietf_health(
     """IETF Health Check Response Format for HTTP APIs, for load balancers. Without a
     key: the status and the component names, at most `LOOKOUT_HEALTH_STATUS_CACHE_S`
     old; with an admin or viewer key: every check's status, time and message, fresh."""
+    body: PublicHealth | IetfHealth
     if credentials is None:
         body, code = await services.public_health.get(lambda: public_answer(services))
     else:

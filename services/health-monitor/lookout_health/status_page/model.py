@@ -1,20 +1,17 @@
-"""What the status page shows (`/status.json`), and the pure function that builds it
-from the running config, the latest results, the daily component rollups, incidents
-and maintenance windows."""
+"""What the status page shows (`/status.json`) and the pure helpers of its parts (a day's
+state, an incident's public timeline, each location's view); `build` assembles the page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import pairwise
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from lookout_common.contracts.health_events import CheckStatus
 from lookout_common.contracts.models import Camel
-from lookout_health.uptime import Resolution, Seconds, bucket_start, worst
+from lookout_health.uptime import Seconds, worst
 
 DAYS = 90
 
@@ -28,6 +25,11 @@ STATE_OF_STATUS: dict[CheckStatus, ComponentState] = {
 
 
 class DayBar(Camel):
+    """One day of a component's bar. Frozen: a past day's bar is reused from one build of
+    the page to the next."""
+
+    model_config = ConfigDict(frozen=True)
+
     date: str = Field(description="UTC day, YYYY-MM-DD")
     state: DayState = Field(description="The day's worst state")
     uptime_pct: float | None
@@ -52,6 +54,14 @@ class ComponentStatus(Camel):
         description="Each location's view, by location name; empty unless more than one"
         " location reports the component's checks",
     )
+    # The bars' markup, when `build` made it with the bars (past days' from earlier builds).
+    _bars_markup: str | None = PrivateAttr(None)
+
+    def bars_markup(self, render: Callable[[DayBar], str]) -> str:
+        """The bars' markup: `render` of each day, joined, made once."""
+        if self._bars_markup is None:
+            self._bars_markup = "".join(map(render, self.days))
+        return self._bars_markup
 
 
 class TimelineEntry(Camel):
@@ -89,7 +99,6 @@ class StatusPage(Camel):
     maintenance: list[ScheduledMaintenance] = Field(description="Current and future windows")
 
 
-_PAGE_ORDER: dict[str, int] = {"unknown": 0, "operational": 1, "degraded": 2, "outage": 3}
 _FINDING = {"healthy": "recovered", "degraded": "degraded", "unhealthy": "failing"}
 
 
@@ -149,138 +158,3 @@ def location_states(
         LocationState(location=location, state=STATE_OF_STATUS[worst(found) or CheckStatus.HEALTHY])
         for location, found in sorted(statuses.items())
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Day:
-    start: datetime
-    end: datetime
-    date: str
-
-
-def _window(first: datetime) -> list[_Day]:
-    """The `DAYS` UTC days from `first`: the same for every component."""
-    starts = [first + timedelta(days=offset) for offset in range(DAYS + 1)]
-    return [_Day(start, end, start.date().isoformat()) for start, end in pairwise(starts)]
-
-
-def _days(
-    window: Sequence[_Day],
-    seconds_of: Sequence[Seconds | None],
-    incidents: Sequence[PublicIncident],
-) -> tuple[list[dict[str, Any]], float | None]:
-    """A component's day bars (as the fields of `DayBar`) and its uptime over them."""
-    days = []
-    up = degraded = down = maintenance = 0.0
-    for day, seconds in zip(window, seconds_of, strict=True):
-        ids = [
-            i.id
-            for i in incidents
-            if i.opened_at < day.end and (i.resolved_at is None or i.resolved_at >= day.start)
-        ]
-        if seconds is None:
-            days.append(
-                {
-                    "date": day.date,
-                    "state": "nodata",
-                    "uptime_pct": None,
-                    "down_s": 0.0,
-                    "degraded_s": 0.0,
-                    "maintenance_s": 0.0,
-                    "incidents": ids,
-                }
-            )
-            continue
-        up += seconds.up
-        degraded += seconds.degraded
-        down += seconds.down
-        maintenance += seconds.maintenance
-        days.append(
-            {
-                "date": day.date,
-                "state": day_state(seconds),
-                "uptime_pct": seconds.uptime_pct,
-                "down_s": round(seconds.down, 1),
-                "degraded_s": round(seconds.degraded, 1),
-                "maintenance_s": round(seconds.maintenance, 1),
-                "incidents": ids,
-            }
-        )
-    return days, Seconds(up, degraded, down, maintenance).uptime_pct
-
-
-def build_page(
-    *,
-    now: datetime,
-    components: Mapping[str, Sequence[str]],
-    latest: Mapping[str, CheckStatus],
-    daily: Mapping[str, Sequence[Seconds | None]],
-    incidents: Sequence[Mapping[str, Any]],
-    maintenance: Sequence[Mapping[str, Any]],
-    by_location: Mapping[str, Sequence[tuple[str, CheckStatus]]] | None = None,
-) -> StatusPage:
-    """The page for `components` ({name: its checks}). `latest` is {check: its current
-    status}; `daily` is {component: its `DAYS` daily rollups, oldest first, None for a day
-    without any}, ending today; incidents of checks outside every component are left out
-    (their check is no longer configured). `by_location` is {check: [(location, status of
-    its newest result there)]}: a component reported by several locations lists each
-    one's state. The page is validated once, as a whole (9,000 bars validated one at a
-    time were most of its build time)."""
-    component_of = {check: name for name, checks in components.items() for check in checks}
-    in_maintenance = any(w["starts_at"] <= now < w["ends_at"] for w in maintenance)
-    today = bucket_start(now, Resolution.DAY)
-    first = today - timedelta(days=DAYS - 1)
-    no_days: list[Seconds | None] = [None] * DAYS
-    window = _window(first)
-    shown = [
-        public_incident(row, component_of[row["check_name"]])
-        for row in incidents
-        if row["check_name"] in component_of
-    ]
-    shown_in: dict[str, list[PublicIncident]] = {}
-    for incident in shown:
-        shown_in.setdefault(incident.component, []).append(incident)
-    listed: list[dict[str, Any]] = []
-    for name in sorted(components):
-        status = worst(latest[c] for c in components[name] if c in latest)
-        state: ComponentState = "unknown" if status is None else STATE_OF_STATUS[status]
-        if in_maintenance and state != "unknown":
-            state = "maintenance"
-        days, uptime = _days(window, daily.get(name, no_days), shown_in.get(name, ()))
-        listed.append(
-            {
-                "name": name,
-                "state": state,
-                "uptime_90d_pct": uptime,
-                "days": days,
-                "locations": location_states(components[name], by_location or {}),
-            }
-        )
-    overall: ComponentState = max(
-        (c["state"] for c in listed if c["state"] != "maintenance"),
-        key=_PAGE_ORDER.__getitem__,
-        default="unknown",
-    )
-    if in_maintenance and overall in ("operational", "unknown"):
-        overall = "maintenance"
-    return StatusPage.model_validate(
-        {
-            "generated_at": now,
-            "state": overall,
-            "components": listed,
-            "active_incidents": [i for i in shown if i.resolved_at is None],
-            "recent_incidents": [
-                i for i in shown if i.resolved_at is not None and i.resolved_at >= first
-            ],
-            "maintenance": [
-                ScheduledMaintenance(
-                    starts_at=w["starts_at"],
-                    ends_at=w["ends_at"],
-                    reason=w["reason"],
-                    active=w["starts_at"] <= now < w["ends_at"],
-                )
-                for w in maintenance
-                if w["ends_at"] > now
-            ],
-        }
-    )

@@ -59,6 +59,15 @@ def bar_summary(day: DayBar) -> str:
     return " · ".join(parts)
 
 
+def bar_item(day: DayBar) -> str:
+    """A day's item in its component's bar, its summary as the tooltip."""
+    tip = escape(bar_summary(day))
+    return (
+        f'<li class="day {day.state}" tabindex="0" title="{tip}" data-tip="{tip}" '
+        f'aria-label="{tip}"></li>'
+    )
+
+
 def locations_line(locations: list[LocationState]) -> str:
     """Each location's state on one line (`jakarta: operational · singapore: outage`);
     nothing when only one location reports."""
@@ -91,12 +100,7 @@ def _incident(incident: PublicIncident) -> str:
 def render_html(page: StatusPage, *, title: str, links: dict[str, str]) -> str:
     components = []
     for component in page.components:
-        bars = "".join(
-            f'<li class="day {day.state}" tabindex="0" title="{tip}" data-tip="{tip}" '
-            f'aria-label="{tip}"></li>'
-            for day in component.days
-            for tip in (escape(bar_summary(day)),)
-        )
+        bars = component.bars_markup(bar_item)
         uptime = (
             "no data"
             if component.uptime_90d_pct is None

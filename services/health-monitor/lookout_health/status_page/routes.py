@@ -5,7 +5,6 @@ with an API key (a status key opens the status page and nothing else)."""
 from __future__ import annotations
 
 import hmac
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,7 +17,8 @@ from lookout_health import store
 from lookout_health.bootstrap import Services, ServicesDep
 from lookout_health.routes.sla import components_of
 from lookout_health.status_page import store as page_store
-from lookout_health.status_page.model import DAYS, StatusPage, build_page
+from lookout_health.status_page.build import build_page
+from lookout_health.status_page.model import DAYS, StatusPage
 from lookout_health.status_page.render import render_atom, render_html
 from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
 from lookout_health.uptime import Resolution, bucket_start
@@ -79,14 +79,9 @@ async def load_page(services: Services, now: datetime) -> StatusPage:
     )
 
 
-async def current_page(services: Services, settings: StatusPageSettings) -> StatusPage:
+async def current_page(services: Services) -> StatusPage:
     """The cached page (`Services.status_page`), built again once `status_cache_s` passed."""
-    cache = services.status_page
-    async with cache.lock:  # concurrent visitors share one build
-        if cache.page is None or time.monotonic() - cache.at >= settings.status_cache_s:
-            cache.page = await load_page(services, datetime.now(UTC))
-            cache.at = time.monotonic()
-        return cache.page
+    return await services.status_page.get(lambda: load_page(services, datetime.now(UTC)))
 
 
 def page_links(request: Request | None, key: str | None) -> dict[str, str]:
@@ -106,7 +101,7 @@ async def status_page(
     request: Request, services: ServicesDep, settings: Settings, key: StatusKey
 ) -> HTMLResponse:
     """The public status page."""
-    page = await current_page(services, settings)
+    page = await current_page(services)
     html = render_html(page, title=settings.status_title, links=page_links(None, key))
     return HTMLResponse(html, headers={**_headers(settings), **PAGE_HEADERS})
 
@@ -116,7 +111,7 @@ async def status_json(
     request: Request, services: ServicesDep, settings: Settings, _: StatusKey
 ) -> Response:
     """The status page's data."""
-    page = await current_page(services, settings)
+    page = await current_page(services)
     return Response(
         page.model_dump_json(by_alias=True),
         media_type="application/json",
@@ -133,7 +128,7 @@ async def status_feed(
     request: Request, services: ServicesDep, settings: Settings, key: StatusKey
 ) -> Response:
     """Active incidents and those of the last 90 days, as an Atom feed."""
-    page = await current_page(services, settings)
+    page = await current_page(services)
     body = render_atom(page, title=settings.status_title, links=page_links(request, key))
     return Response(body, media_type="application/atom+xml", headers=_headers(settings))
 
