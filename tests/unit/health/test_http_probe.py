@@ -98,6 +98,53 @@ async def test_a_kept_connection_the_server_closed_is_replaced_without_a_failure
     assert server.connections == 2
 
 
+def hang_up_on_the_second(head: bytes, seen: list[bytes]) -> bytes | None:
+    """Answer every request but the second, read whole and then left unanswered as the
+    server closes the kept connection it came on (an idle timeout racing the request)."""
+    seen.append(head)
+    if len(seen) == 2:
+        return None
+    return answer(body=b"") if head.startswith(b"HEAD ") else answer()
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
+async def test_an_idempotent_request_the_kept_connection_left_unanswered_is_resent(
+    method: str,
+) -> None:
+    seen: list[bytes] = []
+    async with serving(lambda head: hang_up_on_the_second(head, seen)) as server:
+        answers = [await http_client.request(method, f"{server.url}/health") for _ in range(2)]
+    assert [a.status for a in answers] == [200, 200]
+    assert [r.split(b" ", 1)[0].decode() for r in server.requests] == [method] * 3
+    assert server.connections == 2  # the resend went on a new connection
+
+
+async def test_a_post_check_left_unanswered_fails_and_is_never_sent_twice() -> None:
+    seen: list[bytes] = []
+    async with serving(lambda head: hang_up_on_the_second(head, seen)) as server:
+        check = http(f"{server.url}/orders", method="POST", body='{"probe": true}')
+        runs = [await probe(check) for _ in range(3)]
+    assert [run.succeeded for run in runs] == [True, False, True]
+    assert runs[1].message == (
+        f"ClosedUnanswered: 127.0.0.1:{server.port} closed a kept connection without"
+        " answering; a POST is not resent (it may have been received)"
+    )
+    assert len(server.requests) == 3  # one per run: the unanswered one was not sent again
+    assert all(r.endswith(b'{"probe": true}') for r in server.requests)
+    assert server.connections == 2  # the run after it opened a new connection
+
+
+async def test_a_patch_left_unanswered_is_not_sent_twice() -> None:
+    seen: list[bytes] = []
+    async with serving(lambda head: hang_up_on_the_second(head, seen)) as server:
+        url = f"{server.url}/orders/1"
+        await http_client.request("PATCH", url, body=b"{}")
+        with pytest.raises(http_client.ClosedUnanswered, match="a PATCH is not resent"):
+            await http_client.request("PATCH", url, body=b"{}")
+    assert len(server.requests) == 2
+    assert server.connections == 1
+
+
 async def test_chunked_and_gzip_bodies_are_decoded_for_json_conditions() -> None:
     document = json.dumps({"status": "ok", "checks": [{"latency_ms": 12}]}).encode()
     packed = gzip.compress(document)

@@ -14,8 +14,12 @@ What it promises:
   a `gzip` or `deflate` body is decoded. Headers are bounded to 64 KB and bodies to 16 MB
   (decoded); more is a failed request, never unbounded memory.
 - A cancelled or failed request closes its connection; only a connection whose answer
-  was read whole goes back to the pool. A request on a kept connection the server closed
-  meanwhile (nothing answered) is sent once more on a new connection.
+  was read whole goes back to the pool. When the server closes a kept connection as a
+  request goes out (nothing answered), an idempotent request (GET, HEAD, OPTIONS, PUT,
+  DELETE, TRACE) is sent once more on a new connection; any other (POST, PATCH) fails
+  with `ClosedUnanswered`: the server may have received it and acted on it, and no
+  client can tell (bytes handed to the kernel may have arrived whatever the socket says
+  next), so sending it again could do twice what the check asked for once.
 - Certificates are verified against certifi's bundle (as httpx did) or the check's
   `ca_file`; OpenSSL's own errors (an expired certificate) propagate unchanged.
 - Timeouts are the caller's (`asyncio.timeout` around `request`).
@@ -51,6 +55,8 @@ MAX_IDLE = 256
 # and a hanging origin holds only its own turns.
 MAX_PER_ORIGIN = 64
 _NO_BODY_STATUS = {204, 304}
+# Methods a server must treat the same however often they arrive (RFC 9110, 9.2.2).
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 class HttpProtocolError(Exception):
@@ -59,6 +65,11 @@ class HttpProtocolError(Exception):
 
 class _Unanswered(Exception):
     """The connection ended before a byte of the answer came (its cause says how)."""
+
+
+class ClosedUnanswered(ConnectionError):
+    """A kept connection closed before answering a request that is not resent (not
+    idempotent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +358,11 @@ async def request(
                 connection.close()
                 if reused is None:
                     raise error.__cause__ or error from None
+                if method.upper() not in IDEMPOTENT:
+                    raise ClosedUnanswered(
+                        f"{origin.host}:{origin.port} closed a kept connection without"
+                        f" answering; a {method} is not resent (it may have been received)"
+                    ) from error
                 # The server closed the kept connection as we sent: once more on a new one.
                 reused, connection = None, await _open(origin)
                 continue
