@@ -39,8 +39,9 @@ async def record(
     *,
     critical: bool = True,
     response_time_ms: float = 5.0,
+    location: str = "default",
 ) -> None:
-    """Insert one result per (minutes ago, status)."""
+    """Insert one result per (minutes ago, status), probed from `location`."""
     for ago, status in runs:
         await result_store.insert_result(
             db,
@@ -52,6 +53,7 @@ async def record(
                 timestamp=minutes_ago(ago),
                 kind="http",
                 critical=critical,
+                location=location,
             ),
         )
 
@@ -90,6 +92,33 @@ async def test_overall_uptime_is_down_while_any_critical_check_is_unhealthy(db) 
     checks = ["auth", "db", "recommendations"]
     assert await result_store.overall_uptime(db, checks, minutes_ago(10), NOW) == 70.0
     assert await result_store.overall_uptime(db, ["recommendations"], minutes_ago(10), NOW) is None
+
+
+async def test_uptime_follows_the_quorum_of_locations_not_their_average(db) -> None:
+    # Three locations probe auth every minute for 10 minutes; with quorum 2, one location
+    # seeing it unhealthy (its own network) costs nothing: 100 %, not the average 66.7 %.
+    for location in ("a", "b", "c"):
+        failing = location == "a"
+        runs = [(ago, UNHEALTHY if failing else HEALTHY) for ago in range(10, 0, -1)]
+        await record(db, "auth", runs, location=location)
+    # db: a and b see it unhealthy from 6 to 4 minutes ago, c never does: two locations
+    # reach the quorum, so those 2 of 10 minutes are down for the check (80 %, not 86.7 %).
+    for location in ("a", "b", "c"):
+        down = location != "c"
+        runs = [(ago, UNHEALTHY if down and 4 < ago <= 6 else HEALTHY) for ago in range(10, 0, -1)]
+        await record(db, "db", runs, location=location)
+    since = minutes_ago(10)
+    assert await result_store.uptime_by_check(db, ["auth", "db"], since, NOW, quorum=2) == {
+        "auth": 100.0,
+        "db": 80.0,
+    }
+    assert await result_store.overall_uptime(db, ["auth", "db"], since, NOW, quorum=2) == 80.0
+    # With quorum 1 any one location's unhealthy result is the check's downtime.
+    assert await result_store.uptime_by_check(db, ["auth"], since, NOW, quorum=1) == {"auth": 0.0}
+    # Three locations that agree count each moment once: all down is 0 %.
+    await record(db, "ledger", [(10, UNHEALTHY)], location="a")
+    await record(db, "ledger", [(10, UNHEALTHY)], location="b")
+    assert await result_store.overall_uptime(db, ["ledger"], since, NOW, quorum=2) == 0.0
 
 
 async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -> None:

@@ -42,9 +42,15 @@ async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSum
     now = datetime.now(UTC)
     configured = monitor.checks
     names = list(configured)
+    quorum = monitor.quorum.quorum
     results = {r.service: r for r in await result_store.latest_results(pool, names)}
     windows = [
-        (label, await result_store.uptime_by_check(pool, names, now - timedelta(days=days), now))
+        (
+            label,
+            await result_store.uptime_by_check(
+                pool, names, now - timedelta(days=days), now, quorum
+            ),
+        )
         for label, days in (("24h", 1), ("7d", 7), ("30d", 30))
     ]
     return [

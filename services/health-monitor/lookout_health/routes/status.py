@@ -24,7 +24,9 @@ async def status(pool: PoolDep, monitor: MonitorDep, _: Reader) -> SystemStatus:
     critical = [name for name, check in monitor.checks.items() if check.critical]
     return SystemStatus(
         status=system_state(results, maintenance is not None),
-        uptime=await result_store.overall_uptime(pool, critical, now - timedelta(days=30), now),
+        uptime=await result_store.overall_uptime(
+            pool, critical, now - timedelta(days=30), now, monitor.quorum.quorum
+        ),
         last_check=max((r.timestamp for r in results), default=None),
         critical_issues=critical_issues(results),
         active_incidents=len(await incident_store.open_incident_checks(pool)),
