@@ -1,6 +1,8 @@
 """Funnels over people's events: how many people did steps 1..k in order within a conversion
-window, and how long each step took them. Computed by one SQL statement over the raw events
-of the steps' names (the `(event, occurred_at)` index), ordered by person and time.
+window, and how long each step took them. One SQL statement reads the raw events of the
+steps' names (the `(event, occurred_at)` index), marks which steps each matches and hands
+them over sorted by person and time, packed as one byte string; `funnel_paths.py` matches
+every person at once with array operations.
 
 How a person is counted:
 - A step matches an event with the step's event name whose properties hold every filter
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Annotated
 
@@ -30,6 +32,7 @@ import asyncpg
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
+from lookout_dashboard.analysis.funnel_paths import Int64s, furthest_paths
 
 # Text without NUL (Postgres text cannot hold it); bounded like the events' own fields.
 FilterText = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")]
@@ -38,6 +41,8 @@ PropertyValue = FilterText | int | float | bool | None
 
 # The person behind a raw event: its user id, else the user its anonymous id was linked to
 # by `identify`, else the anonymous id. `ua` is user_analytics, `link` identity_links.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 PERSON = "coalesce(ua.user_id, link.user_id, ua.anonymous_id)"
 LINKED = (
     "LEFT JOIN identity_links AS link ON ua.user_id IS NULL AND link.anonymous_id = ua.anonymous_id"
@@ -71,74 +76,33 @@ class FunnelStepResult(Camel):
     )
 
 
-def funnel_sql(steps: Sequence[FunnelStep]) -> str:
-    """The statement for these steps: $1 from, $2 to, $3 to + window, $4 the steps' event
-    names (step k at index k), $5 the window in microseconds, and, when a step has filters,
-    $6 the steps' filters as JSON objects. Its shape depends only on how many steps there are
-    and which carry filters; every value travels as a parameter.
-
-    Greedy matching in windows: scanning each person's events from the last one back,
-    `next{k}` holds, for every event, the earliest later event matching step k together with
-    the times of the steps that the greedy match takes after it, as
-    [its position, its time, the next steps' times...]. Positions count from the person's
-    last event, so the earliest later event is the one with the highest position, and the
-    earliest of equally deep starts too. One sort serves every window."""
+def funnel_sql(steps: Sequence[FunnelStep], *, ordered: bool = False) -> str:
+    """The statement for these steps: $1 from, $2 to + window, $3 the steps' event names
+    (step k at index k), and, when a step has filters, $4 the steps' filters as JSON objects.
+    Its shape depends only on how many steps there are and which carry filters; every value
+    travels as a parameter. It answers one row per person: their step events of the range as
+    one byte string of `funnel_paths.RECORD`s, in no order or, when `ordered`, in time order
+    (equal times by event id); events that match no step are left out."""
     _check(steps)
-    count = len(steps)
     marks = []
     for k, step in enumerate(steps, start=1):
         if any(_never_equal(value) for value in step.filters.values()):
-            marks.append(f"false AS m{k}")  # NaN equals nothing, and no event holds infinity
-            continue
-        mark = f"ua.event = ($4::text[])[{k}]"
+            continue  # NaN equals nothing, and no event holds infinity
+        mark = f"ua.event = ($3::text[])[{k}]"
         if step.filters:
-            mark += f" AND ua.properties @> ($6::jsonb[])[{k}]"
-        marks.append(f"({mark}) AS m{k}")
-    later = (
-        "WINDOW later AS (PARTITION BY person ORDER BY at DESC, event_id DESC "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
-    )
-    levels = []
-    source = "positioned"
-    for k in range(count, 1, -1):
-        carried = "ARRAY[position, us]" if k == count else f"ARRAY[position, us] || next{k + 1}[2:]"
-        levels.append(
-            f"chain{k} AS (SELECT *, max({carried}) FILTER (WHERE m{k}) OVER later AS next{k} "
-            f"FROM {source} {later})"
-        )
-        source = f"chain{k}"
-    # The chain's times only grow, so the steps within the window are a prefix of it.
-    depth = " + ".join(
-        ["1"] + [f"coalesce(next2[{k}] <= deadline, false)::int" for k in range(2, count + 1)]
-    )
-    chain = "next2[2:]" if count > 1 else "'{}'::bigint[]"
-    levels_sql = "".join(f"{level},\n" for level in levels)
+            mark += f" AND ua.properties @> ($4::jsonb[])[{k}]"
+        marks.append(f"CASE WHEN {mark} THEN {1 << (k - 1)} ELSE 0 END")
+    mask = " | ".join(marks) or "0"
     return f"""
-WITH step_events AS (
-    SELECT {PERSON} AS person, ua.occurred_at AS at, ua.event_id, {", ".join(marks)}
+SELECT string_agg(int8send((extract(epoch FROM at) * 1000000)::bigint) || int4send(marks),
+                  ''{" ORDER BY at, event_id" if ordered else ""}) AS events
+FROM (
+    SELECT ({PERSON}) COLLATE "C" AS person, ua.occurred_at AS at, ua.event_id, {mask} AS marks
     FROM user_analytics AS ua {LINKED}
-    WHERE ua.event = ANY($4::text[]) AND ua.occurred_at >= $1 AND ua.occurred_at < $3
-),
-positioned AS (
-    SELECT *, (extract(epoch FROM at) * 1000000)::bigint AS us,
-           (extract(epoch FROM at) * 1000000)::bigint + $5::bigint AS deadline,
-           row_number() OVER (PARTITION BY person ORDER BY at DESC, event_id DESC) AS position
-    FROM step_events
-),
-{levels_sql}-- Per person: [steps reached, start position, time of step 1, 2, ...] of the deepest
--- path, the earliest start among equals; only step-1 events before `to` start one.
-paths AS (
-    SELECT max(ARRAY[{depth}, position, us] || {chain}) AS path
-    FROM {source} WHERE m1 AND at < $2
-    GROUP BY person
-)
--- Per step: people who reached it and the two middle step times (microseconds).
-SELECT step, count(*) AS people,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY path[step + 2] - path[step + 1]) AS lower,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY path[step + 2] - path[step + 1] DESC)
-           AS upper
-FROM paths, generate_series(1, path[1]) AS step
-GROUP BY step ORDER BY step
+    WHERE ua.event = ANY($3::text[]) AND ua.occurred_at >= $1 AND ua.occurred_at < $2
+) AS step_events
+WHERE marks <> 0
+GROUP BY person
 """
 
 
@@ -154,24 +118,20 @@ async def count_funnel(
     _check(steps)
     if window <= timedelta(0):
         raise FunnelError("window: the conversion window must be positive")
-    arguments: list[object] = [
-        start,
-        end,
-        end + window,
-        [step.event for step in steps],
-        window // timedelta(microseconds=1),
-    ]
+    arguments: list[object] = [start, end + window, [step.event for step in steps]]
     if any(step.filters for step in steps):
         arguments.append([step.filters for step in steps])
-    rows = await connection.fetch(funnel_sql(steps), *arguments)
-    reached = [0] * len(steps)
-    medians: list[float | None] = [None] * len(steps)
-    for row in rows:
-        index = row["step"] - 1
-        reached[index] = row["people"]
-        if index:
-            # The mean of the two middle times in seconds, as statistics.median takes it.
-            medians[index] = median([row["lower"] / 1_000_000, row["upper"] / 1_000_000])
+    window_us, to_us = _microseconds(window), _microseconds(end - EPOCH)
+    people = await connection.fetch(funnel_sql(steps), *arguments)
+    paths = furthest_paths([row[0] for row in people], len(steps), window_us, to_us, ordered=False)
+    if paths is None:  # equal times: ordered by event id in Postgres
+        people = await connection.fetch(funnel_sql(steps, ordered=True), *arguments)
+        paths = furthest_paths(
+            [row[0] for row in people], len(steps), window_us, to_us, ordered=True
+        )
+        assert paths is not None
+    reached = paths.reached
+    medians = [_median_seconds(times) for times in paths.step_times]
     return [
         FunnelStepResult(
             step=index + 1,
@@ -184,6 +144,20 @@ async def count_funnel(
         )
         for index, step in enumerate(steps)
     ]
+
+
+def _microseconds(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
+def _median_seconds(step_times: Int64s) -> float | None:
+    """The median of sorted step times in seconds (the mean of the two middle ones), as
+    statistics.median takes it; None without any."""
+    if not len(step_times):
+        return None
+    middle = len(step_times) // 2
+    lower, upper = step_times[(len(step_times) - 1) // 2], step_times[middle]
+    return median([int(lower) / 1_000_000, int(upper) / 1_000_000])
 
 
 def _never_equal(value: PropertyValue) -> bool:
