@@ -4,6 +4,7 @@ with an API key (a status key opens the status page and nothing else)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -56,27 +57,40 @@ StatusKey = Annotated[str | None, Depends(status_key)]
 
 
 async def load_page(services: Services, now: datetime) -> StatusPage:
-    """Four indexed reads of plain values: current statuses, 90 daily rollups per
-    component, the window's incidents, maintenance windows; and with locations in play,
-    each location's newest status of the last `MAX_RESULT_SPAN`."""
+    """Four indexed reads of plain values, at once on their own connections: current
+    statuses, 90 daily rollups per component, the window's incidents, maintenance windows;
+    and with locations in play, each location's newest status of the last
+    `MAX_RESULT_SPAN`."""
     groups = components_of(services.monitor)
     first = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
     pool = services.pool
     checks = list(services.monitor.checks)
+    async with asyncio.TaskGroup() as reads:  # one failing cancels the others
+        latest = reads.create_task(page_store.current_statuses(pool, checks))
+        daily = reads.create_task(page_store.daily_seconds(pool, list(groups), first, DAYS))
+        incidents = reads.create_task(page_store.incidents_since(pool, first))
+        maintenance = reads.create_task(store.maintenance_windows(pool, now))
+        located = reads.create_task(_location_statuses(services, checks, now))
     by_location: dict[str, list[tuple[str, CheckStatus]]] = {}
-    if services.monitor.quorum.keeps_verdicts:
-        since = now - store.MAX_RESULT_SPAN
-        for check, location, status in await page_store.location_statuses(pool, checks, since):
-            by_location.setdefault(check, []).append((location, status))
+    for check, location, status in located.result():
+        by_location.setdefault(check, []).append((location, status))
     return build_page(
         now=now,
         components=groups,
-        latest=await page_store.current_statuses(pool, checks),
+        latest=latest.result(),
         by_location=by_location,
-        daily=await page_store.daily_seconds(pool, list(groups), first, DAYS),
-        incidents=await page_store.incidents_since(pool, first),
-        maintenance=await store.maintenance_windows(pool, now),
+        daily=daily.result(),
+        incidents=incidents.result(),
+        maintenance=maintenance.result(),
     )
+
+
+async def _location_statuses(
+    services: Services, checks: list[str], now: datetime
+) -> list[tuple[str, str, CheckStatus]]:
+    if not services.monitor.quorum.keeps_verdicts:
+        return []
+    return await page_store.location_statuses(services.pool, checks, now - store.MAX_RESULT_SPAN)
 
 
 async def current_page(services: Services) -> StatusPage:

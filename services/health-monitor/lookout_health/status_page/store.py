@@ -87,13 +87,22 @@ async def daily_seconds(
     days: int,
 ) -> dict[str, list[Seconds | None]]:
     """{component: its `days` daily rollups from the UTC day `first` on, None where a day
-    has no row}, for the components that have any."""
+    has no row}, for the components that have any. Postgres gives each component's days
+    as arrays (one row per component, not one per day: 9,000 rows cost three times as
+    much to read) and leaves out rows that are no day's first instant."""
     rows = await connection.fetch(
         """
-        SELECT name, bucket, up_s, degraded_s, down_s, maintenance_s
-        FROM health_uptime_rollups
-        WHERE scope = $1 AND resolution = 'day' AND name = ANY($2::text[])
-          AND bucket >= $3 AND bucket < $4
+        SELECT name, array_agg(day), array_agg(up_s), array_agg(degraded_s),
+               array_agg(down_s), array_agg(maintenance_s)
+        FROM (
+            SELECT name, extract(epoch FROM bucket - $3) / 86400 AS day,
+                   up_s, degraded_s, down_s, maintenance_s
+            FROM health_uptime_rollups
+            WHERE scope = $1 AND resolution = 'day' AND name = ANY($2::text[])
+              AND bucket >= $3 AND bucket < $4
+        ) AS rollup
+        WHERE day = trunc(day)
+        GROUP BY name
         """,
         Scope.COMPONENT.value,
         components,
@@ -101,13 +110,11 @@ async def daily_seconds(
         first + timedelta(days=days),
     )
     found: dict[str, list[Seconds | None]] = {}
-    for name, bucket, up, degraded, down, maintenance in rows:
-        offset = bucket - first
-        if offset.seconds or offset.microseconds:
-            continue  # not a day's first instant: no day's bar
-        if name not in found:
-            found[name] = [None] * days
-        found[name][offset.days] = Seconds(up, degraded, down, maintenance)
+    for name, offsets, up, degraded, down, maintenance in rows:
+        seconds: list[Seconds | None] = [None] * days
+        for offset, *spent in zip(offsets, up, degraded, down, maintenance, strict=True):
+            seconds[int(offset)] = Seconds(*spent)
+        found[name] = seconds
     return found
 
 
