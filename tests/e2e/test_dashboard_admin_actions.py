@@ -8,7 +8,8 @@ admin acknowledges it and moves it through its states with updates (a step back 
 lifecycle refuses is said in the incident), and a viewer sees it all without controls; an
 update an admin is still typing, and the focus, survive the list's redraw when another
 incident's event arrives live. A check run from several locations shows, under its row,
-what each location last saw of it, as the API reports it.
+what each location last saw of it, as the API reports it, read for every check in one
+request per load of the tab, not one per check.
 
 Screenshots go to tests/artifacts/.
 """
@@ -16,13 +17,16 @@ Screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 from support.browser_stack import Stack, shot, sign_in
+from support.wait import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -338,11 +342,24 @@ async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: S
     assert [entry["location"] for entry in located] == ["eu-west", "us-east"]
     checks = stack.api("/api/v1/health/checks")
     assert isinstance(checks, list)
+    assert len(checks) > 1  # else one request per check would be one request too
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(urlsplit(request.url).path))
 
     await sign_in(page, stack, stack.viewer_key)
     await page.click("#tab-health")
     lines = page.locator('#hl-checks tr[data-locations-of="lookout-tables"] li[data-location]')
     await expect(lines).to_have_count(2)
+
+    # Every check's locations in one request each time the tab loads its checks.
+    async def one_locations_read_per_load() -> bool:
+        return requested.count("/api/v1/health/locations") == requested.count(
+            "/api/v1/health/checks"
+        )
+
+    await eventually(one_locations_read_per_load, 10)
+    per_check = re.compile(r"/api/v1/health/checks/[^/]+/locations")
+    assert [path for path in requested if per_check.fullmatch(path)] == []
     for line, entry in zip(await lines.all(), located, strict=True):
         await expect(line).to_have_attribute("data-location", entry["location"])
         await expect(line.locator("strong")).to_have_text(entry["location"])

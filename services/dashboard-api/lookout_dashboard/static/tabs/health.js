@@ -69,10 +69,14 @@ function redrawCheck(view, check) {
   row.replaceWith(...checkRows(view, check));
 }
 
+function showCheckRows(view, checks) {
+  fillTable(view.$('hl-checks'), checks.flatMap((check) => checkRows(view, check)));
+}
+
 function showChecks(view) {
   const { $ } = view;
   const checks = [...view.state.checks.values()];
-  fillTable($('hl-checks'), checks.flatMap((check) => checkRows(view, check)));
+  showCheckRows(view, checks);
   plot(view, 'chart-uptime', [{
     type: 'bar', x: checks.map((c) => c.name), y: checks.map((c) => c.uptime['30d'] ?? 0),
     marker: { color: checks.map((c) => ((c.uptime['30d'] ?? 0) >= 99.9 ? '#1b7f3b' : '#a86400')) },
@@ -101,31 +105,23 @@ async function loadChecks(view) {
   }
 }
 
-const LOCATION_READS = 4;
-
-// Each check's locations, read a few checks at a time; a check's rows are drawn again as its
-// answer arrives, and a check whose locations could not be read says so under its row.
+// What each location saw of every check, in one request; the checks' rows are drawn again
+// with it, and if it could not be read each check says so under its row.
 async function loadLocations(view) {
-  const queue = [...view.state.checks.values()];
-  const next = async () => {
-    for (let check = queue.shift(); check; check = queue.shift()) {
-      let locations = null;
-      let locationsError = null;
-      try {
-        locations = await view.api(`/api/v1/health/checks/${encodeURIComponent(check.name)}/locations`);
-      } catch (error) {
-        if (error.status === 401) return;
-        locationsError = error.message;
-      }
-      // The table may have been read again meanwhile: the answer goes to the check shown now.
-      const shown = view.state.checks.get(check.name);
-      if (shown) {
-        Object.assign(shown, { locations, locationsError });
-        redrawCheck(view, shown);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: LOCATION_READS }, next));
+  let located = null;
+  let locationsError = null;
+  try {
+    located = await view.api('/api/v1/health/locations');
+  } catch (error) {
+    if (error.status === 401) return;
+    locationsError = error.message;
+  }
+  // The table may have been read again meanwhile: the answer goes to the checks shown now.
+  const checks = [...view.state.checks.values()];
+  for (const check of checks) {
+    Object.assign(check, { locations: located?.[check.name] ?? null, locationsError });
+  }
+  showCheckRows(view, checks);
 }
 
 // The chosen check's response times over the last 24 hours; a failure is said above the chart.
