@@ -8,11 +8,12 @@ The incident row and its transition in the outbox commit together, so Kafka bein
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import asyncpg
 from prometheus_client import Gauge
 
-from lookout_common.contracts.health_events import CheckResult, IncidentEvent
+from lookout_common.contracts.health_events import CheckResult, CheckStatus, IncidentEvent
 from lookout_health.config import CheckConfig
 from lookout_health.feed import KafkaFeed
 from lookout_health.incidents import Observation, Transition
@@ -25,6 +26,14 @@ log = logging.getLogger("lookout.health")
 OPEN_INCIDENTS = Gauge("lookout_health_open_incidents", "Incidents open now")
 
 
+class Decision(NamedTuple):
+    """A location's run after the quorum rule: its result with the status the quorum
+    allows, and the status its uptime counts (None: another location counts it)."""
+
+    result: CheckResult
+    uptime_status: CheckStatus | None
+
+
 class IncidentDecider:
     """Records the incident transitions a monitor's runs call for."""
 
@@ -33,11 +42,11 @@ class IncidentDecider:
         self.quorum = quorum
         self.feed = feed
 
-    async def decide(
-        self, check: CheckConfig, result: CheckResult, seen: Observation
-    ) -> CheckResult:
+    async def decide(self, check: CheckConfig, result: CheckResult, seen: Observation) -> Decision:
         """Record this location's verdict and apply the quorum rule to the incident; the
-        result comes back with the status the quorum allows (`unhealthy` only if open)."""
+        result comes back with the status the quorum allows (`unhealthy` only if open).
+        The first current location by name counts the check's uptime, in the quorum's
+        state: down while the incident is open, whatever it sees itself."""
         failing_here = seen.state.incident_open
         event: IncidentEvent | None = None
         async with self.pool.acquire() as connection, connection.transaction():
@@ -48,14 +57,14 @@ class IncidentDecider:
             await location_store.record_verdict(
                 connection, check.name, self.quorum.location, failing=failing_here
             )
-            failing = await location_store.failing_locations(
+            current = await location_store.current_verdicts(
                 connection, check.name, self.quorum.window_s
             )
             incident_open = await incident_store.is_open(connection, check.name)
             change = quorum_transition(
                 incident_open=incident_open,
                 failing_here=failing_here,
-                failing_locations=failing,
+                failing_locations=current.failing,
                 quorum=self.quorum.quorum,
                 local=seen.transition,
             )
@@ -67,7 +76,9 @@ class IncidentDecider:
                 event = await self._record_incident(connection, check, result, change)
         if event is not None:
             await self._recorded(check, result, event)
-        return result
+        if current.first_location != self.quorum.location:
+            return Decision(result, None)
+        return Decision(result, CheckStatus.UNHEALTHY if confirmed else result.status)
 
     async def incident(self, check: CheckConfig, result: CheckResult, change: Transition) -> None:
         """A single location's transition (no verdicts kept)."""

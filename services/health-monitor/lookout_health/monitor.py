@@ -285,12 +285,12 @@ class Monitor:
                 location=self.quorum.location,
             )
             if self.quorum.keeps_verdicts:
-                result = await self.decider.decide(check, result, seen)
+                result, uptime_status = await self.decider.decide(check, result, seen)
                 self.results.add(result)
-                await self.rollups.record(result, check.component_name)
+                await self.rollups.record(result, check.component_name, uptime_status)
             else:
                 self.results.add(result)
-                await self.rollups.record(result, check.component_name)
+                await self.rollups.record(result, check.component_name, result.status)
                 if seen.transition is not None:
                     await self.decider.incident(check, result, seen.transition)
             self.states[name] = seen.state

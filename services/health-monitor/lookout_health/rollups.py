@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import asyncpg
 from prometheus_client import Counter
 
-from lookout_common.contracts.health_events import CheckResult
+from lookout_common.contracts.health_events import CheckResult, CheckStatus
 from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
 from lookout_health import rollup_store
@@ -70,11 +70,21 @@ class RollupWriter:
         except DATABASE_UNAVAILABLE as error:
             log.warning("uptime rollups not written at stop", extra={"error": repr(error)})
 
-    async def record(self, result: CheckResult, component: str) -> None:
-        """Count the time the check's (and its component's) previous result stood for."""
+    async def record(self, result: CheckResult, component: str, status: CheckStatus | None) -> None:
+        """Count the time the check's (and its component's) previous result stood for; this
+        result stands in `status` (with locations, the quorum's state), or None when
+        another location counts this check: its past here is forgotten, so that taking
+        over later starts afresh."""
+        if status is None:
+            self.ledger.drop(result.service)
+            return
         windows = await self._maintenance()
         deltas = self.ledger.observe(
-            result.service, component, result.status, result.timestamp, windows
+            result.service,
+            component,
+            status,
+            result.timestamp,
+            windows,
         )
         merge(self.pending, deltas)
 

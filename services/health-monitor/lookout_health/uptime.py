@@ -219,7 +219,13 @@ class UptimeLedger:
     def forget(self, keep: set[str]) -> None:
         """Drop checks no longer configured (their components stop counting them)."""
         for name in [name for name in self.checks if name not in keep]:
-            self.members[self.checks.pop(name)[2]].remove(name)
+            self.drop(name)
+
+    def drop(self, check: str) -> None:
+        """Forget the check's latest result: its component stops counting it, and its next
+        result starts its count afresh."""
+        if (found := self.checks.pop(check, None)) is not None:
+            self.members[found[2]].remove(check)
 
     def _count_component(
         self,

@@ -25,9 +25,10 @@ from lookout_common.infra.apikeys import Role
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
 from lookout_health.checks.custom import add_custom_check
-from lookout_health.config import HealthConfig
+from lookout_health.config import HealthConfig, parse_config
 from lookout_health.monitor import Monitor
 from lookout_health.quorum import Quorum
+from lookout_health.uptime import Seconds
 
 pytestmark = pytest.mark.integration
 
@@ -295,6 +296,73 @@ async def test_locations_that_start_failing_at_the_same_moment_open_one_incident
             "SELECT DISTINCT location FROM system_health_logs WHERE status = 'unhealthy'"
         )
         assert {row["location"] for row in unhealthy} == {"a", "b"}
+    finally:
+        for monitor in monitors:
+            await monitor.stop()
+
+
+async def test_uptime_rollups_follow_the_quorum_and_count_each_moment_once(
+    pool: asyncpg.Pool, target: LocationTarget
+) -> None:
+    """Three in-process monitors (a, b, c, quorum 2) probe the target from their own
+    URLs; the rollups behind the SLA report and the status page's bars count the check's
+    time once (not once per location) and in the quorum's state."""
+    monitors = [
+        Monitor(pool, None, "", quorum=Quorum(location=location, quorum=2, window_s=5))
+        for location in LOCATIONS
+    ]
+
+    async def counted() -> dict[str, Seconds]:
+        rows = await pool.fetch(
+            "SELECT scope, sum(up_s) AS up, sum(degraded_s) AS degraded, sum(down_s) AS down"
+            " FROM health_uptime_rollups WHERE resolution = 'minute' GROUP BY scope"
+        )
+        return {row["scope"]: Seconds(row["up"], row["degraded"], row["down"]) for row in rows}
+
+    async def counted_over(seconds: float) -> dict[str, Seconds]:
+        before = await counted()
+        await asyncio.sleep(seconds)
+        after = await counted()
+        return {
+            scope: Seconds(
+                now.up - before[scope].up,
+                now.degraded - before[scope].degraded,
+                now.down - before[scope].down,
+            )
+            for scope, now in after.items()
+        }
+
+    try:
+        for monitor in monitors:
+            url = target.url(monitor.quorum.location)
+            monitor.apply(parse_config(CONFIG.format(url=url)))
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 3 FROM health_location_verdicts"))
+        # b fails alone (its own network): no downtime, and 3 s are about 3 s, not 9.
+        target.failing_for.add("b")
+        await eventually(
+            lambda: pool.fetchval(
+                "SELECT failing FROM health_location_verdicts WHERE location = 'b'"
+            )
+        )
+        await asyncio.sleep(1.5)  # b's last passing span is counted and written
+        alone = await counted_over(3.0)
+        for seconds in alone.values():
+            assert seconds.down == 0
+            assert seconds.uptime_pct == 100.0
+            assert 1.5 < seconds.known < 4.5
+
+        # b and c fail: the incident opens and the check is down, although a (the location
+        # that counts the uptime, first by name) still passes.
+        target.failing_for.add("c")
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) FROM incidents WHERE resolved_at IS NULL")
+        )
+        await asyncio.sleep(2.0)
+        confirmed = await counted_over(3.0)
+        for seconds in confirmed.values():
+            assert seconds.up == seconds.degraded == 0
+            assert 1.5 < seconds.down < 4.5
+            assert seconds.uptime_pct == 0.0
     finally:
         for monitor in monitors:
             await monitor.stop()

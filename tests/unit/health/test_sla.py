@@ -114,6 +114,19 @@ def test_a_check_moved_to_another_component_leaves_the_old_one() -> None:
     assert not any(key.name == "Old" for key in later)
 
 
+def test_a_dropped_check_counts_nothing_until_its_next_result() -> None:
+    # Another location counted the check meanwhile: taking over must not count that time.
+    ledger = UptimeLedger()
+    t0 = at("2026-12-01 10:00")
+    ledger.observe("db", "DB", UNHEALTHY, t0)
+    ledger.observe("cache", "DB", HEALTHY, t0)
+    ledger.drop("db")
+    deltas = ledger.observe("db", "DB", HEALTHY, t0 + timedelta(seconds=30))
+    assert RollupKey(Scope.CHECK, "db", Resolution.MINUTE, t0) not in deltas
+    # Its component counted only cache's state while db was dropped.
+    assert deltas[RollupKey(Scope.COMPONENT, "DB", Resolution.MINUTE, t0)] == Seconds(up=30)
+
+
 def test_retention_of_each_resolution() -> None:
     now = at("2026-12-01 12:00")
     assert expired_before(Resolution.MINUTE, now) == at("2026-11-29 12:00")

@@ -3,6 +3,8 @@ verdict per check."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import asyncpg
 
 
@@ -33,17 +35,29 @@ async def record_verdict(
     )
 
 
-async def failing_locations(connection: asyncpg.Connection, check: str, window_s: float) -> int:
-    """How many locations have a failing verdict on the check updated within the window."""
-    count: int = await connection.fetchval(
+class CurrentVerdicts(NamedTuple):
+    """The verdicts on a check updated within the window: how many are failing, and the
+    first of their locations by name (the one that counts the check's uptime)."""
+
+    failing: int
+    first_location: str | None
+
+
+async def current_verdicts(
+    connection: asyncpg.Connection, check: str, window_s: float
+) -> CurrentVerdicts:
+    """The check's verdicts updated within the window (older ones are stale: they count
+    for nothing)."""
+    row = await connection.fetchrow(
         """
-        SELECT count(*) FROM health_location_verdicts
-        WHERE check_name = $1 AND failing AND updated_at >= now() - make_interval(secs => $2)
+        SELECT count(*) FILTER (WHERE failing) AS failing, min(location) AS first_location
+        FROM health_location_verdicts
+        WHERE check_name = $1 AND updated_at >= now() - make_interval(secs => $2)
         """,
         check,
         window_s,
     )
-    return count
+    return CurrentVerdicts(row["failing"], row["first_location"])
 
 
 async def failing_checks(connection: asyncpg.Connection | asyncpg.Pool, location: str) -> set[str]:
