@@ -7,7 +7,12 @@ connection, which is quadratic in the requests in flight (99 % of the monitor's 
 a list, or opens one, in constant time.
 
 What it promises:
-- No redirect is followed (a 3xx is an answer like any other); no proxy is used.
+- No redirect is followed (a 3xx is an answer like any other).
+- `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` (any case) are honoured as httpx did, read
+  per request through `urllib.request`: an `http` URL goes to its proxy as an
+  absolute-form request, an `https` one through a `CONNECT` tunnel, TLS end to end with
+  the origin; the proxy URL's user and password become `Proxy-Authorization`. Only
+  `http://` proxies are spoken to; a proxy that refuses the tunnel fails the request.
 - The URL's user and password become a Basic `Authorization` header; its fragment is
   never sent. The check's headers replace the defaults of the same name.
 - Bodies are framed by `Content-Length`, chunked encoding or the connection's end, and
@@ -28,7 +33,6 @@ What it promises:
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
 import time
 import weakref
@@ -37,10 +41,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import certifi
 
+from lookout_health.checks.proxies import Proxy, basic_authorization, proxy_for
 from lookout_health.checks.tls import client_context
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -67,6 +72,10 @@ class _Unanswered(Exception):
     """The connection ended before a byte of the answer came (its cause says how)."""
 
 
+class ProxyRefused(ConnectionError):
+    """The proxy did not open a tunnel to the origin (its status line says why)."""
+
+
 class ClosedUnanswered(ConnectionError):
     """A kept connection closed before answering a request that is not resent (not
     idempotent)."""
@@ -86,6 +95,7 @@ class Origin:
     host: str
     port: int
     ca_file: Path | None
+    proxy: Proxy | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -163,7 +173,33 @@ def _pool() -> _Pool:
     return _pools[loop]
 
 
+async def _tunnel(origin: Origin, proxy: Proxy) -> _Connection:
+    """A connection to `origin` through `proxy`'s `CONNECT` tunnel, TLS with the origin."""
+    reader, writer = await asyncio.open_connection(proxy.host, proxy.port, limit=MAX_HEADER_BYTES)
+    try:
+        authority = f"{_shown(origin.host)}:{origin.port}"
+        head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+        if proxy.authorization is not None:
+            head += f"Proxy-Authorization: {proxy.authorization}\r\n"
+        writer.write((head + "\r\n").encode("latin-1"))
+        status, _, _ = await _read_head(reader)
+        if not 200 <= status < 300:
+            raise ProxyRefused(f"proxy {proxy.host}:{proxy.port} answered {status} to CONNECT")
+        await writer.start_tls(_context(origin.ca_file), server_hostname=origin.host)
+    except BaseException:
+        writer.close()
+        raise
+    return _Connection(reader, writer)
+
+
 async def _open(origin: Origin) -> _Connection:
+    if origin.proxy is not None:
+        if origin.scheme == "https":
+            return await _tunnel(origin, origin.proxy)
+        reader, writer = await asyncio.open_connection(
+            origin.proxy.host, origin.proxy.port, limit=MAX_HEADER_BYTES
+        )
+        return _Connection(reader, writer)
     if origin.scheme == "https":
         reader, writer = await asyncio.open_connection(
             origin.host,
@@ -177,6 +213,10 @@ async def _open(origin: Origin) -> _Connection:
             origin.host, origin.port, limit=MAX_HEADER_BYTES
         )
     return _Connection(reader, writer)
+
+
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _request_bytes(
@@ -196,21 +236,26 @@ def _request_bytes(
         if not parts.hostname.isascii()
         else (parts.hostname)
     )
-    shown_host = f"[{host}]" if ":" in host else host
+    authority = _shown(host) if port == default_port else f"{_shown(host)}:{port}"
     target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     if parts.query:
         target += "?" + quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
+    proxy = proxy_for(parts.scheme, host)
     chosen = {
-        "host": shown_host if port == default_port else f"{shown_host}:{port}",
+        "host": authority,
         "user-agent": "lookout-health",
         "accept": "*/*",
         "accept-encoding": "gzip, deflate",
     }
     if parts.username is not None:
-        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        chosen["authorization"] = "Basic " + base64.b64encode(user.encode()).decode("ascii")
+        chosen["authorization"] = basic_authorization(parts.username, parts.password)
+    if proxy is not None and parts.scheme == "http":
+        target = f"http://{authority}{target}"  # absolute form: the proxy forwards it
+        if proxy.authorization is not None:
+            chosen["proxy-authorization"] = proxy.authorization
     names = {"host": "Host", "user-agent": "User-Agent", "accept": "Accept"}
     names |= {"accept-encoding": "Accept-Encoding", "authorization": "Authorization"}
+    names["proxy-authorization"] = "Proxy-Authorization"
     for name, value in headers.items():
         if any(c in name + value for c in "\r\n\0") or not name.isascii() or ":" in name:
             raise ValueError(f"header {name!r} cannot be sent (a line break or bad name)")
@@ -222,7 +267,7 @@ def _request_bytes(
     head = f"{method} {target} HTTP/1.1\r\n" + "".join(
         f"{names[name]}: {value}\r\n" for name, value in chosen.items()
     )
-    return Origin(parts.scheme, host, port, ca_file), (head + "\r\n").encode("latin-1") + (
+    return Origin(parts.scheme, host, port, ca_file, proxy), (head + "\r\n").encode("latin-1") + (
         body or b""
     )
 
