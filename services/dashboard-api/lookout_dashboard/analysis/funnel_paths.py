@@ -1,12 +1,12 @@
 """The greedy funnel match over every person's step events at once, as array operations.
 
 The input is, per person, their step events of one funnel question, packed by Postgres as
-one byte string of big-endian records (`RECORD`): the event's time in microseconds and a bit
-mask, bit k - 1 set when the event matches step k. Sorting them by time is left to this
-module (cheaper than Postgres sorting every row by person and time), unless two of a
-person's events share a time: only their event ids order those, and Postgres does. The
-rules are the ones `funnels.py` spells out; here they are computed for everyone at once,
-without a loop over events:
+one byte string of big-endian records (`RECORD`): the event's time in microseconds (since
+2000, as Postgres sends a timestamptz) and a bit mask, bit k - 1 set when the event matches
+step k. Sorting them by time is left to this module (cheaper than Postgres sorting every
+row by person and time), unless two of a person's events share a time: only their event
+ids order those, and Postgres does. The rules are the ones `funnels.py` spells out; here
+they are computed for everyone at once, without a loop over events:
 
 - the earliest later event matching step k after any event is a binary search in the
   positions of step k's events (a result of another person does not count);

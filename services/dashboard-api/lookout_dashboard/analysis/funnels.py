@@ -41,7 +41,8 @@ PropertyValue = FilterText | int | float | bool | None
 
 # The person behind a raw event: its user id, else the user its anonymous id was linked to
 # by `identify`, else the anonymous id. `ua` is user_analytics, `link` identity_links.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Postgres sends a timestamptz as microseconds since this instant.
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 PERSON = "coalesce(ua.user_id, link.user_id, ua.anonymous_id)"
 LINKED = (
@@ -94,7 +95,7 @@ def funnel_sql(steps: Sequence[FunnelStep], *, ordered: bool = False) -> str:
         marks.append(f"CASE WHEN {mark} THEN {1 << (k - 1)} ELSE 0 END")
     mask = " | ".join(marks) or "0"
     return f"""
-SELECT string_agg(int8send((extract(epoch FROM at) * 1000000)::bigint) || int4send(marks),
+SELECT string_agg(timestamptz_send(at) || int4send(marks),
                   ''{" ORDER BY at, event_id" if ordered else ""}) AS events
 FROM (
     SELECT ({PERSON}) COLLATE "C" AS person, ua.occurred_at AS at, ua.event_id, {mask} AS marks
@@ -121,7 +122,7 @@ async def count_funnel(
     arguments: list[object] = [start, end + window, [step.event for step in steps]]
     if any(step.filters for step in steps):
         arguments.append([step.filters for step in steps])
-    window_us, to_us = _microseconds(window), _microseconds(end - EPOCH)
+    window_us, to_us = _microseconds(window), _microseconds(end - POSTGRES_EPOCH)
     people = await connection.fetch(funnel_sql(steps), *arguments)
     paths = furthest_paths([row[0] for row in people], len(steps), window_us, to_us, ordered=False)
     if paths is None:  # equal times: ordered by event id in Postgres
