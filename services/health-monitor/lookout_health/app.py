@@ -13,7 +13,7 @@ from lookout_common.infra.kafka import broker_reachable
 from lookout_common.infra.service import add_probe_routes, api_docs
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
-from lookout_health.bootstrap import VERSION, bootstrap
+from lookout_health.bootstrap import VERSION, app_services, bootstrap
 from lookout_health.http_logging import quiet_http_client_logs
 from lookout_health.routes import checks, config, heartbeats, ietf, incidents, maintenance, status
 from lookout_health.routes.sla import router as sla_router
@@ -28,7 +28,7 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings, loops) as services:
-            app.state.services = services
+            app_services.store(app, services)
             app.state.keys = services.keys  # lookout_common.infra.auth reads it here
             yield
 
@@ -44,7 +44,7 @@ def create_app(settings: HealthMonitorSettings | None = None) -> FastAPI:
         app,
         "health-monitor",
         lambda: {
-            "postgres": lambda: database_reachable(app.state.services.pool),
+            "postgres": lambda: database_reachable(app_services.of(app).pool),
             "kafka": lambda: broker_reachable(settings),
         },
         loops=loops,

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from lookout_common.infra.apikeys import KeyCache
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.kafka import make_broker, start_with_retry
 from lookout_common.infra.leader import LeaderLease
-from lookout_common.infra.service import distribution_version
+from lookout_common.infra.service import AppServices, distribution_version
 from lookout_common.infra.settings import HealthMonitorSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.cache import Cached
@@ -110,19 +110,12 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
     await pool.close()
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def get_pool(request: Request) -> asyncpg.Pool:
-    return get_services(request).pool
-
-
-def get_monitor(request: Request) -> Monitor:
-    return get_services(request).monitor
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
+# Where the lifespan keeps the services, and the typed getters routes take them from
+# (`get_pool` and `get_monitor` by name too: tests override them).
+app_services = AppServices(Services)
+get_services = app_services.get
+get_pool = app_services.getter(lambda services: services.pool)
+get_monitor = app_services.getter(lambda services: services.monitor)
+ServicesDep = Annotated[Services, app_services.depends()]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 MonitorDep = Annotated[Monitor, Depends(get_monitor)]

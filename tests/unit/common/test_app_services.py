@@ -1,16 +1,21 @@
 """`AppServices`: a service's routes get the `Services` its lifespan built, whole or one
-part, through typed `Depends` getters; before the lifespan ran they get a clear error."""
+part, through typed `Depends` getters; before the lifespan ran they get a clear error.
+Every service's app takes its services through coroutine getters only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import importlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from inspect import iscoroutinefunction
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from lookout_common.infra.service import AppServices
 
@@ -98,4 +103,47 @@ async def test_the_getters_run_on_the_event_loop_without_a_thread_handoff(monkey
     ):
         answer = await client.post("/hits")
     assert answer.json() == {"service": "test-service", "hits": 1}
+    assert handed_off == []
+
+
+# Each service's app, and the bootstrap module whose getters hand its routes the services.
+SERVICE_APPS = {
+    "ingest": ("lookout_ingest.app", "lookout_ingest.bootstrap"),
+    "analytics-aggregator": ("lookout_aggregator.app", "lookout_aggregator.bootstrap"),
+    "backup-worker": ("lookout_backup.app", "lookout_backup.bootstrap"),
+    "dashboard-api": ("lookout_dashboard.app", "lookout_dashboard.bootstrap"),
+    "health-monitor": ("lookout_health.app", "lookout_health.bootstrap"),
+}
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def services_getters(app: FastAPI, bootstrap_module: str) -> dict[str, Callable[..., Any]]:
+    """Every dependency of `app`'s routes that hands them its services: a getter its
+    bootstrap module defines or one `AppServices` made, by qualified name."""
+    getter_modules = {bootstrap_module, AppServices.__module__}
+    found: dict[str, Callable[..., Any]] = {}
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute):
+            continue
+        for sub in _dependencies(context.original_route.dependant):
+            if sub.call is not None and getattr(sub.call, "__module__", None) in getter_modules:
+                found[f"{sub.call.__module__}.{sub.call.__qualname__}"] = sub.call
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_APPS))
+def test_no_service_app_hands_a_getter_to_the_thread_pool(service: str) -> None:
+    """FastAPI awaits a coroutine dependency and runs any other in its thread pool, on
+    every request: each getter of the services, in every route of every service's app,
+    must be a coroutine."""
+    app_module, bootstrap_module = SERVICE_APPS[service]
+    app = importlib.import_module(app_module).create_app()
+    getters = services_getters(app, bootstrap_module)
+    assert getters, f"{service}: no route takes its services through a getter"
+    handed_off = sorted(name for name, call in getters.items() if not iscoroutinefunction(call))
     assert handed_off == []
