@@ -17,7 +17,13 @@ from support.matchers import FunnelEvent, funnel, journeys
 
 from lookout_common.infra.db import connect
 from lookout_common.infra.settings import LookoutSettings
-from lookout_dashboard.analysis.funnels import LINKED, PERSON, FunnelStep, count_funnel
+from lookout_dashboard.analysis.funnels import (
+    LINKED,
+    PERSON,
+    FunnelError,
+    FunnelStep,
+    count_funnel,
+)
 from lookout_dashboard.analysis.journeys import NOT_STEPS, follow_journeys
 
 pytestmark = pytest.mark.integration
@@ -203,3 +209,21 @@ async def test_sql_journeys_match_the_python_matcher(generated) -> None:
             assert (found, found_people, truncated) == (expected, people, False), f"case {case}"
         followed += expected.sequences > 1
     assert followed > 15
+
+
+async def test_funnels_refuse_more_step_events_than_they_match_in_memory(generated) -> None:
+    connection, _ = generated
+    steps = [FunnelStep(event="search"), FunnelStep(event="done")]
+    start, end, window = T0, T0 + SPAN, timedelta(hours=1)
+    events = await connection.fetchval(
+        "SELECT count(*) FROM user_analytics WHERE event = ANY($1) AND occurred_at >= $2 "
+        "AND occurred_at < $3",
+        ["search", "done"],
+        start,
+        end + window,
+    )
+    expected = await old_funnel(connection, steps, window, start, end)
+    found = await count_funnel(connection, steps, window, start, end, max_step_events=events)
+    assert found == expected
+    with pytest.raises(FunnelError, match=f"^from: more than {events - 1:,} step events"):
+        await count_funnel(connection, steps, window, start, end, max_step_events=events - 1)
