@@ -134,7 +134,7 @@ class Monitor:
         )
         self.decider = IncidentDecider(pool, self.quorum, self.feed)
         self.is_leader = is_leader
-        self.rollups = RollupWriter(pool, self.supervisor)
+        self.rollups = RollupWriter(pool, self.supervisor, self.quorum.verdicts_kept_s)
         self.results = ResultWriter(pool, self.supervisor, self._written)
         self.checks: dict[str, CheckConfig] = {}
         self.states: dict[str, CheckState] = {}
@@ -234,7 +234,9 @@ class Monitor:
         open_checks = await incident_store.open_incident_checks(self.pool)
         # With locations, a location's own state is its verdict, not the shared incident.
         failing = (
-            await location_store.failing_checks(self.pool, self.quorum.location)
+            await location_store.failing_checks(
+                self.pool, self.quorum.location, self.quorum.window_s
+            )
             if self.quorum.keeps_verdicts
             else open_checks
         )

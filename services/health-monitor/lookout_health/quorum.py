@@ -25,6 +25,9 @@ from lookout_health.incidents import Transition
 
 DEFAULT_LOCATION = "default"
 LEASE = "health-monitor"
+# How long a stale verdict (one not updated within the window) is still listed, as stale,
+# before retention deletes it.
+STALE_VERDICTS_KEPT_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class Quorum:
         """Whether locations are in play: a named location or a quorum above one. The
         default (one location, quorum 1) keeps no verdicts and runs as it always did."""
         return self.location != DEFAULT_LOCATION or self.quorum > 1
+
+    @property
+    def verdicts_kept_s(self) -> float:
+        """Verdicts not updated for this long are deleted: a day after they went stale."""
+        return self.window_s + STALE_VERDICTS_KEPT_S
 
     @property
     def lease(self) -> str:

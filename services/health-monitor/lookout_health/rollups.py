@@ -1,4 +1,5 @@
-"""Writing the uptime rollups as results arrive, and pruning them by retention.
+"""Writing the uptime rollups as results arrive, and pruning them (and stale location
+verdicts) by retention.
 
 Each result's deltas (`lookout_health.uptime`) accumulate in memory and one supervised
 loop writes them every `FLUSH_S` in a single statement: a 10,000-check monitor makes
@@ -22,6 +23,7 @@ from lookout_common.infra.db import DATABASE_UNAVAILABLE
 from lookout_common.infra.supervise import Supervisor
 from lookout_health import rollup_store
 from lookout_health.store import incidents as incident_store
+from lookout_health.store import locations as location_store
 from lookout_health.uptime import (
     MAX_RESULT_SPAN,
     Resolution,
@@ -42,12 +44,17 @@ MAINTENANCE_FRESH_S = 2.0
 PRUNED = Counter(
     "lookout_health_rollups_pruned_total", "Rollup rows pruned by retention", ["resolution"]
 )
+VERDICTS_PRUNED = Counter(
+    "lookout_health_location_verdicts_pruned_total",
+    "Stale location verdicts deleted by retention (a day after they went stale)",
+)
 
 
 class RollupWriter:
-    def __init__(self, pool: asyncpg.Pool, supervisor: Supervisor) -> None:
+    def __init__(self, pool: asyncpg.Pool, supervisor: Supervisor, verdicts_kept_s: float) -> None:
         self.pool = pool
         self.supervisor = supervisor
+        self.verdicts_kept_s = verdicts_kept_s
         self.ledger = UptimeLedger()
         self.pending: dict[RollupKey, Seconds] = {}
         self._windows: list[Window] = []
@@ -105,6 +112,7 @@ class RollupWriter:
             if before is not None:
                 deleted = await rollup_store.prune_rollups(self.pool, resolution, before)
                 PRUNED.labels(resolution.value).inc(deleted)
+        VERDICTS_PRUNED.inc(await location_store.prune_verdicts(self.pool, self.verdicts_kept_s))
 
     async def _maintenance(self) -> list[Window]:
         if time.monotonic() - self._windows_read > MAINTENANCE_FRESH_S:

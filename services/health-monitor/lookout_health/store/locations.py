@@ -1,5 +1,6 @@
 """The SQL of location verdicts: the quorum lock and each location's failing or passing
-verdict per check."""
+verdict per check. A verdict not updated within the quorum window is stale: it counts for
+nothing, and retention deletes it once it is older than a day beyond the window."""
 
 from __future__ import annotations
 
@@ -60,10 +61,43 @@ async def current_verdicts(
     return CurrentVerdicts(row["failing"], row["first_location"])
 
 
-async def failing_checks(connection: asyncpg.Connection | asyncpg.Pool, location: str) -> set[str]:
-    """The checks this location last saw failing (its state after a restart)."""
+async def failing_checks(
+    connection: asyncpg.Connection | asyncpg.Pool, location: str, window_s: float
+) -> set[str]:
+    """The checks this location last saw failing within the window (its state after a
+    restart; a stale verdict restores nothing)."""
     rows = await connection.fetch(
-        "SELECT check_name FROM health_location_verdicts WHERE location = $1 AND failing",
+        """
+        SELECT check_name FROM health_location_verdicts
+        WHERE location = $1 AND failing AND updated_at >= now() - make_interval(secs => $2)
+        """,
         location,
+        window_s,
     )
     return {row["check_name"] for row in rows}
+
+
+async def stale_verdicts(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], window_s: float
+) -> set[tuple[str, str]]:
+    """(check, location) of the checks' verdicts not updated within the window: a location
+    that stopped running them (decommissioned, renamed). They count for nothing and are
+    listed as stale until `prune_verdicts` deletes them."""
+    rows = await connection.fetch(
+        """
+        SELECT check_name, location FROM health_location_verdicts
+        WHERE check_name = ANY($1::text[]) AND updated_at < now() - make_interval(secs => $2)
+        """,
+        checks,
+        window_s,
+    )
+    return {(row["check_name"], row["location"]) for row in rows}
+
+
+async def prune_verdicts(connection: asyncpg.Connection | asyncpg.Pool, kept_s: float) -> int:
+    """Delete the verdicts not updated for `kept_s`; how many went."""
+    result = await connection.execute(
+        "DELETE FROM health_location_verdicts WHERE updated_at < now() - make_interval(secs => $1)",
+        kept_s,
+    )
+    return int(result.split()[-1])
