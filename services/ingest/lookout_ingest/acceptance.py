@@ -31,6 +31,7 @@ from lookout_ingest.messages import Rejected, to_event
 from lookout_ingest.privacy import client_ip
 from lookout_ingest.publisher import REQUEST_EVENTS, PublishFailed, dead_letter_for
 from lookout_ingest.screening import Origin, Screen
+from lookout_ingest.shared_limits import BucketTable, SharedRateLimiter
 
 log = logging.getLogger("lookout.ingest")
 
@@ -139,19 +140,35 @@ def _rate_limited(retry_after: int, limit: str, label: str) -> Outcome:
     return Outcome.refused(Verdict.RATE_LIMITED, reason, retry_after_s=retry_after)
 
 
+def _limiter(name: str, rate: float, burst: int, shared: BucketTable | None) -> RateLimiter:
+    """The in-process limiter of one worker, or one on the workers' `shared` table."""
+    if shared is None:
+        return RateLimiter(rate, burst)
+    return SharedRateLimiter(name, rate, burst, shared)
+
+
 class Ingest:
     """Request handling shared by the four endpoints."""
 
-    def __init__(self, settings: IngestSettings, keys: KeyLookup, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        keys: KeyLookup,
+        publisher: Publisher,
+        shared_limits: BucketTable | None = None,
+    ) -> None:
         self.settings = settings
         self.keys = keys
         self.publisher = publisher
         self.screen = Screen(settings)
         # Each write key's bucket counts events (a batch spends its size): the key's
         # whole product shares it. Each IP's bucket counts requests: a browser batching
-        # events is one visitor, and it is checked before the body is even read.
-        self.key_limit = RateLimiter(settings.key_rate_per_s, settings.key_burst)
-        self.ip_limit = RateLimiter(settings.ip_rate_per_s, settings.ip_burst)
+        # events is one visitor, and it is checked before the body is even read. With
+        # several workers, `shared_limits` holds the buckets of all of them.
+        self.key_limit = _limiter(
+            "write_key", settings.key_rate_per_s, settings.key_burst, shared_limits
+        )
+        self.ip_limit = _limiter("ip", settings.ip_rate_per_s, settings.ip_burst, shared_limits)
 
     def close(self) -> None:
         self.screen.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from lookout_common.infra.apikeys import KeyCache
@@ -15,6 +16,7 @@ from lookout_common.infra.service import AppServices, ReadinessCheck
 from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.acceptance import Ingest
 from lookout_ingest.publisher import EventPublisher
+from lookout_ingest.shared_limits import BucketTable
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,21 @@ class Services:
 
 
 @asynccontextmanager
-async def bootstrap(settings: IngestSettings) -> AsyncIterator[Services]:
-    """The key cache on Postgres and the publisher on Kafka. On the way out the producer
-    flushes whatever is still batched (requests still waiting get their acks), and only
-    then the pool and the GeoIP database close."""
+async def bootstrap(
+    settings: IngestSettings, shared_limits: Path | None = None
+) -> AsyncIterator[Services]:
+    """The key cache on Postgres, the publisher on Kafka, and the rate limits on the
+    workers' `shared_limits` table when there is one (`server.py`). On the way out the
+    producer flushes whatever is still batched (requests still waiting get their acks),
+    and only then the pool, the table and the GeoIP database close."""
+    table = BucketTable.open(shared_limits) if shared_limits is not None else None
     pool = await create_pool(settings)
     producer = await start_producer(settings, client_id="lookout-ingest")
     ingest = Ingest(
-        settings, KeyCache(pool, settings.write_key_cache_s), EventPublisher(producer, settings)
+        settings,
+        KeyCache(pool, settings.write_key_cache_s),
+        EventPublisher(producer, settings),
+        table,
     )
     try:
         yield Services(
@@ -48,6 +57,8 @@ async def bootstrap(settings: IngestSettings) -> AsyncIterator[Services]:
     finally:
         await producer.stop()
         await pool.close()
+        if table is not None:
+            table.close()
         ingest.close()
 
 

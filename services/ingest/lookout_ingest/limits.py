@@ -17,6 +17,25 @@ from collections.abc import Callable, Hashable
 Clock = Callable[[], float]
 
 
+def refill_and_take(
+    tokens: float, updated: float, rate: float, burst: int, cost: int, now: float
+) -> tuple[float, float]:
+    """A bucket that held `tokens` at `updated`, refilled at `rate` up to `burst` until
+    `now`: the tokens it holds after `cost` is taken, and 0; or, when `cost` is more than
+    it holds, the tokens it holds (nothing taken) and the seconds until they will be there.
+    """
+    elapsed = max(0.0, now - updated)
+    tokens = min(float(burst), tokens + elapsed * rate)
+    if tokens >= cost:
+        return tokens - cost, 0.0
+    return tokens, (cost - tokens) / rate
+
+
+def whole_seconds(wait: float) -> int:
+    """A wait as `Retry-After` states it: 0, or at least 1 whole second."""
+    return 0 if wait == 0 else max(1, math.ceil(wait))
+
+
 class TokenBucket:
     def __init__(self, rate: float, burst: int, now: float) -> None:
         self.rate = rate
@@ -27,13 +46,11 @@ class TokenBucket:
     def take(self, cost: int, now: float) -> float:
         """Take `cost` tokens and return 0, or take nothing and return the seconds until
         they will be there."""
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
+        self.tokens, wait = refill_and_take(
+            self.tokens, self.updated, self.rate, self.burst, cost, now
+        )
         self.updated = now
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return 0.0
-        return (cost - self.tokens) / self.rate
+        return wait
 
 
 class RateLimiter:
@@ -79,5 +96,4 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(client)
-        wait = bucket.take(cost, now)
-        return 0 if wait == 0 else max(1, math.ceil(wait))
+        return whole_seconds(bucket.take(cost, now))

@@ -1,6 +1,7 @@
 """Ingest with LOOKOUT_INGEST_WORKERS=2: two worker processes share one port, each
 acknowledges only what Kafka holds, a worker that dies is replaced while the other keeps
-answering, and SIGTERM stops them all."""
+answering, and SIGTERM stops them all. They share one budget per write key, and /metrics
+on either counts what both served."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 from support.ingest import IngestUnderTest
+
+from lookout_common.infra.metrics import MULTIPROCESS_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +118,84 @@ async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(ingest_with
     ingest.service.process.send_signal(signal.SIGTERM)
     assert ingest.service.process.wait(timeout=60) == 0
     assert not any(psutil.pid_exists(pid) for pid in replaced)
+
+
+def metrics_dir(ingest: IngestUnderTest) -> Path:
+    """The run's multiprocess metrics directory, as the supervisor named it to its workers."""
+    worker = psutil.Process(min(workers(ingest)))
+    return Path(worker.environ()[MULTIPROCESS_DIR])
+
+
+def batch_requests(counters: Iterable[Metric]) -> float:
+    """The /v1/batch requests these counters count, whatever their status."""
+    return sum(
+        sample.value
+        for family in counters
+        for sample in family.samples
+        if sample.name == "lookout_http_requests_total" and sample.labels["route"] == "/v1/batch"
+    )
+
+
+def served_per_worker(ingest: IngestUnderTest, pids: set[int]) -> dict[int, float]:
+    """The /v1/batch requests each worker counted in its own file."""
+    directory = metrics_dir(ingest)
+    return {
+        pid: batch_requests(MultiProcessCollector.merge([str(directory / f"counter_{pid}.db")]))
+        for pid in pids
+    }
+
+
+async def scraped_batch_requests(ingest: IngestUnderTest, scrapes: int = 6) -> list[float]:
+    """What /metrics counts of /v1/batch on each of `scrapes` new connections (so that
+    both workers answer some)."""
+    return [
+        batch_requests(text_string_to_metric_families(await ingest.metrics()))
+        for _ in range(scrapes)
+    ]
+
+
+async def test_two_workers_spend_one_write_key_budget(ingest_with) -> None:
+    """A client hammering one port over two workers gets the key's burst plus its rate for
+    the time the burst took, not twice that."""
+    rate, burst, size = 2, 100, 10
+    ingest = await ingest_with(
+        LOOKOUT_INGEST_WORKERS="2", LOOKOUT_KEY_RATE_PER_S=str(rate), LOOKOUT_KEY_BURST=str(burst)
+    )
+    pids = wait_for_workers(ingest, 2, other_than=set())
+    await wait_ready(ingest)
+
+    started = time.monotonic()
+    statuses = await post_batches(ingest, [batch(size) for _ in range(60)])
+    elapsed = time.monotonic() - started
+    assert set(statuses) <= {200, 429}
+    accepted = size * statuses.count(200)
+    assert burst <= accepted <= burst + rate * elapsed, (accepted, elapsed)
+    assert len(await ingest.published(expect=accepted)) == accepted
+    # Both workers took part of the burst (one alone would show nothing shared).
+    served = served_per_worker(ingest, pids)
+    assert all(count > 0 for count in served.values()), served
+    assert sum(served.values()) == 60
+
+
+async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_with) -> None:
+    ingest = await ingest_with(LOOKOUT_INGEST_WORKERS="2")
+    first = wait_for_workers(ingest, 2, other_than=set())
+    await wait_ready(ingest)
+    assert await post_batches(ingest, [batch(5) for _ in range(24)]) == [200] * 24
+    served = served_per_worker(ingest, first)
+    assert all(count > 0 for count in served.values()), served
+    assert await scraped_batch_requests(ingest) == [24] * 6
+
+    # A killed worker's counters stay counted; the supervisor drops its live gauges.
+    directory = metrics_dir(ingest)
+    victim = min(first)
+    live_gauge = directory / f"gauge_livesum_{victim}.db"
+    MmapedDict(str(live_gauge)).close()
+    os.kill(victim, signal.SIGKILL)
+    wait_for_workers(ingest, 2, other_than={victim})
+    await wait_ready(ingest)
+    deadline = time.monotonic() + 10
+    while live_gauge.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not live_gauge.exists()
+    assert await scraped_batch_requests(ingest) == [24] * 6

@@ -1,12 +1,28 @@
-"""Prometheus helpers: RED metrics for HTTP and the `/metrics` endpoint."""
+"""Prometheus helpers: RED metrics for HTTP and the `/metrics` endpoint.
+
+`/metrics` shows this process's registry, or, when `PROMETHEUS_MULTIPROC_DIR` names a
+directory (set by a supervisor before it starts its worker processes, as ingest's does
+with more than one worker), what every process wrote there: prometheus_client's
+multiprocess mode, in which only metrics kept in those files are shown (no custom
+collectors, no process or GC metrics)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "lookout_http_requests_total",
@@ -23,8 +39,21 @@ HTTP_DURATION = Histogram(
 _QUIET_ROUTES = {"/metrics"}
 
 
+def exposition() -> Callable[[], bytes]:
+    """What `/metrics` answers: this process's registry, or in multiprocess mode every
+    process's files in `PROMETHEUS_MULTIPROC_DIR`, merged."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if not directory:
+        return generate_latest
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call] # untyped upstream
+    return lambda: generate_latest(registry)
+
+
 def instrument(app: FastAPI) -> None:
-    """Count and time every request by its route template (not the raw path)."""
+    """Count and time every request by its route template (not the raw path), and serve
+    `/metrics` (see the module docstring)."""
+    render = exposition()
 
     @app.middleware("http")
     async def red_metrics(
@@ -47,4 +76,4 @@ def instrument(app: FastAPI) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(render(), media_type=CONTENT_TYPE_LATEST)
