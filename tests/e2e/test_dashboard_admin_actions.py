@@ -26,6 +26,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 from support.browser_stack import Stack, shot, sign_in
+from support.locations import seen_from
 from support.wait import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -296,44 +297,9 @@ async def test_an_update_being_typed_survives_a_live_incident_event(
     )
 
 
-async def _seen_from(stack: Stack, check: str, seen: dict[str, tuple[str, bool]]) -> None:
-    """Results and quorum verdicts of `check` as monitors in other locations store them:
-    per location, its latest status and whether its verdict is failing."""
-    now = datetime.now(UTC)
-    connection = await asyncpg.connect(stack.info["database_url"])
-    try:
-        for location, (status, failing) in seen.items():
-            await connection.execute(
-                """
-                INSERT INTO system_health_logs (check_name, kind, status, response_time_ms,
-                    message, critical, checked_at, location)
-                VALUES ($1, 'postgres', $2, 12.5, $3, true, $4, $5)
-                """,
-                check,
-                status,
-                f"{status} from {location}",
-                now,
-                location,
-            )
-            await connection.execute(
-                """
-                INSERT INTO health_location_verdicts (check_name, location, failing, since,
-                    updated_at)
-                VALUES ($1, $2, $3, $4, $5)
-                """,
-                check,
-                location,
-                failing,
-                now - timedelta(minutes=5),
-                now,
-            )
-    finally:
-        await connection.close()
-
-
 async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: Stack) -> None:
-    await _seen_from(
-        stack,
+    await seen_from(
+        stack.info["database_url"],
         "lookout-tables",
         {"eu-west": ("healthy", False), "us-east": ("unhealthy", True)},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
+from support.locations import seen_from
 from support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,28 +47,11 @@ async def test_health_reads_and_run_now_go_through_the_monitor(stack) -> None:
 
 async def test_what_each_location_saw_of_a_check_and_of_every_check_is_relayed(stack) -> None:
     dashboard, _, viewer, worker = stack
-    connection = await asyncpg.connect(worker.env["LOOKOUT_DATABASE_URL"])
-    try:
-        for location, status, failing in (
-            ("eu-west", "healthy", False),
-            ("us-east", "unhealthy", True),
-        ):
-            await connection.execute(
-                "INSERT INTO system_health_logs (check_name, kind, status, response_time_ms,"
-                " message, critical, checked_at, location)"
-                " VALUES ('lookout-db', 'postgres', $1, 4.5, $2, true, now(), $3)",
-                status,
-                f"seen from {location}",
-                location,
-            )
-            await connection.execute(
-                "INSERT INTO health_location_verdicts (check_name, location, failing, since,"
-                " updated_at) VALUES ('lookout-db', $1, $2, now() - interval '5 minutes', now())",
-                location,
-                failing,
-            )
-    finally:
-        await connection.close()
+    await seen_from(
+        worker.env["LOOKOUT_DATABASE_URL"],
+        "lookout-db",
+        {"eu-west": ("healthy", False), "us-east": ("unhealthy", True)},
+    )
     async with client(dashboard, viewer) as as_viewer:
         located = await as_viewer.get("/api/v1/health/checks/lookout-db/locations")
         assert located.status_code == 200, located.text
@@ -99,6 +83,44 @@ async def test_what_each_location_saw_of_a_check_and_of_every_check_is_relayed(s
         )
         assert too_many.status_code == 422
         assert too_many.json()["detail"][0]["loc"] == ["query", "check"]
+
+
+async def test_maintenance_windows_and_check_names_are_relayed_and_audited(stack) -> None:
+    dashboard, admin, viewer, _ = stack
+    window = {
+        "startsAt": "2030-01-01T00:00:00Z",
+        "endsAt": "2030-01-01T02:00:00Z",
+        "reason": "Postgres upgrade",
+    }
+    async with client(dashboard, viewer) as as_viewer:
+        assert (await as_viewer.post("/api/v1/health/maintenance", json=window)).status_code == 403
+    async with client(dashboard, admin) as as_admin:
+        added = await as_admin.post("/api/v1/health/maintenance", json=window)
+        assert added.status_code == 201, added.text
+        window_id = added.json()["id"]
+        listed = (await as_admin.get("/api/v1/health/maintenance")).json()
+        assert [w["reason"] for w in listed if w["id"] == window_id] == ["Postgres upgrade"]
+        backwards = {**window, "endsAt": window["startsAt"]}
+        assert (
+            await as_admin.post("/api/v1/health/maintenance", json=backwards)
+        ).status_code == 422
+        not_an_id = await as_admin.delete("/api/v1/health/maintenance/first")
+        assert not_an_id.status_code == 422
+        assert not_an_id.json()["detail"][0]["loc"] == ["path", "window_id"]
+        ended = await as_admin.delete(f"/api/v1/health/maintenance/{window_id}")
+        assert (ended.status_code, ended.content) == (204, b"")
+        gone = await as_admin.delete(f"/api/v1/health/maintenance/{window_id}")
+        assert gone.status_code == 404
+        # A name is one path segment at the monitor, whatever it holds.
+        odd = await as_admin.get("/api/v1/health/checks/a%20b%3Fc/history", params={"hours": 2})
+        assert (odd.status_code, odd.json()["detail"]) == (404, "no check named 'a b?c'")
+        audit = (await as_admin.get("/api/v1/audit", params={"limit": 10})).json()
+    assert [(e["action"], e["target"], e["outcome"]) for e in audit[:3]] == [
+        ("health.maintenance.delete", str(window_id), "refused (404)"),
+        ("health.maintenance.delete", str(window_id), "ok"),
+        ("health.maintenance.add", None, "ok"),
+    ]
+    assert audit[2]["detail"]["request"]["reason"] == "Postgres upgrade"
 
 
 async def test_the_audit_limit_is_validated_not_clamped(stack) -> None:

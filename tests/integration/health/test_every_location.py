@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
+from support.locations import seen_from
 
 pytestmark = pytest.mark.integration
 
@@ -39,34 +40,14 @@ async def silent_url() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-async def _seen_from_two_locations(monitor, check: str) -> None:
-    """`check`'s results and quorum verdicts as monitors in eu-west and us-east store them."""
-    for location, status, failing in (
-        ("eu-west", "healthy", False),
-        ("us-east", "unhealthy", True),
-    ):
-        await monitor.rows(
-            "INSERT INTO system_health_logs (check_name, kind, status, response_time_ms,"
-            " message, critical, checked_at, location)"
-            " VALUES ($1, 'http', $2, 7.5, $3, true, now(), $4)",
-            check,
-            status,
-            f"seen from {location}",
-            location,
-        )
-        await monitor.rows(
-            "INSERT INTO health_location_verdicts (check_name, location, failing, since,"
-            " updated_at) VALUES ($1, $2, $3, now() - interval '5 minutes', now())",
-            check,
-            location,
-            failing,
-        )
-
-
 async def test_every_checks_locations_in_one_answer(monitor, http_server, silent_url) -> None:
     monitor.config_path.write_text(CONFIG.format(up=http_server.url, silent=silent_url))
     monitor.start()
-    await _seen_from_two_locations(monitor, "billing")
+    await seen_from(
+        monitor.settings.dsn(),
+        "billing",
+        {"eu-west": ("healthy", False), "us-east": ("unhealthy", True)},
+    )
 
     async def auth_service_ran() -> bool:
         checks = (await monitor.get("/api/v1/health/checks")).json()

@@ -1,16 +1,15 @@
-"""The backups tab's endpoints: runs, manifests and schedules read through the backup
-worker's API; actions (back up, verify, restore, prune) are sent to the worker as
+"""The backups tab's endpoints: runs, manifests and schedules read and changed through
+the backup worker's API (each route declared by the function under its decorator, as in
+`routes.health`); actions (back up, verify, restore, prune) are sent to the worker as
 commands on `backup.commands.v1` — dashboard-api never does the work itself."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException
 from pydantic import ConfigDict, Field, StrictBool
 
 from lookout_common.contracts.backup_api import Run, RunDetail, Schedule, ScheduleIn
@@ -23,13 +22,12 @@ from lookout_common.contracts.backup_events import (
 from lookout_common.contracts.models import Camel
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.contracts.validation import RowId
-from lookout_common.infra.apikeys import ApiKey
-from lookout_common.infra.auth import Admin, Reader
+from lookout_common.infra.auth import Admin
 from lookout_dashboard.bootstrap import ServicesDep
 from lookout_dashboard.queries import audit
 from lookout_dashboard.routes.health import ERRORS
 from lookout_dashboard.routes.responses import Responses
-from lookout_dashboard.routes.upstream import Upstream
+from lookout_dashboard.routes.upstream import Relay, Sent, backup_worker
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], responses=ERRORS)
 
@@ -60,115 +58,59 @@ class Accepted(Camel):
     operation: str
 
 
-def _worker(request: Request, services: ServicesDep) -> Upstream:
-    """The backup worker's API, called for this request's caller."""
-    return Upstream(request, services, services.settings.backup_worker_url, "backup-worker")
-
-
-Worker = Annotated[Upstream, Depends(_worker)]
-
-
+worker = Relay(router, backup_worker)
 NOT_FOUND: Responses = {404: {"description": "No such run or schedule (the reason names it)"}}
 
 
-@router.get("/runs", response_model=list[Run], summary="Runs of every kind, newest first")
-async def runs(worker: Worker, _: Reader) -> Response:
-    return await worker.read("/api/v1/backups/runs", list[Run])
+@worker.read("/runs", list[Run])
+async def runs() -> None:
+    """Runs of every kind, newest first"""
 
 
-@router.get(
-    "/runs/{run_id}",
-    response_model=RunDetail,
-    responses=NOT_FOUND,
-    summary="One run with its artifacts",
-)
-async def run(worker: Worker, run_id: str, _: Reader) -> Response:
-    return await worker.read(f"/api/v1/backups/runs/{quote(run_id, safe='')}", RunDetail)
+@worker.read("/runs/{run_id}", RunDetail, responses=NOT_FOUND)
+async def run(run_id: str) -> None:
+    """One run with its artifacts"""
 
 
-@router.get(
-    "/runs/{run_id}/manifest",
-    response_model=dict[str, Any],
-    responses=NOT_FOUND,
-    summary="A backup's manifest, once the worker has authenticated it",
-)
-async def manifest(worker: Worker, run_id: str, _: Reader) -> Response:
-    return await worker.read(
-        f"/api/v1/backups/runs/{quote(run_id, safe='')}/manifest", dict[str, Any]
-    )
+@worker.read("/runs/{run_id}/manifest", dict[str, Any], responses=NOT_FOUND)
+async def manifest(run_id: str) -> None:
+    """A backup's manifest, once the worker has authenticated it"""
 
 
-@router.get("/schedules", response_model=list[Schedule], summary="Backup schedules")
-async def schedules(worker: Worker, _: Reader) -> Response:
-    return await worker.read("/api/v1/backups/schedules", list[Schedule])
+@worker.read("/schedules", list[Schedule])
+async def schedules() -> None:
+    """Backup schedules"""
 
 
-async def _change_schedule(
-    worker: Upstream, key: ApiKey, path: str, body: ScheduleIn | None = None, **kw: Any
-) -> Response:
-    return await worker.act(
-        key,
-        path,
-        json=body.model_dump(mode="json") if body is not None else None,
-        model=Schedule if body is not None else None,
-        **kw,
-    )
-
-
-@router.post(
+@worker.act(
+    "POST",
     "/schedules",
+    "backup.schedule.create",
+    Schedule,
     status_code=201,
-    response_model=Schedule,
     responses={409: {"description": "A schedule of that name exists"}},
-    summary="Create a schedule",
 )
-async def create_schedule(worker: Worker, key: Admin, body: ScheduleIn) -> Response:
-    return await _change_schedule(
-        worker,
-        key,
-        "/api/v1/backups/schedules",
-        body,
-        action="backup.schedule.create",
-        target=None,
-        method="POST",
-    )
+async def create_schedule(body: ScheduleIn) -> Sent:
+    """Create a schedule"""
+    return Sent(json=body.model_dump(mode="json"))
 
 
-@router.put(
+@worker.act(
+    "PUT",
     "/schedules/{schedule_id}",
-    response_model=Schedule,
+    "backup.schedule.update",
+    Schedule,
     responses={**NOT_FOUND, 409: {"description": "Another schedule has that name"}},
-    summary="Replace a schedule",
 )
-async def update_schedule(
-    worker: Worker, schedule_id: RowId, key: Admin, body: ScheduleIn
-) -> Response:
-    return await _change_schedule(
-        worker,
-        key,
-        f"/api/v1/backups/schedules/{schedule_id}",
-        body,
-        action="backup.schedule.update",
-        target=str(schedule_id),
-        method="PUT",
-    )
+async def update_schedule(schedule_id: RowId, body: ScheduleIn) -> Sent:
+    """Replace a schedule"""
+    return Sent(str(schedule_id), body.model_dump(mode="json"))
 
 
-@router.delete(
-    "/schedules/{schedule_id}",
-    status_code=204,
-    responses=NOT_FOUND,
-    summary="Delete a schedule",
-)
-async def delete_schedule(worker: Worker, schedule_id: RowId, key: Admin) -> Response:
-    return await _change_schedule(
-        worker,
-        key,
-        f"/api/v1/backups/schedules/{schedule_id}",
-        action="backup.schedule.delete",
-        target=str(schedule_id),
-        method="DELETE",
-    )
+@worker.act("DELETE", "/schedules/{schedule_id}", "backup.schedule.delete", responses=NOT_FOUND)
+async def delete_schedule(schedule_id: RowId) -> Sent:
+    """Delete a schedule"""
+    return Sent(str(schedule_id))
 
 
 @router.post(

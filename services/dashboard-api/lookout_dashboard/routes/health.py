@@ -1,14 +1,14 @@
 """The health tab's endpoints: read through the health monitor's API; actions (run a
-check, maintenance windows) are the monitor's work and are recorded in the audit log.
-Bodies and answers are the monitor's own contract (`lookout_common.contracts.health_api`)."""
+check, maintenance windows, an incident's lifecycle) are the monitor's work and are
+recorded in the audit log. Bodies and answers are the monitor's own contract
+(`lookout_common.contracts.health_api`). Each route is declared by the function under
+its decorator (`Relay`): its parameters, its summary, and what an action sends."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Body, Query
 
 from lookout_common.contracts.health_api import (
     CheckLocation,
@@ -23,196 +23,119 @@ from lookout_common.contracts.health_api import (
 )
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.contracts.validation import RowId
-from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_dashboard.bootstrap import ServicesDep
+from lookout_common.infra.auth import AUTH_ERRORS
 from lookout_dashboard.routes.responses import Responses, responses
-from lookout_dashboard.routes.upstream import UPSTREAM_ERRORS, Upstream
+from lookout_dashboard.routes.upstream import (
+    UPSTREAM_ERRORS,
+    Relay,
+    Sent,
+    health_monitor,
+)
 
 ERRORS = responses(AUTH_ERRORS, UPSTREAM_ERRORS)
 NOT_FOUND: Responses = {404: {"description": "No such item (the reason names it)"}}
+# How many checks one request for locations may name, as the monitor allows.
+MAX_NAMED_CHECKS = 100
+Checks = Annotated[
+    list[str] | None,
+    Query(
+        max_length=MAX_NAMED_CHECKS,
+        description=f"Only these checks (repeated, at most {MAX_NAMED_CHECKS})",
+    ),
+]
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"], responses=ERRORS)
+monitor = Relay(router, health_monitor)
 
 
-def _monitor(request: Request, services: ServicesDep) -> Upstream:
-    """The health monitor's API, called for this request's caller."""
-    return Upstream(request, services, services.settings.health_monitor_url, "health-monitor")
+@monitor.read("/status", SystemStatus)
+async def status() -> None:
+    """System status, uptime, critical issues, active incidents"""
 
 
-Monitor = Annotated[Upstream, Depends(_monitor)]
+@monitor.read("/checks", list[CheckSummary])
+async def checks() -> None:
+    """Every check with its latest result and uptime"""
 
 
-@router.get(
-    "/status",
-    response_model=SystemStatus,
-    summary="System status, uptime, critical issues, active incidents",
-)
-async def status(monitor: Monitor, _: Reader) -> Response:
-    return await monitor.read("/api/v1/health/status", SystemStatus)
-
-
-@router.get(
-    "/checks",
-    response_model=list[CheckSummary],
-    summary="Every check with its latest result and uptime",
-)
-async def checks(monitor: Monitor, _: Reader) -> Response:
-    return await monitor.read("/api/v1/health/checks", list[CheckSummary])
-
-
-@router.get(
-    "/checks/{name}/history",
-    response_model=list[HistoryPoint],
-    responses=NOT_FOUND,
-    summary="Response-time p50/p95 and runs over time",
-)
+@monitor.read("/checks/{name}/history", list[HistoryPoint], responses=NOT_FOUND)
 async def history(
-    monitor: Monitor,
     name: str,
-    _: Reader,
     hours: Annotated[int, Query(ge=1, le=24 * 30, description="How far back")] = 24,
-) -> Response:
-    return await monitor.read(
-        f"/api/v1/health/checks/{quote(name, safe='')}/history", list[HistoryPoint]
-    )
+) -> None:
+    """Response-time p50/p95 and runs over time"""
 
 
-@router.get(
-    "/checks/{name}/locations",
-    response_model=list[CheckLocation],
-    responses=NOT_FOUND,
-    summary="What each location last saw of a check, with its verdict towards the quorum",
-)
-async def locations(monitor: Monitor, name: str, _: Reader) -> Response:
-    return await monitor.read(
-        f"/api/v1/health/checks/{quote(name, safe='')}/locations", list[CheckLocation]
-    )
+@monitor.read("/checks/{name}/locations", list[CheckLocation], responses=NOT_FOUND)
+async def locations(name: str) -> None:
+    """What each location last saw of a check, with its verdict towards the quorum"""
 
 
-@router.get(
-    "/locations",
-    response_model=dict[str, list[CheckLocation]],
-    responses=NOT_FOUND,
-    summary="What each location last saw of every check (or of each named), by check",
-)
-async def every_location(
-    monitor: Monitor,
-    _: Reader,
-    check: Annotated[
-        list[str] | None,
-        Query(max_length=100, description="Only these checks (repeated, at most 100)"),
-    ] = None,
-) -> Response:
-    return await monitor.read("/api/v1/health/locations", dict[str, list[CheckLocation]])
+@monitor.read("/locations", dict[str, list[CheckLocation]], responses=NOT_FOUND)
+async def every_location(check: Checks = None) -> None:
+    """What each location last saw of every check (or of each named), by check"""
 
 
-@router.get(
-    "/incidents",
-    response_model=list[Incident],
-    summary="Incidents, open or resolved, with their updates",
-)
-async def incidents(monitor: Monitor, _: Reader) -> Response:
-    return await monitor.read("/api/v1/health/incidents", list[Incident])
+@monitor.read("/incidents", list[Incident])
+async def incidents() -> None:
+    """Incidents, open or resolved, with their updates"""
 
 
-@router.get(
-    "/maintenance",
-    response_model=list[MaintenanceWindow],
-    summary="Current and future maintenance windows",
-)
-async def maintenance(monitor: Monitor, _: Reader) -> Response:
-    return await monitor.read("/api/v1/health/maintenance", list[MaintenanceWindow])
+@monitor.read("/maintenance", list[MaintenanceWindow])
+async def maintenance() -> None:
+    """Current and future maintenance windows"""
 
 
-@router.post(
+@monitor.act(
+    "POST",
     "/checks/run",
-    response_model=list[CheckResult],
+    "health.run_checks",
+    list[CheckResult],
     responses=NOT_FOUND,
-    summary="Run every check (or the one named) now and return the results",
+    timeout=60,
 )
-async def run_checks(
-    monitor: Monitor, key: Admin, body: Annotated[RunRequest | None, Body()] = None
-) -> Response:
-    payload = body.model_dump(by_alias=True, exclude_none=True) if body else None
-    return await monitor.act(
-        key,
-        "/api/v1/health/checks/run",
-        action="health.run_checks",
-        target=body.check if body else None,
-        model=list[CheckResult],
-        method="POST",
-        json=payload,
-        timeout=60,
-    )
+async def run_checks(body: Annotated[RunRequest | None, Body()] = None) -> Sent:
+    """Run every check (or the one named) now and return the results"""
+    if body is None:
+        return Sent()
+    return Sent(body.check, body.model_dump(by_alias=True, exclude_none=True))
 
 
-@router.post(
-    "/maintenance",
-    status_code=201,
-    response_model=MaintenanceWindow,
-    summary="Declare a maintenance window (alerts are held back during it)",
-)
-async def add_maintenance(monitor: Monitor, key: Admin, body: MaintenanceRequest) -> Response:
-    return await monitor.act(
-        key,
-        "/api/v1/health/maintenance",
-        action="health.maintenance.add",
-        target=None,
-        model=MaintenanceWindow,
-        method="POST",
-        json=body.model_dump(mode="json", by_alias=True),
-    )
+@monitor.act("POST", "/maintenance", "health.maintenance.add", MaintenanceWindow, status_code=201)
+async def add_maintenance(body: MaintenanceRequest) -> Sent:
+    """Declare a maintenance window (alerts are held back during it)"""
+    return Sent(json=body.model_dump(mode="json", by_alias=True))
 
 
-@router.delete(
-    "/maintenance/{window_id}",
-    status_code=204,
-    responses=NOT_FOUND,
-    summary="End a maintenance window",
-)
-async def delete_maintenance(monitor: Monitor, window_id: RowId, key: Admin) -> Response:
-    return await monitor.act(
-        key,
-        f"/api/v1/health/maintenance/{window_id}",
-        action="health.maintenance.delete",
-        target=str(window_id),
-        method="DELETE",
-    )
+@monitor.act("DELETE", "/maintenance/{window_id}", "health.maintenance.delete", responses=NOT_FOUND)
+async def delete_maintenance(window_id: RowId) -> Sent:
+    """End a maintenance window"""
+    return Sent(str(window_id))
 
 
-@router.post(
+@monitor.act(
+    "POST",
     "/incidents/{incident_id}/updates",
+    "health.incident.update",
+    Incident,
     status_code=201,
-    response_model=Incident,
-    responses={**NOT_FOUND, 409: {"description": "The incident may not move to that state"}},
-    summary="Post an update on an incident's timeline, moving it to its new state",
+    responses={
+        **NOT_FOUND,
+        409: {"description": "The incident may not move to that state"},
+    },
 )
-async def update_incident(
-    monitor: Monitor, incident_id: RowId, key: Admin, body: IncidentUpdateRequest
-) -> Response:
-    return await monitor.act(
-        key,
-        f"/api/v1/health/incidents/{incident_id}/updates",
-        action="health.incident.update",
-        target=str(incident_id),
-        model=Incident,
-        method="POST",
-        json=body.model_dump(mode="json", by_alias=True),
-    )
+async def update_incident(incident_id: RowId, body: IncidentUpdateRequest) -> Sent:
+    """Post an update on an incident's timeline, moving it to its new state"""
+    return Sent(str(incident_id), body.model_dump(mode="json", by_alias=True))
 
 
-@router.post(
+@monitor.act(
+    "POST",
     "/incidents/{incident_id}/ack",
-    response_model=Incident,
+    "health.incident.ack",
+    Incident,
     responses={**NOT_FOUND, 409: {"description": "The incident is resolved"}},
-    summary="Acknowledge an incident: its reminders and escalation stop",
 )
-async def acknowledge_incident(monitor: Monitor, incident_id: RowId, key: Admin) -> Response:
-    return await monitor.act(
-        key,
-        f"/api/v1/health/incidents/{incident_id}/ack",
-        action="health.incident.ack",
-        target=str(incident_id),
-        model=Incident,
-        method="POST",
-    )
+async def acknowledge_incident(incident_id: RowId) -> Sent:
+    """Acknowledge an incident: its reminders and escalation stop"""
+    return Sent(str(incident_id))
