@@ -6,6 +6,7 @@ turning whole result rows into validated models was most of the page's time."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import asyncpg
 
@@ -13,6 +14,8 @@ from lookout_common.contracts.health_events import CheckStatus
 from lookout_health.store import MAX_RESULT_SPAN
 from lookout_health.uptime import Scope, Seconds
 
+# Components whose earlier days' rollups are kept as `Seconds` between reads.
+EARLIER_DAYS_KEPT = 1024
 # A status's member by its value: 25 times faster than `CheckStatus(value)`, for 10,000.
 _STATUS = {status.value: status for status in CheckStatus}
 # The same choice as `lookout_health.store.latest_results` (the worst, then newest, of a
@@ -94,8 +97,9 @@ async def daily_seconds(
     much to read) and leaves out rows that are no day's first instant."""
     rows = await connection.fetch(
         """
-        SELECT name, array_agg(day), array_agg(up_s), array_agg(degraded_s),
-               array_agg(down_s), array_agg(maintenance_s)
+        SELECT name, array_agg(day::int4 ORDER BY day), array_agg(up_s ORDER BY day),
+               array_agg(degraded_s ORDER BY day), array_agg(down_s ORDER BY day),
+               array_agg(maintenance_s ORDER BY day)
         FROM (
             SELECT name, extract(epoch FROM bucket - $3) / 86400 AS day,
                    up_s, degraded_s, down_s, maintenance_s
@@ -112,12 +116,25 @@ async def daily_seconds(
         first + timedelta(days=days),
     )
     found: dict[str, list[Seconds | None]] = {}
-    for name, offsets, up, degraded, down, maintenance in rows:
-        seconds: list[Seconds | None] = [None] * days
-        for offset, *spent in zip(offsets, up, degraded, down, maintenance, strict=True):
-            seconds[int(offset)] = Seconds(*spent)
-        found[name] = seconds
+    for name, offsets, *columns in rows:
+        today: Seconds | None = None
+        if offsets[-1] == days - 1:  # in day order: today's row comes last
+            today = Seconds(*(column[-1] for column in columns))
+            offsets, columns = offsets[:-1], [column[:-1] for column in columns]
+        found[name] = [*_earlier_days(days - 1, tuple(offsets), *map(tuple, columns)), today]
     return found
+
+
+@lru_cache(maxsize=EARLIER_DAYS_KEPT)
+def _earlier_days(
+    days: int, offsets: tuple[int, ...], *columns: tuple[float, ...]
+) -> tuple[Seconds | None, ...]:
+    """`days` days' rollups from their columns (None for a day without any), kept: the
+    days before today seldom change, and 9,000 `Seconds` cost about 10 ms to make."""
+    seconds: list[Seconds | None] = [None] * days
+    for day, *spent in zip(offsets, *columns, strict=True):
+        seconds[day] = Seconds(*spent)
+    return tuple(seconds)
 
 
 async def incidents_since(
