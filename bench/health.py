@@ -10,7 +10,9 @@ Part 2 writes a year of day and month rollups for every check and every componen
 checks spread over `--components`), then times building the status page (its four reads
 and the HTML) and the 12-month SLA report with its 90- and 365-day windows (two reads and
 the CSV), each next to a raw baseline measured in the same run: the one query that
-fetches the rows it needs. Target: both under 200 ms.
+fetches the rows it needs. Target: both under 200 ms. The first run of each is printed
+apart: it also makes every bar the page keeps between builds (past days' bars), as after
+a restart or at midnight; the timed runs are the builds of a running monitor.
 
 Usage: .venv/bin/python bench/health.py [--checks 10000] [--interval 60] [--seconds 120]
        [--components 100] [--runs 20]
@@ -172,20 +174,23 @@ async def pages_and_reports(pool: asyncpg.Pool, monitor: Monitor, runs: int) -> 
         f" checks in {len(groups)} components)"
     )
     print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"{'':<26}{'median ms':>10}{'p95 ms':>10}{'raw ms':>10}{'ratio':>8}  target")
+    print(
+        f"{'':<26}{'first ms':>10}{'median ms':>10}{'p95 ms':>10}{'raw ms':>10}{'ratio':>8}  target"
+    )
     met = True
     for label, action, raw in (
         ("status page (HTML)", page, page_raw),
         ("SLA report, 12 months", report, report_raw),
     ):
-        await action()  # warm: plans and pools
+        # The first run warms plans and pools, and the page's kept past days: timed apart.
+        first = (await timed_ms(action, 1))[0]
         samples = await timed_ms(action, runs)
         baseline = median(await timed_ms(raw, runs))
         p95 = percentile(samples, 0.95)
         ok = p95 < TARGET_MS
         met = met and ok
         print(
-            f"{label:<26}{median(samples):>10.1f}{p95:>10.1f}{baseline:>10.1f}"
+            f"{label:<26}{first:>10.1f}{median(samples):>10.1f}{p95:>10.1f}{baseline:>10.1f}"
             f"{median(samples) / baseline:>8.1f}  p95 < {TARGET_MS:.0f} ms"
             f" {'met' if ok else 'MISSED'}"
         )
