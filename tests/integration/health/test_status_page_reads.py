@@ -63,7 +63,7 @@ async def test_current_and_location_statuses_match_the_full_result_reads(db) -> 
         verdicts,
     )
 
-    full = await latest_results(db, checks)
+    full = await latest_results(db, checks, MAX_RESULT_SPAN.total_seconds())
     current = await page_store.current_statuses(db, checks)
     assert current == {result.service: result.status for result in full}
     assert len(current) == 55

@@ -139,11 +139,29 @@ async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -
 async def test_latest_results_give_the_newest_run_of_each_named_check(db) -> None:
     await record(db, "auth", [(3, UNHEALTHY), (1, HEALTHY)])
     await record(db, "db", [(2, DEGRADED)])
-    latest = await result_store.latest_results(db, ["db", "auth", "never-ran"])
+    latest = await result_store.latest_results(db, ["db", "auth", "never-ran"], 300.0)
     assert [(r.service, r.status, r.timestamp) for r in latest] == [
         ("auth", HEALTHY, minutes_ago(1)),
         ("db", DEGRADED, minutes_ago(2)),
     ]
+
+
+async def test_latest_results_count_a_location_only_while_its_verdict_is_current(db) -> None:
+    await record(db, "auth", [(2, HEALTHY)], location="eu")
+    await record(db, "auth", [(3, UNHEALTHY)], location="us")
+    for location, age_min in (("eu", 1), ("us", 6)):
+        await db.execute(
+            "INSERT INTO health_location_verdicts (check_name, location, failing, since,"
+            " updated_at) VALUES ('auth', $1, false, now(), now() - make_interval(mins => $2))",
+            location,
+            age_min,
+        )
+    # us last reported 6 minutes ago: stale in a 5-minute quorum window, so its failure
+    # is not the check's current result; in a 10-minute window it would be.
+    [current] = await result_store.latest_results(db, ["auth"], 300.0)
+    assert (current.location, current.status) == ("eu", HEALTHY)
+    [current] = await result_store.latest_results(db, ["auth"], 600.0)
+    assert (current.location, current.status) == ("us", UNHEALTHY)
 
 
 async def test_only_one_incident_per_check_is_open_and_a_new_one_may_follow_resolution(

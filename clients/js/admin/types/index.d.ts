@@ -104,6 +104,9 @@ export interface CheckLocation {
   failing: boolean | null;
   /** When the verdict last changed. */
   since: string | null;
+  /** The verdict was not updated within the quorum window: the location stopped running
+   * the check, and its verdict counts for nothing. */
+  stale: boolean;
   latest: CheckResult;
 }
 

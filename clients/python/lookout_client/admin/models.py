@@ -108,11 +108,13 @@ class CheckSummary(_CamelAnswer):
 class CheckLocation(_CamelAnswer):
     """What one monitor location last saw of a check: `failing` is its verdict towards the
     quorum (None while only one location runs checks), `since` when that verdict last
-    changed."""
+    changed, `stale` when it was not updated within the quorum window (the location
+    stopped running the check; its verdict counts for nothing)."""
 
     location: str
     failing: bool | None
     since: datetime | None
+    stale: bool
     latest: CheckResult
 
 

@@ -65,6 +65,10 @@ class CheckLocation(Camel):
         " location is configured (no verdicts are kept)"
     )
     since: datetime | None = Field(description="When the verdict last changed")
+    stale: bool = Field(
+        description="The verdict was not updated within the quorum window: the location"
+        " stopped running the check, and its verdict counts towards no quorum"
+    )
     latest: CheckResult
 
 

@@ -21,6 +21,7 @@ from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_health.bootstrap import MonitorDep, PoolDep
 from lookout_health.config import CheckName
+from lookout_health.store import locations as location_store
 from lookout_health.store import results as result_store
 
 router = APIRouter(tags=["health"])
@@ -43,7 +44,8 @@ async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSum
     configured = monitor.checks
     names = list(configured)
     quorum = monitor.quorum.quorum
-    results = {r.service: r for r in await result_store.latest_results(pool, names)}
+    latest = await result_store.latest_results(pool, names, monitor.quorum.window_s)
+    results = {r.service: r for r in latest}
     windows = [
         (
             label,
@@ -95,7 +97,7 @@ async def locations(
     """The newest result of every location that ran the check, by location, with its
     verdict (null with one location only); empty before the first run."""
     _known(monitor.checks, [name])
-    return (await _by_location(pool, [name]))[name]
+    return (await _by_location(pool, [name], monitor.quorum.window_s))[name]
 
 
 @router.get(
@@ -112,7 +114,8 @@ async def every_location(
     configured = monitor.checks
     _known(configured, check or [])
     named = set(check or configured)
-    return await _by_location(pool, [name for name in configured if name in named])
+    names = [name for name in configured if name in named]
+    return await _by_location(pool, names, monitor.quorum.window_s)
 
 
 def _known(configured: Mapping[str, object], names: Iterable[str]) -> None:
@@ -121,11 +124,22 @@ def _known(configured: Mapping[str, object], names: Iterable[str]) -> None:
             raise HTTPException(404, f"no check named {name!r}")
 
 
-async def _by_location(pool: asyncpg.Pool, names: list[str]) -> dict[str, list[CheckLocation]]:
+async def _by_location(
+    pool: asyncpg.Pool, names: list[str], window_s: float
+) -> dict[str, list[CheckLocation]]:
+    """Each location's newest result and verdict, stale when the verdict was not updated
+    within the quorum window."""
     found: dict[str, list[CheckLocation]] = {name: [] for name in names}
+    stale = await location_store.stale_verdicts(pool, names, window_s)
     for result, failing, since in await result_store.results_by_location(pool, names):
         found[result.service].append(
-            CheckLocation(location=result.location, failing=failing, since=since, latest=result)
+            CheckLocation(
+                location=result.location,
+                failing=failing,
+                since=since,
+                stale=(result.service, result.location) in stale,
+                latest=result,
+            )
         )
     return found
 

@@ -21,7 +21,10 @@ reader = require(READ_ROLES)
 
 async def ietf_answer(services: Services) -> tuple[IetfHealth, int]:
     # Status from the latest results and maintenance only: no uptime query here.
-    results = await result_store.latest_results(services.pool, list(services.monitor.checks))
+    monitor = services.monitor
+    results = await result_store.latest_results(
+        services.pool, list(monitor.checks), monitor.quorum.window_s
+    )
     window = await incident_store.active_maintenance(services.pool, datetime.now(UTC))
     state = system_state(results, window is not None)
     return ietf_response(results, state, service_id="lookout", version=VERSION)

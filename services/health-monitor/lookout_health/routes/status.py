@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
 @router.get("/api/v1/health/status", response_model=SystemStatus, responses=AUTH_ERRORS)
 async def status(pool: PoolDep, monitor: MonitorDep, _: Reader) -> SystemStatus:
     now = datetime.now(UTC)
-    results = await result_store.latest_results(pool, list(monitor.checks))
+    results = await result_store.latest_results(pool, list(monitor.checks), monitor.quorum.window_s)
     maintenance = await incident_store.active_maintenance(pool, now)
     critical = [name for name, check in monitor.checks.items() if check.critical]
     return SystemStatus(

@@ -62,10 +62,11 @@ async def insert_results(
 
 
 async def latest_results(
-    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], window_s: float
 ) -> list[CheckResult]:
     """The current result of each check: the worst (then newest) of its newest result and
-    the newest of every location that ran it within `MAX_RESULT_SPAN`. With one location
+    the newest of every location whose verdict on it is current (updated within `window_s`,
+    the quorum window: a stale verdict's location shows nothing). With one location
     that is simply the newest result (one index lookup per check); with several, a
     location's unconfirmed failure shows as `degraded` and a confirmed one as `unhealthy`
     whichever location happened to run last."""
@@ -84,7 +85,8 @@ async def latest_results(
                 WHERE check_name = v.check_name AND location = v.location
                 ORDER BY checked_at DESC LIMIT 1
             ) AS latest
-            WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= now() - $2::interval
+            WHERE v.check_name = ANY($1::text[])
+              AND v.updated_at >= now() - make_interval(secs => $2)
         )
         SELECT DISTINCT ON (check_name) * FROM candidates
         ORDER BY check_name,
@@ -92,7 +94,7 @@ async def latest_results(
                  checked_at DESC
         """,
         checks,
-        MAX_RESULT_SPAN,
+        window_s,
     )
     return [row_to_result(row) for row in rows]
 

@@ -24,15 +24,20 @@ function checkRow(check) {
 }
 
 // A location's verdict, as the quorum counts it: null while only one location runs checks.
+// A stale one (not updated within the quorum window) counts for nothing: it says since when
+// its location has been silent.
 function verdict(location) {
   if (location.failing === null || location.failing === undefined) return null;
+  if (location.stale) {
+    return el('span', { class: 'verdict', text: `stale since ${fmt.time(location.latest.timestamp)}` });
+  }
   const since = location.since ? ` since ${fmt.time(location.since)}` : '';
   return el('span', { class: 'verdict', text: `${location.failing ? 'failing' : 'up'}${since}` });
 }
 
 function locationItem(location) {
   const latest = location.latest;
-  return el('li', { 'data-location': location.location },
+  return el('li', { 'data-location': location.location, class: location.stale ? 'stale' : null },
     el('strong', { text: location.location }), ' ', badge(latest.status), ' ',
     el('span', { class: 'num', text: fmt.ms(latest.responseTime) }), ' · ',
     el('time', { datetime: latest.timestamp, text: fmt.time(latest.timestamp) }),
@@ -285,7 +290,7 @@ export function applyCheck(view, result) {
   }
   check.latest = result;
   const location = check.locations?.find((known) => known.location === result.location);
-  if (location) location.latest = result;
+  if (location) Object.assign(location, { latest: result, stale: false });
   redrawCheck(view, check);
 }
 
