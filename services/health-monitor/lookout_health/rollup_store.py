@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
-from lookout_health.sla import RollupRow
-from lookout_health.uptime import Resolution, RollupKey, Scope, Seconds
+from lookout_health.sla import RollupRow, rolling_ranges
+from lookout_health.uptime import Resolution, RollupKey, Scope, Seconds, next_month
 
 
 async def add_rollups(
@@ -61,6 +63,51 @@ def _row(row: asyncpg.Record) -> RollupRow:
     )
 
 
+class RollupRange(NamedTuple):
+    """The rows of one resolution with buckets in [start, end), summed with the other
+    ranges of the same `group`."""
+
+    group: int
+    resolution: Resolution
+    start: datetime
+    end: datetime
+
+
+async def summed_rollups(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    scope: Scope,
+    names: list[str],
+    ranges: Sequence[RollupRange],
+) -> dict[tuple[str, int], Seconds]:
+    """{(name, group): the seconds of its rows in the group's ranges}; a name without rows
+    in a group is absent. Each range is one index range scan per name, and Postgres sums
+    them: one row per name and group comes back."""
+    rows = await connection.fetch(
+        """
+        SELECT r.name, d.grp, sum(r.up_s) AS up_s, sum(r.degraded_s) AS degraded_s,
+               sum(r.down_s) AS down_s, sum(r.maintenance_s) AS maintenance_s
+        FROM unnest($3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+             AS d(grp, resolution, lo, hi)
+        JOIN health_uptime_rollups AS r
+          ON r.scope = $1 AND r.resolution = d.resolution AND r.name = ANY($2::text[])
+         AND r.bucket >= d.lo AND r.bucket < d.hi
+        GROUP BY r.name, d.grp
+        """,
+        scope.value,
+        names,
+        [part.group for part in ranges],
+        [part.resolution.value for part in ranges],
+        [part.start for part in ranges],
+        [part.end for part in ranges],
+    )
+    return {
+        (row["name"], row["grp"]): Seconds(
+            row["up_s"], row["degraded_s"], row["down_s"], row["maintenance_s"]
+        )
+        for row in rows
+    }
+
+
 async def component_rollups(
     connection: asyncpg.Connection | asyncpg.Pool,
     components: list[str],
@@ -70,28 +117,41 @@ async def component_rollups(
     """The components' month rows from `monthly_from` and, for each of the `daily` ranges
     [low, high), the sum of their day rows in it as one day row dated `low` (none where a
     range has no rows): what `sla.summarise` needs, about 15 rows per component for a
-    12-month report instead of about 75. Each part is one index range scan."""
-    rows = await connection.fetch(
-        """
-        SELECT name, 'month' AS resolution, bucket, up_s, degraded_s, down_s, maintenance_s
-        FROM health_uptime_rollups
-        WHERE scope = $1 AND resolution = 'month' AND name = ANY($2::text[]) AND bucket >= $3
-        UNION ALL
-        SELECT r.name, 'day', d.lo, sum(r.up_s), sum(r.degraded_s), sum(r.down_s),
-               sum(r.maintenance_s)
-        FROM unnest($4::timestamptz[], $5::timestamptz[]) AS d(lo, hi)
-        JOIN health_uptime_rollups AS r
-          ON r.scope = $1 AND r.resolution = 'day' AND r.name = ANY($2::text[])
-         AND r.bucket >= d.lo AND r.bucket < d.hi
-        GROUP BY r.name, d.lo
-        """,
-        Scope.COMPONENT.value,
-        components,
-        monthly_from,
-        [low for low, _ in daily],
-        [high for _, high in daily],
-    )
-    return [_row(row) for row in rows]
+    12-month report instead of about 75."""
+    ranges = [RollupRange(0, Resolution.DAY, low, high) for low, high in daily]
+    month = monthly_from
+    while month <= datetime.now(UTC):
+        ranges.append(RollupRange(0, Resolution.MONTH, month, next_month(month)))
+        month = next_month(month)
+    ranges = [part._replace(group=index) for index, part in enumerate(ranges)]
+    found = await summed_rollups(connection, Scope.COMPONENT, components, ranges)
+    return [
+        RollupRow(name, ranges[group].resolution, ranges[group].start, seconds)
+        for (name, group), seconds in found.items()
+    ]
+
+
+async def rolling_uptime(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    checks: list[str],
+    now: datetime,
+    windows: Sequence[timedelta],
+) -> dict[str, list[float | None]]:
+    """Each check's uptime over each window [now - length, now), read from its rollups as
+    `sla.rolling_ranges` cuts the window; None where nothing is known."""
+    ranges = [
+        RollupRange(group, resolution, start, end)
+        for group, length in enumerate(windows)
+        for resolution, start, end in rolling_ranges(now, length)
+    ]
+    found = await summed_rollups(connection, Scope.CHECK, checks, ranges)
+    return {
+        name: [
+            found[name, group].uptime_pct if (name, group) in found else None
+            for group in range(len(windows))
+        ]
+        for name in checks
+    }
 
 
 async def daily_rollups(

@@ -1,5 +1,6 @@
 """The pure core of the SLA report: component rollups in, uptime per calendar month and
-over the last 90 and 365 days out, declared maintenance excluded (and shown).
+over the last 90 and 365 days out, declared maintenance excluded (and shown); and which
+rollups make up a rolling window (the checks' 24 h / 7 d / 30 d uptime).
 
 A window of N days is today (so far) and the N - 1 whole UTC days before it. It is read
 as whole months from the monthly rollups plus the days before the first whole month from
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lookout_health.uptime import Resolution, Seconds, bucket_start, next_month
+from lookout_health.uptime import RETENTION, Resolution, Seconds, bucket_start, next_month
 
 WINDOWS_DAYS = (90, 365)
 
@@ -45,6 +46,34 @@ def window_plan(now: datetime, days: int) -> WindowPlan:
     start = bucket_start(now, Resolution.DAY) - timedelta(days=days - 1)
     month = bucket_start(start, Resolution.MONTH)
     return WindowPlan(days, start, month if month == start else next_month(month))
+
+
+# The checks' uptime windows (`/api/v1/health/checks`; the status card reads the last).
+UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+_STEP = {
+    Resolution.MINUTE: timedelta(minutes=1),
+    Resolution.HOUR: timedelta(hours=1),
+    Resolution.DAY: timedelta(days=1),
+}
+
+
+def rolling_ranges(now: datetime, length: timedelta) -> list[tuple[Resolution, datetime, datetime]]:
+    """[now - length, now) as rollup ranges (resolution, from, until): fine rows from the
+    window's start, rounded down to a fine bucket, to the first coarse boundary, coarse
+    rows from there on (the newest bucket of each holds the time counted so far). Minutes
+    then hours for a window the minute rows still cover (48 h), hours then days for longer
+    ones: the start is off by less than a minute (24 h) or an hour (7 and 30 days)."""
+    minutes_kept = RETENTION[Resolution.MINUTE]
+    if minutes_kept is not None and length + _STEP[Resolution.HOUR] <= minutes_kept:
+        fine, coarse = Resolution.MINUTE, Resolution.HOUR
+    else:
+        fine, coarse = Resolution.HOUR, Resolution.DAY
+    start = bucket_start(now - length, fine)
+    split = bucket_start(start, coarse)
+    if split < start:
+        split += _STEP[coarse]
+    return [(fine, start, split), (coarse, split, bucket_start(now, coarse) + _STEP[coarse])]
 
 
 def month_starts(now: datetime, months: int) -> list[datetime]:

@@ -1,9 +1,9 @@
 """The pure core of the uptime rollups: check results in, seconds per state per bucket out.
 
 A result stands for the time until the next one of the same check, at most
-`MAX_RESULT_SPAN` after it (as the 24 h / 7 d / 30 d uptime counts it). That span is cut at bucket
-boundaries (minute, hour, day, month) and at maintenance windows: time inside a declared
-window counts as `maintenance`, never as up or down. A component (a group of checks) is in
+`MAX_RESULT_SPAN` after it. That span is cut at bucket boundaries (minute, hour, day,
+month) and at maintenance windows: time inside a declared window counts as
+`maintenance`, never as up or down. A component (a group of checks) is in
 the worst state of its checks' latest results, and its time is counted the same way.
 """
 
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from lookout_common.contracts.health_events import CheckStatus
 
-# The same bound as the store's uptime: while nothing was heard, nothing is counted.
+# While nothing was heard, nothing is counted.
 MAX_RESULT_SPAN = timedelta(minutes=10)
 
 

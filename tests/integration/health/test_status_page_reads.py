@@ -21,7 +21,8 @@ from lookout_health.status_page import store as page_store
 from lookout_health.status_page.build import build_page
 from lookout_health.status_page.model import DAYS
 from lookout_health.status_page.render import render_html
-from lookout_health.store.results import MAX_RESULT_SPAN, latest_results, results_by_location
+from lookout_health.store import MAX_RESULT_SPAN
+from lookout_health.store.results import latest_results, results_by_location
 from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,6 @@
-"""The health monitor's SQL against a real Postgres: time-weighted uptime, response-time
-percentiles, one open incident per check and maintenance windows, on known rows."""
+"""The health monitor's SQL against a real Postgres: the current results, response-time
+percentiles, one open incident per check and maintenance windows, on known rows (uptime:
+test_rolling_uptime)."""
 
 from __future__ import annotations
 
@@ -56,69 +57,6 @@ async def record(
                 location=location,
             ),
         )
-
-
-async def test_uptime_is_weighted_by_how_long_each_status_lasted(db) -> None:
-    # healthy for 4 min, unhealthy for 2 min, healthy for the last 4 min: 80 %.
-    await record(db, "auth", [(10, HEALTHY), (6, UNHEALTHY), (4, HEALTHY)])
-    # degraded counts as up: only `unhealthy` is downtime.
-    await record(db, "search", [(10, DEGRADED), (5, HEALTHY)])
-    uptime = await result_store.uptime_by_check(db, ["auth", "search"], minutes_ago(10), NOW)
-    assert uptime == {"auth": 80.0, "search": 100.0}
-
-
-async def test_uptime_counts_only_known_time_when_results_stop(db) -> None:
-    # One unhealthy result, then nothing for 40 min (the monitor was down): it stands for
-    # at most MAX_RESULT_SPAN (10 min); then 20 min healthy until now.
-    assert timedelta(minutes=10) == result_store.MAX_RESULT_SPAN
-    await record(db, "ledger", [(60, UNHEALTHY), (20, HEALTHY), (10, HEALTHY)])
-    uptime = await result_store.uptime_by_check(db, ["ledger"], minutes_ago(120), NOW)
-    assert uptime == {"ledger": pytest.approx(66.667, abs=0.001)}
-
-
-async def test_uptime_ignores_results_outside_the_window_and_unknown_checks(db) -> None:
-    await record(db, "auth", [(90, UNHEALTHY), (30, HEALTHY)])
-    await record(db, "retired", [(5, UNHEALTHY)])
-    uptime = await result_store.uptime_by_check(db, ["auth", "never-ran"], minutes_ago(60), NOW)
-    assert uptime == {"auth": 100.0}
-
-
-async def test_overall_uptime_is_down_while_any_critical_check_is_unhealthy(db) -> None:
-    # auth is down 6..4 min ago and db 5..3 min ago: the union is 3 of 10 minutes.
-    await record(db, "auth", [(10, HEALTHY), (6, UNHEALTHY), (4, HEALTHY)])
-    await record(db, "db", [(10, HEALTHY), (5, UNHEALTHY), (3, HEALTHY)])
-    # A non-critical check that is down all the time does not count.
-    await record(db, "recommendations", [(10, UNHEALTHY)], critical=False)
-    checks = ["auth", "db", "recommendations"]
-    assert await result_store.overall_uptime(db, checks, minutes_ago(10), NOW) == 70.0
-    assert await result_store.overall_uptime(db, ["recommendations"], minutes_ago(10), NOW) is None
-
-
-async def test_uptime_follows_the_quorum_of_locations_not_their_average(db) -> None:
-    # Three locations probe auth every minute for 10 minutes; with quorum 2, one location
-    # seeing it unhealthy (its own network) costs nothing: 100 %, not the average 66.7 %.
-    for location in ("a", "b", "c"):
-        failing = location == "a"
-        runs = [(ago, UNHEALTHY if failing else HEALTHY) for ago in range(10, 0, -1)]
-        await record(db, "auth", runs, location=location)
-    # db: a and b see it unhealthy from 6 to 4 minutes ago, c never does: two locations
-    # reach the quorum, so those 2 of 10 minutes are down for the check (80 %, not 86.7 %).
-    for location in ("a", "b", "c"):
-        down = location != "c"
-        runs = [(ago, UNHEALTHY if down and 4 < ago <= 6 else HEALTHY) for ago in range(10, 0, -1)]
-        await record(db, "db", runs, location=location)
-    since = minutes_ago(10)
-    assert await result_store.uptime_by_check(db, ["auth", "db"], since, NOW, quorum=2) == {
-        "auth": 100.0,
-        "db": 80.0,
-    }
-    assert await result_store.overall_uptime(db, ["auth", "db"], since, NOW, quorum=2) == 80.0
-    # With quorum 1 any one location's unhealthy result is the check's downtime.
-    assert await result_store.uptime_by_check(db, ["auth"], since, NOW, quorum=1) == {"auth": 0.0}
-    # Three locations that agree count each moment once: all down is 0 %.
-    await record(db, "ledger", [(10, UNHEALTHY)], location="a")
-    await record(db, "ledger", [(10, UNHEALTHY)], location="b")
-    assert await result_store.overall_uptime(db, ["ledger"], since, NOW, quorum=2) == 0.0
 
 
 async def test_history_gives_runs_and_response_time_percentiles_per_bucket(db) -> None:

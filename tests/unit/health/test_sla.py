@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_health.sla import RollupRow, summarise, to_csv, window_plan
+from lookout_health.sla import RollupRow, rolling_ranges, summarise, to_csv, window_plan
 from lookout_health.uptime import (
     Resolution,
     RollupKey,
@@ -181,3 +181,26 @@ def test_csv_export_has_a_line_per_component_and_period() -> None:
     assert lines[1]["down_s"] == "10"
     assert lines[0]["uptime_pct"] == ""
     assert lines[0]["component"] == "'=cmd"  # never a spreadsheet formula
+
+
+def test_a_rolling_window_is_read_at_the_coarsest_resolution_that_covers_it() -> None:
+    minute, hour, day = Resolution.MINUTE, Resolution.HOUR, Resolution.DAY
+    now = at("2026-11-25T12:34:56")
+    # 24 h: minutes from the start's minute to the next hour, hours from there (the
+    # current hour's row holds the time counted so far).
+    assert rolling_ranges(now, timedelta(hours=24)) == [
+        (minute, at("2026-11-24T12:34"), at("2026-11-24T13:00")),
+        (hour, at("2026-11-24T13:00"), at("2026-11-25T13:00")),
+    ]
+    # 7 and 30 days start before the minute rows' 48 h: hours to the next day, then days.
+    assert rolling_ranges(now, timedelta(days=30)) == [
+        (hour, at("2026-10-26T12:00"), at("2026-10-27T00:00")),
+        (day, at("2026-10-27T00:00"), at("2026-11-26T00:00")),
+    ]
+    # A window starting on a boundary has nothing to read at the fine resolution.
+    on_the_hour = at("2026-11-25T12:00")
+    assert rolling_ranges(on_the_hour, timedelta(hours=24))[0] == (
+        minute,
+        at("2026-11-24T12:00"),
+        at("2026-11-24T12:00"),
+    )

@@ -19,8 +19,10 @@ from lookout_common.contracts.health_api import (
 )
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
+from lookout_health import rollup_store
 from lookout_health.bootstrap import MonitorDep, PoolDep
 from lookout_health.config import CheckName
+from lookout_health.sla import UPTIME_WINDOWS
 from lookout_health.store import locations as location_store
 from lookout_health.store import results as result_store
 
@@ -43,18 +45,9 @@ async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSum
     now = datetime.now(UTC)
     configured = monitor.checks
     names = list(configured)
-    quorum = monitor.quorum.quorum
     latest = await result_store.latest_results(pool, names, monitor.quorum.window_s)
     results = {r.service: r for r in latest}
-    windows = [
-        (
-            label,
-            await result_store.uptime_by_check(
-                pool, names, now - timedelta(days=days), now, quorum
-            ),
-        )
-        for label, days in (("24h", 1), ("7d", 7), ("30d", 30))
-    ]
+    uptime = await rollup_store.rolling_uptime(pool, names, now, list(UPTIME_WINDOWS.values()))
     return [
         CheckSummary(
             name=name,
@@ -62,7 +55,7 @@ async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSum
             critical=check.critical,
             interval_s=check.interval_s,
             latest=results.get(name),
-            uptime=Uptime.model_validate({label: found.get(name) for label, found in windows}),
+            uptime=Uptime.model_validate(dict(zip(UPTIME_WINDOWS, uptime[name], strict=True))),
         )
         for name, check in configured.items()
     ]

@@ -1,5 +1,5 @@
 """The SQL the health monitor owns, one module per group of tables: `results` (check
-results, the latest per check and location, uptime, response times), `incidents`
+results, the latest per check and location, response times), `incidents`
 (incidents, their outbox and lifecycle, maintenance windows) and `locations` (the
 verdict of each location and the quorum lock). Import the module you need.
 
@@ -7,6 +7,6 @@ The status page still reads `MAX_RESULT_SPAN` and `maintenance_windows` from her
 those two stay importable from the package."""
 
 from lookout_health.store.incidents import maintenance_windows
-from lookout_health.store.results import MAX_RESULT_SPAN
+from lookout_health.uptime import MAX_RESULT_SPAN
 
 __all__ = ["MAX_RESULT_SPAN", "maintenance_windows"]

@@ -1,5 +1,5 @@
-"""The SQL of check results: writing them, the latest per check and location, uptime
-and response-time history."""
+"""The SQL of check results: writing them, the latest per check and location, and
+response-time history (uptime is read from the rollups: `rollup_store.rolling_uptime`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
-
-# A result stands for the time until the next one, but never for longer than this:
-# while the monitor itself was down nothing is known, so nothing is counted.
-MAX_RESULT_SPAN = timedelta(minutes=10)
 
 
 async def insert_result(connection: asyncpg.Connection | asyncpg.Pool, result: CheckResult) -> None:
@@ -144,109 +140,6 @@ def row_to_result(row: asyncpg.Record) -> CheckResult:
         critical=row["critical"],
         location=row["location"],
     )
-
-
-# Each location's results as spans: a result stands until that location's next one, at
-# most MAX_RESULT_SPAN, never past `now` ($3); only critical checks' with $5.
-# The quorum's downtime of each check: the moments when at least $4 locations' current
-# results are `unhealthy` (a sweep over the starts and ends of their unhealthy spans).
-_SPANS_AND_DOWN = """
-    spans AS (
-        SELECT check_name, status,
-               tstzrange(checked_at, LEAST(
-                   lead(checked_at, 1, $3)
-                       OVER (PARTITION BY check_name, location ORDER BY checked_at),
-                   checked_at + $6::interval, $3)) AS span
-        FROM system_health_logs
-        WHERE check_name = ANY($1) AND checked_at >= $2 AND checked_at < $3
-          AND (critical OR NOT $5::bool)
-    ),
-    edges AS (
-        SELECT check_name, lower(span) AS at, 1 AS step FROM spans
-        WHERE status = 'unhealthy' AND NOT isempty(span)
-        UNION ALL
-        SELECT check_name, upper(span), -1 FROM spans
-        WHERE status = 'unhealthy' AND NOT isempty(span)
-    ),
-    swept AS (
-        SELECT check_name, at, sum(step) OVER sweep AS failing, lead(at) OVER sweep AS until
-        FROM edges
-        WINDOW sweep AS (PARTITION BY check_name ORDER BY at, step ROWS UNBOUNDED PRECEDING)
-    ),
-    down AS (
-        SELECT check_name, range_agg(tstzrange(at, until)) AS m FROM swept
-        WHERE failing >= $4 AND until > at GROUP BY check_name
-    ),
-    known AS (SELECT check_name, range_agg(span) AS m FROM spans GROUP BY check_name)
-"""
-
-
-def _seconds(multirange: str) -> str:
-    """SQL for the seconds a multirange column covers (0 for NULL)."""
-    return (
-        f"(SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)"
-        f" FROM unnest({multirange}) AS r)"
-    )
-
-
-async def uptime_by_check(
-    connection: asyncpg.Connection | asyncpg.Pool,
-    checks: list[str],
-    since: datetime,
-    now: datetime,
-    quorum: int = 1,
-) -> dict[str, float]:
-    """Time-weighted % of [since, now) each check was not down (known time only). Known
-    time is when any location's result stands; down, when at least `quorum` locations'
-    results stand `unhealthy` (with one location: its unhealthy time)."""
-    rows = await connection.fetch(
-        f"""
-        WITH {_SPANS_AND_DOWN}
-        SELECT known.check_name, {_seconds("known.m")} AS known, {_seconds("down.m")} AS down
-        FROM known LEFT JOIN down USING (check_name)
-        """,
-        checks,
-        since,
-        now,
-        quorum,
-        False,
-        MAX_RESULT_SPAN,
-    )
-    found = {row["check_name"]: _uptime_pct(row) for row in rows}
-    return {name: pct for name, pct in found.items() if pct is not None}
-
-
-async def overall_uptime(
-    connection: asyncpg.Connection | asyncpg.Pool,
-    checks: list[str],
-    since: datetime,
-    now: datetime,
-    quorum: int = 1,
-) -> float | None:
-    """% of known time in [since, now) during which no critical check was down (as
-    `uptime_by_check` counts a check down)."""
-    row = await connection.fetchrow(
-        f"""
-        WITH {_SPANS_AND_DOWN},
-        known_all AS (SELECT range_agg(r) AS m FROM known, unnest(known.m) AS r),
-        down_all AS (SELECT range_agg(r) AS m FROM down, unnest(down.m) AS r)
-        SELECT {_seconds("(SELECT m FROM known_all)")} AS known,
-               {_seconds("(SELECT m FROM down_all)")} AS down
-        """,
-        checks,
-        since,
-        now,
-        quorum,
-        True,
-        MAX_RESULT_SPAN,
-    )
-    return _uptime_pct(row)
-
-
-def _uptime_pct(row: asyncpg.Record) -> float | None:
-    """% of the row's known seconds not down; None when nothing is known."""
-    known = float(row["known"])
-    return round(100.0 * (known - float(row["down"])) / known, 3) if known else None
 
 
 async def response_time_history(
