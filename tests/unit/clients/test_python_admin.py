@@ -137,8 +137,20 @@ SCHEDULE = {
 ACCEPTED = {"commandId": "dashboard-1", "operation": "backup"}
 LOCATIONS = {
     "lookout-db": [
-        {"location": "jakarta", "failing": False, "since": NOW, "latest": CHECK_RESULT},
-        {"location": "oslo", "failing": None, "since": None, "latest": CHECK_RESULT},
+        {
+            "location": "jakarta",
+            "failing": False,
+            "since": NOW,
+            "stale": True,
+            "latest": CHECK_RESULT,
+        },
+        {
+            "location": "oslo",
+            "failing": None,
+            "since": None,
+            "stale": False,
+            "latest": CHECK_RESULT,
+        },
     ],
     "kafka": [],
 }
@@ -311,9 +323,11 @@ def test_each_call_sends_the_documented_request_and_reads_the_answer() -> None:
     assert incident.model_extra == {"severity": "minor"}
     assert (check.interval_s, check.uptime.last_24h, check.uptime.last_30d) == (30, 100.0, None)
     assert list(located) == ["lookout-db", "kafka"]
-    assert [(seen.location, seen.failing, seen.since) for seen in located["lookout-db"]] == [
-        ("jakarta", False, datetime(2026, 12, 1, 3, tzinfo=UTC)),
-        ("oslo", None, None),
+    assert [
+        (seen.location, seen.failing, seen.since, seen.stale) for seen in located["lookout-db"]
+    ] == [
+        ("jakarta", False, datetime(2026, 12, 1, 3, tzinfo=UTC), True),
+        ("oslo", None, None, False),
     ]
     assert located["lookout-db"][0].latest.service == "lookout-db"
     assert located["kafka"] == []

@@ -95,7 +95,7 @@ describe('@lookout/admin against dashboard-api', () => {
     await admin.health.performHealthCheck({ check: 'lookout-db' });
     const every = await viewer.health.getLocations();
     const [seen] = every['lookout-db'];
-    assert.deepEqual([seen.location, seen.failing, seen.since], ['default', null, null]);
+    assert.deepEqual([seen.location, seen.failing, seen.since, seen.stale], ['default', null, null, false]);
     assert.equal(seen.latest.service, 'lookout-db');
     assert.deepEqual(await viewer.health.getLocations({ checks: ['lookout-db'] }), { 'lookout-db': every['lookout-db'] });
     await assert.rejects(viewer.health.getLocations({ checks: ['lookout-db', 'nope'] }), (error) => {
