@@ -28,7 +28,7 @@ from lookout_health.reload import ConfigState, ConfigWatcher
 from lookout_health.reminders import Reminders
 from lookout_health.status import PublicHealth
 from lookout_health.status_page.model import StatusPage
-from lookout_health.status_page.settings import status_page_settings
+from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
 
 VERSION = distribution_version("lookout-health-monitor")
 
@@ -43,6 +43,7 @@ class Services:
     keys: KeyCache
     public_health: Cached[tuple[PublicHealth, int]]
     config_state: Callable[[], ConfigState]
+    status_settings: StatusPageSettings = field(default_factory=status_page_settings)
     status_page: Cached[StatusPage] = field(
         default_factory=lambda: Cached(status_page_settings().status_cache_s)
     )

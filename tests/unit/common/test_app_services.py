@@ -8,7 +8,7 @@ import importlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from inspect import iscoroutinefunction
+from inspect import iscoroutinefunction, isfunction
 from typing import Annotated, Any
 
 import httpx
@@ -122,28 +122,37 @@ def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependencies(sub)
 
 
-def services_getters(app: FastAPI, bootstrap_module: str) -> dict[str, Callable[..., Any]]:
-    """Every dependency of `app`'s routes that hands them its services: a getter its
-    bootstrap module defines or one `AppServices` made, by qualified name."""
-    getter_modules = {bootstrap_module, AppServices.__module__}
+def route_dependencies(app: FastAPI) -> dict[str, Callable[..., Any]]:
+    """Every dependency of `app`'s routes, however deep, by qualified name."""
     found: dict[str, Callable[..., Any]] = {}
     for context in iter_route_contexts(app.routes):
         if not isinstance(context.original_route, APIRoute):
             continue
         for sub in _dependencies(context.original_route.dependant):
-            if sub.call is not None and getattr(sub.call, "__module__", None) in getter_modules:
-                found[f"{sub.call.__module__}.{sub.call.__qualname__}"] = sub.call
+            if sub.call is not None:
+                name = getattr(sub.call, "__qualname__", type(sub.call).__qualname__)
+                found[f"{getattr(sub.call, '__module__', '?')}.{name}"] = sub.call
     return found
 
 
+def _awaited(call: Callable[..., Any]) -> bool:
+    """FastAPI awaits a coroutine function, or an object whose `__call__` is one (such as
+    its security schemes); it runs anything else in its thread pool."""
+    return iscoroutinefunction(call) or (
+        not isfunction(call) and iscoroutinefunction(type(call).__call__)
+    )
+
+
 @pytest.mark.parametrize("service", sorted(SERVICE_APPS))
-def test_no_service_app_hands_a_getter_to_the_thread_pool(service: str) -> None:
+def test_no_service_app_hands_a_dependency_to_the_thread_pool(service: str) -> None:
     """FastAPI awaits a coroutine dependency and runs any other in its thread pool, on
-    every request: each getter of the services, in every route of every service's app,
-    must be a coroutine."""
+    every request: every dependency of every route of every service's app, the getters of
+    its services and any other, must be a coroutine."""
     app_module, bootstrap_module = SERVICE_APPS[service]
     app = importlib.import_module(app_module).create_app()
-    getters = services_getters(app, bootstrap_module)
+    dependencies = route_dependencies(app)
+    getter_modules = {bootstrap_module, AppServices.__module__}
+    getters = [call for call in dependencies.values() if call.__module__ in getter_modules]
     assert getters, f"{service}: no route takes its services through a getter"
-    handed_off = sorted(name for name, call in getters.items() if not iscoroutinefunction(call))
+    handed_off = sorted(name for name, call in dependencies.items() if not _awaited(call))
     assert handed_off == []

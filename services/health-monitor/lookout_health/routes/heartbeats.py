@@ -35,7 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MESSAGE = Query(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
-def supplied_token(
+async def supplied_token(
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> str | None:
@@ -47,7 +47,7 @@ def supplied_token(
     return token
 
 
-def query_ping(
+async def query_ping(
     status: Annotated[PingStatus, Query()] = "ok",
     message: Annotated[str, MESSAGE] = "",
 ) -> Ping:

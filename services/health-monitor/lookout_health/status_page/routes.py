@@ -15,20 +15,22 @@ from fastapi.responses import HTMLResponse, Response
 
 from lookout_common.contracts.health_events import CheckStatus
 from lookout_health import store
-from lookout_health.bootstrap import Services, ServicesDep
+from lookout_health.bootstrap import Services, ServicesDep, app_services
 from lookout_health.routes.sla import components_of
 from lookout_health.status_page import store as page_store
 from lookout_health.status_page.build import build_page
 from lookout_health.status_page.model import DAYS, StatusPage
 from lookout_health.status_page.render import render_atom, render_html
-from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
+from lookout_health.status_page.settings import StatusPageSettings
 from lookout_health.uptime import Resolution, bucket_start
 
 router = APIRouter(tags=["status page"])
 REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"description": "LOOKOUT_STATUS_KEY is set and the key is missing or wrong"}
 }
-Settings = Annotated[StatusPageSettings, Depends(status_page_settings)]
+Settings = Annotated[
+    StatusPageSettings, app_services.depends(lambda services: services.status_settings)
+]
 # The page is markup and an inline style sheet: nothing else may load or frame it.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -38,7 +40,7 @@ PAGE_HEADERS = {
 }
 
 
-def status_key(
+async def status_key(
     settings: Settings,
     key: Annotated[str | None, Query(max_length=200, description="The status key")] = None,
     x_status_key: Annotated[str | None, Header(max_length=200)] = None,
