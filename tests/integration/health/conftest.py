@@ -15,6 +15,7 @@ from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
 from lookout_common.infra.apikeys import Role
+from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
 
 
@@ -115,3 +116,11 @@ async def monitor(settings: LookoutSettings, service_factory, tmp_path: Path) ->
 async def http_server() -> AsyncIterator[ToggleHttpServer]:
     async with ToggleHttpServer() as server:
         yield server
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh migrated database of the session's embedded Postgres."""
+    pool = await create_pool(LookoutSettings(database_url=database_url))
+    yield pool
+    await pool.close()

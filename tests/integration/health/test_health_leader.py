@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from support.wait import eventually
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_common.infra.db import create_pool
 from lookout_common.infra.leader import LeaderLease
 from lookout_common.infra.settings import LookoutSettings
 from lookout_health.checks.custom import add_custom_check
@@ -22,13 +19,6 @@ from lookout_health.monitor import Monitor
 from lookout_health.store import incidents as incident_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("empty_registry")]
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(LookoutSettings(database_url=database_url))
-    yield pool
-    await pool.close()
 
 
 async def test_only_the_lease_holder_runs_checks_and_a_standby_takes_over(

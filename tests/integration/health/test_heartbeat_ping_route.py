@@ -6,15 +6,11 @@ with the route in-process."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from lookout_common.infra.db import create_pool
-from lookout_common.infra.settings import LookoutSettings
 from lookout_health.bootstrap import get_monitor, get_pool
 from lookout_health.config import HealthConfig, HeartbeatCheck
 from lookout_health.monitor import Monitor
@@ -23,14 +19,6 @@ from lookout_health.routes import heartbeats
 pytestmark = pytest.mark.integration
 
 TOKEN = "hb-route-0123456789abcdef"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh migrated database of the session's embedded Postgres."""
-    pool = await create_pool(LookoutSettings(database_url=database_url))
-    yield pool
-    await pool.close()
 
 
 async def test_a_ping_is_answered_before_the_run_that_judges_it(pool) -> None:

@@ -22,7 +22,6 @@ from support.wait import eventually
 
 from lookout_common.contracts.topics import Topic, topic_name
 from lookout_common.infra.apikeys import Role
-from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
 from lookout_health.checks.custom import add_custom_check
 from lookout_health.config import HealthConfig, parse_config
@@ -241,13 +240,6 @@ def _all_resolved(incidents):
         return rows if rows and all(row["resolved_at"] is not None for row in rows) else None
 
     return check
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(LookoutSettings(database_url=database_url))
-    yield pool
-    await pool.close()
 
 
 @pytest.mark.usefixtures("empty_registry")

@@ -6,7 +6,7 @@ dropped silently."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -14,22 +14,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
-from lookout_common.infra.db import create_pool
-from lookout_common.infra.settings import LookoutSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.results import ResultWriter
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh migrated database of the session's embedded Postgres."""
-    pool = await create_pool(LookoutSettings(database_url=database_url))
-    yield pool
-    await pool.close()
 
 
 def result(n: int, message: str = "HTTP 200 from http://api/health.") -> CheckResult:

@@ -4,14 +4,11 @@ listed as stale, and retention deletes them a day later."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
 import pytest
 
-from lookout_common.infra.db import create_pool
-from lookout_common.infra.settings import LookoutSettings
 from lookout_common.infra.supervise import Supervisor
 from lookout_health.quorum import Quorum
 from lookout_health.rollups import RollupWriter
@@ -20,13 +17,6 @@ from lookout_health.store import locations as location_store
 pytestmark = pytest.mark.integration
 
 WINDOW_S = 300.0
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(LookoutSettings(database_url=database_url))
-    yield pool
-    await pool.close()
 
 
 async def verdict(
