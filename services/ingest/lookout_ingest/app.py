@@ -8,8 +8,9 @@ The process: its services built in the lifespan (`bootstrap`), the tracking rout
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +22,28 @@ from lookout_ingest.bootstrap import Services, app_services, bootstrap
 
 Wiring = Callable[[IngestSettings], AbstractAsyncContextManager[Services]]
 
+# A request of 100 events allocates thousands of short-lived dicts and lists, and up to 32
+# requests are in flight: at Python's default (700 allocations) the cyclic collector ran
+# about 23 times per 1,000 events and took 10-20% of acceptance's CPU (bench/ingest.py;
+# see the README's Speed section). Ingest's objects are freed by their reference counts
+# (a rejected event's exception is kept without its traceback), so it collects cycles
+# rarely: a first pass every 20,000 net allocations, the full one far less often.
+COLLECTOR_THRESHOLDS = (20_000, 50, 100)
+
+
+@contextmanager
+def rare_collections() -> Iterator[None]:
+    """While serving: what start-up built (modules, the app, the parsers' rules) is left
+    out of the cyclic collector's passes, which run at `COLLECTOR_THRESHOLDS`."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
 
 def create_app(settings: IngestSettings | None = None, wiring: Wiring = bootstrap) -> FastAPI:
     """The ingest app; `wiring` builds its services (tests pass fakes of Kafka and keys)."""
@@ -30,7 +53,8 @@ def create_app(settings: IngestSettings | None = None, wiring: Wiring = bootstra
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with wiring(settings) as services:
             app_services.store(app, services)
-            yield
+            with rare_collections():
+                yield
 
     app = FastAPI(
         title="Lookout ingest",

@@ -3,15 +3,22 @@ run under the supervisor with what they share in a private directory of the run.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from lookout_common.infra.metrics import MULTIPROCESS_DIR
+from lookout_common.infra.settings import IngestSettings
 from lookout_ingest import server
+from lookout_ingest.acceptance import Ingest
+from lookout_ingest.app import COLLECTOR_THRESHOLDS, create_app
+from lookout_ingest.bootstrap import Services
 from lookout_ingest.server import MAX_WORKERS, IngestServerSettings
 from lookout_ingest.shared_limits import TABLE_ENV, BucketTable
 
@@ -72,3 +79,26 @@ def test_several_workers_go_to_the_supervisor_with_a_private_run_directory(
     assert seen["mode"] == 0o700
     assert seen["metrics_files"] == []
     assert not seen["run_dir"].exists()
+
+
+async def test_while_serving_the_collector_skips_start_up_objects_and_runs_rarely() -> None:
+    """The lifespan freezes what start-up built and raises the collector's thresholds
+    (the default ran it ~23 times per 1,000 events); both are undone when it ends."""
+    before = gc.get_threshold()
+    gc.unfreeze()
+
+    @asynccontextmanager
+    async def wiring(settings: IngestSettings) -> AsyncIterator[Services]:
+        ingest = Ingest(settings, keys=None, publisher=None)  # type: ignore[arg-type]
+        try:
+            yield Services(settings=settings, ingest=ingest, readiness={})
+        finally:
+            ingest.close()
+
+    app = create_app(IngestSettings(), wiring=wiring)
+    async with app.router.lifespan_context(app):
+        assert gc.get_threshold() == COLLECTOR_THRESHOLDS
+        assert COLLECTOR_THRESHOLDS[0] >= 20 * before[0]
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
