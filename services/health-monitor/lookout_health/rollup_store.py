@@ -80,18 +80,25 @@ async def summed_rollups(
     ranges: Sequence[RollupRange],
 ) -> dict[tuple[str, int], Seconds]:
     """{(name, group): the seconds of its rows in the group's ranges}; a name without rows
-    in a group is absent. Each range is one index range scan per name, and Postgres sums
-    them: one row per name and group comes back."""
+    in a group is absent. Each name's range is one index range scan summed by Postgres
+    (at 10,000 checks a hash join over the whole table sorted a million rows on disk):
+    one row per name and group comes back."""
     rows = await connection.fetch(
         """
-        SELECT r.name, d.grp, sum(r.up_s) AS up_s, sum(r.degraded_s) AS degraded_s,
-               sum(r.down_s) AS down_s, sum(r.maintenance_s) AS maintenance_s
-        FROM unnest($3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+        SELECT n.name, d.grp, sum(s.up_s) AS up_s, sum(s.degraded_s) AS degraded_s,
+               sum(s.down_s) AS down_s, sum(s.maintenance_s) AS maintenance_s
+        FROM unnest($2::text[]) AS n(name)
+        CROSS JOIN unnest($3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[])
              AS d(grp, resolution, lo, hi)
-        JOIN health_uptime_rollups AS r
-          ON r.scope = $1 AND r.resolution = d.resolution AND r.name = ANY($2::text[])
-         AND r.bucket >= d.lo AND r.bucket < d.hi
-        GROUP BY r.name, d.grp
+        CROSS JOIN LATERAL (
+            SELECT sum(r.up_s) AS up_s, sum(r.degraded_s) AS degraded_s,
+                   sum(r.down_s) AS down_s, sum(r.maintenance_s) AS maintenance_s
+            FROM health_uptime_rollups AS r
+            WHERE r.scope = $1 AND r.resolution = d.resolution AND r.name = n.name
+              AND r.bucket >= d.lo AND r.bucket < d.hi
+        ) AS s
+        WHERE s.up_s IS NOT NULL
+        GROUP BY n.name, d.grp
         """,
         scope.value,
         names,
