@@ -8,8 +8,9 @@ admin acknowledges it and moves it through its states with updates (a step back 
 lifecycle refuses is said in the incident), and a viewer sees it all without controls; an
 update an admin is still typing, and the focus, survive the list's redraw when another
 incident's event arrives live. A check run from several locations shows, under its row,
-what each location last saw of it, as the API reports it, read for every check in one
-request per load of the tab, not one per check.
+what each location last saw of it, as the API reports it (a location that stopped
+reporting greyed as stale), read for every check in one request per load of the tab, not
+one per check.
 
 Screenshots go to tests/artifacts/.
 """
@@ -301,11 +302,28 @@ async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: S
     await seen_from(
         stack.info["database_url"],
         "lookout-tables",
-        {"eu-west": ("healthy", False), "us-east": ("unhealthy", True)},
+        {
+            "eu-west": ("healthy", False),
+            "old-dc": ("healthy", False),
+            "us-east": ("unhealthy", True),
+        },
     )
+    # old-dc stopped running the check 10 minutes ago: beyond the quorum window, stale.
+    connection = await asyncpg.connect(stack.info["database_url"])
+    try:
+        await connection.execute(
+            "UPDATE health_location_verdicts SET updated_at = now() - interval '10 minutes'"
+            " WHERE location = 'old-dc'"
+        )
+    finally:
+        await connection.close()
     located = stack.api("/api/v1/health/checks/lookout-tables/locations")
     assert isinstance(located, list)
-    assert [entry["location"] for entry in located] == ["eu-west", "us-east"]
+    assert [(entry["location"], entry["stale"]) for entry in located] == [
+        ("eu-west", False),
+        ("old-dc", True),
+        ("us-east", False),
+    ]
     checks = stack.api("/api/v1/health/checks")
     assert isinstance(checks, list)
     assert len(checks) > 1  # else one request per check would be one request too
@@ -315,7 +333,7 @@ async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: S
     await sign_in(page, stack, stack.viewer_key)
     await page.click("#tab-health")
     lines = page.locator('#hl-checks tr[data-locations-of="lookout-tables"] li[data-location]')
-    await expect(lines).to_have_count(2)
+    await expect(lines).to_have_count(3)
 
     # Every check's locations in one request each time the tab loads its checks.
     async def one_locations_read_per_load() -> bool:
@@ -330,9 +348,14 @@ async def test_each_location_of_a_check_shows_under_its_row(page: Page, stack: S
         await expect(line).to_have_attribute("data-location", entry["location"])
         await expect(line.locator("strong")).to_have_text(entry["location"])
         await expect(line.locator(".badge")).to_have_text(entry["latest"]["status"])
-        await expect(line.locator(".verdict")).to_contain_text(
-            "failing since " if entry["failing"] else "up since "
-        )
+        if entry["stale"]:  # greyed, since when its location has been silent
+            await expect(line).to_have_class("stale")
+            await expect(line.locator(".verdict")).to_contain_text("stale since ")
+        else:
+            await expect(line).not_to_have_class("stale")
+            await expect(line.locator(".verdict")).to_contain_text(
+                "failing since " if entry["failing"] else "up since "
+            )
         await expect(line.locator(".message")).to_have_text(entry["latest"]["message"])
     # One row per check still, and a check seen from one location has no lines under it.
     await expect(page.locator("#hl-checks tbody tr[data-check]")).to_have_count(len(checks))
