@@ -5,7 +5,8 @@ embedded broker storage engine (--engine): `memory` and `s3` (Tansu's log in Sea
 durable default of `lookout up`), each against a raw producer on the same engine:
   raw aiokafka producer (acks=all) events/s for the same payloads
   ingest events/s via /v1/batch (100 events a request, 32 concurrent) and its ratio to raw,
-    with one ingest worker process (LOOKOUT_INGEST_WORKERS=1) and with two
+    with one ingest worker process (LOOKOUT_INGEST_WORKERS=1) and with two, and where
+    their time went: CPU per event, the shares of the run on a CPU and waiting for one
   aggregator drain events/s into Postgres and its ratio to a raw COPY of the same rows
   freshness: POST to visible in /api/v1/dashboard/metrics, p50 / p95
 
@@ -19,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -128,6 +131,51 @@ async def raw_producer(bootstrap: str, topic: str, payloads: list[tuple[bytes, b
         return len(payloads) / (clock() - started)
     finally:
         await producer.stop()
+
+
+def scheduled_seconds(pid: int) -> tuple[float, float]:
+    """(on a CPU, runnable but waiting for one) in seconds so far, summed over the threads
+    of process `pid` and of its child processes (the workers of LOOKOUT_INGEST_WORKERS=2);
+    from Linux's /proc/<pid>/task/<tid>/schedstat, in nanoseconds."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    running = waiting = 0
+    for process in pids:
+        for task in Path(f"/proc/{process}/task").glob("*/schedstat"):
+            with contextlib.suppress(OSError):
+                on_cpu, queued, _ = task.read_text().split()
+                running, waiting = running + int(on_cpu), waiting + int(queued)
+    return running / 1e9, waiting / 1e9
+
+
+async def timed_ingest(service: Service, write_key: str, events: list[dict]) -> tuple[float, Split]:
+    """Events/s through `service`, and how its processes spent the run (`Split`)."""
+    before, started = scheduled_seconds(service.process.pid), clock()
+    rate = await through_ingest(service.url, write_key, events)
+    after, wall = scheduled_seconds(service.process.pid), clock() - started
+    running, waiting = after[0] - before[0], after[1] - before[1]
+    return rate, Split(running * 1e6 / len(events), running / wall, waiting / wall)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Where an ingest run's time went: CPU microseconds per event, and the shares of the
+    run's wall time its processes spent on a CPU and waiting for one (summed over threads
+    and workers, so two busy workers make a share up to 2). What is left of 1 (one worker)
+    is time the worker had nothing to run: waiting for the client or for Kafka's acks."""
+
+    cpu_us_per_event: float
+    on_cpu: float
+    waiting_for_cpu: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.cpu_us_per_event:.0f} us CPU/event, on CPU {self.on_cpu:.2f}, "
+            f"waiting for a CPU {self.waiting_for_cpu:.2f} of the run"
+        )
 
 
 async def through_ingest(url: str, write_key: str, events: list[dict]) -> float:
@@ -300,6 +348,8 @@ def broker(engine: str, scratch, memory_bootstrap: str):
 
 async def measure(server_url: str, bootstrap: str, scratch, events_count: int, repeats: int):
     raw, ingest, ingest2, agg, copy = [], [], [], [], []
+    splits: list[Split] = []
+    splits2: list[Split] = []
     for run in range(repeats):
         database_url = await fresh_database(server_url)
         settings = settings_for(database_url, bootstrap, f"bench{run}{uuid.uuid4().hex[:6]}.")
@@ -313,7 +363,9 @@ async def measure(server_url: str, bootstrap: str, scratch, events_count: int, r
         raw.append(await raw_producer(bootstrap, raw_topic, envelope_bytes(events)))
         service = await Service("lookout_ingest", settings, scratch, **INGEST_ENV).start()
         try:
-            ingest.append(await through_ingest(service.url, write_key, events))
+            rate, split = await timed_ingest(service, write_key, events)
+            ingest.append(rate)
+            splits.append(split)
         finally:
             service.stop()
         # Two workers publish to topics of their own: the aggregator below drains the
@@ -324,7 +376,9 @@ async def measure(server_url: str, bootstrap: str, scratch, events_count: int, r
             "lookout_ingest", settings2, scratch, LOOKOUT_INGEST_WORKERS="2", **INGEST_ENV
         ).start()
         try:
-            ingest2.append(await through_ingest(service.url, write_key, events))
+            rate, split = await timed_ingest(service, write_key, events)
+            ingest2.append(rate)
+            splits2.append(split)
         finally:
             service.stop()
         agg.append(await drain(settings, scratch, events_count))
@@ -334,7 +388,10 @@ async def measure(server_url: str, bootstrap: str, scratch, events_count: int, r
             f"aggregator {agg[-1]:,.0f}/s  raw COPY {copy[-1]:,.0f}/s",
             flush=True,
         )
-        print(f"run {run + 1}: ingest with 2 workers {ingest2[-1]:,.0f}/s", flush=True)
+        print(f"run {run + 1}: ingest: {splits[-1]}", flush=True)
+        print(
+            f"run {run + 1}: ingest with 2 workers {ingest2[-1]:,.0f}/s: {splits2[-1]}", flush=True
+        )
     database_url = await fresh_database(server_url)
     settings = settings_for(database_url, bootstrap, f"fresh{uuid.uuid4().hex[:6]}.")
     await ensure_topics(settings)
@@ -347,11 +404,17 @@ async def measure(server_url: str, bootstrap: str, scratch, events_count: int, r
         "raw": median(raw),
         "ingest": median(ingest),
         "ingest2": median(ingest2),
+        "split": median_split(splits),
+        "split2": median_split(splits2),
         "aggregator": median(agg),
         "copy": median(copy),
         "p50": percentile(latencies, 0.5),
         "p95": percentile(latencies, 0.95),
     }
+
+
+def median_split(splits: list[Split]) -> Split:
+    return Split(*(median([getattr(s, f.name) for s in splits]) for f in dataclasses.fields(Split)))
 
 
 def report(engine: str, figures: dict, events_count: int, repeats: int) -> None:
@@ -365,6 +428,8 @@ def report(engine: str, figures: dict, events_count: int, repeats: int) -> None:
         f"ingest, 2 workers     : {figures['ingest2']:>10,.0f} events/s   "
         f"ratio {figures['ingest2'] / figures['raw']:.2f} (target >= 0.5)"
     )
+    print(f"ingest, 1 worker      : {figures['split']}")
+    print(f"ingest, 2 workers     : {figures['split2']}")
     print(f"raw COPY              : {figures['copy']:>10,.0f} events/s")
     print(
         f"aggregator drain      : {figures['aggregator']:>10,.0f} events/s   "
