@@ -53,7 +53,7 @@ export interface CriticalIssue {
 /** The brief's system status. */
 export interface SystemStatus {
   status: 'operational' | 'degraded' | 'outage' | 'maintenance';
-  /** % of the last 30 days without a critical outage; null before any check ran. */
+  /** The lowest 30-day uptime of the critical checks; null before any check ran. */
   uptime: number | null;
   lastCheck: string | null;
   criticalIssues: CriticalIssue[];

@@ -51,8 +51,8 @@ class CriticalIssue(_CamelAnswer):
 
 
 class SystemStatus(_CamelAnswer):
-    """The brief's system status: `status`, `uptime` (% of the last 30 days without a
-    critical outage; None before any check ran), `last_check`, `critical_issues`,
+    """The brief's system status: `status`, `uptime` (the lowest 30-day uptime of the
+    critical checks; None before any check ran), `last_check`, `critical_issues`,
     `active_incidents`."""
 
     status: str

@@ -27,7 +27,10 @@ class SystemStatus(Camel):
     """The spec's system status card."""
 
     status: SystemState
-    uptime: float | None = Field(description="% of the last 30 days without a critical outage")
+    uptime: float | None = Field(
+        description="The lowest 30-day uptime of the critical checks (as /checks gives each:"
+        " degraded counts as up, declared maintenance is left out)"
+    )
     last_check: datetime | None
     critical_issues: list[CriticalIssue]
     active_incidents: int
