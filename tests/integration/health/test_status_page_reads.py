@@ -21,9 +21,8 @@ from lookout_health.status_page import store as page_store
 from lookout_health.status_page.build import build_page
 from lookout_health.status_page.model import DAYS
 from lookout_health.status_page.render import render_html
-from lookout_health.store import MAX_RESULT_SPAN
 from lookout_health.store.results import latest_results, results_by_location
-from lookout_health.uptime import Resolution, Scope, Seconds, bucket_start
+from lookout_health.uptime import MAX_RESULT_SPAN, Resolution, Scope, Seconds, bucket_start
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +49,7 @@ async def test_current_and_location_statuses_match_the_full_result_reads(db) -> 
                 at = now - timedelta(seconds=chance.randint(1, 1200))
                 results.append((check, chance.choice(STATUSES), at, location))
             if chance.random() < 0.6:
-                updated = now - timedelta(minutes=chance.choice((0.5, 3, 30)))
+                updated = now - timedelta(minutes=chance.choice((0.5, 3, 7, 30)))
                 verdicts.append((check, location, chance.random() < 0.3, updated, updated))
     await db.executemany(
         "INSERT INTO system_health_logs"
@@ -64,11 +63,15 @@ async def test_current_and_location_statuses_match_the_full_result_reads(db) -> 
         verdicts,
     )
 
-    full = await latest_results(db, checks, MAX_RESULT_SPAN.total_seconds())
-    current = await page_store.current_statuses(db, checks)
-    assert current == {result.service: result.status for result in full}
-    assert len(current) == 55
-    assert set(current.values()) == set(CheckStatus)
+    # The quorum window (5 minutes by default) leaves out the verdicts of 7 and 30 minutes
+    # ago; a 10-minute one only those of 30.
+    for window_s in (300.0, MAX_RESULT_SPAN.total_seconds()):
+        full = await latest_results(db, checks, window_s)
+        current = await page_store.current_statuses(db, checks, window_s)
+        assert current == {result.service: result.status for result in full}
+        assert len(current) == 55
+        assert set(current.values()) == set(CheckStatus)
+    assert await page_store.current_statuses(db, checks, 300.0) != current
 
     since = now - MAX_RESULT_SPAN
     rows = await results_by_location(db, checks, since)

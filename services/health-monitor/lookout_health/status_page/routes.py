@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_health import store
 from lookout_health.bootstrap import Services, ServicesDep, app_services
 from lookout_health.routes.sla import components_of
 from lookout_health.status_page import store as page_store
@@ -22,6 +21,7 @@ from lookout_health.status_page.build import build_page
 from lookout_health.status_page.model import DAYS, StatusPage
 from lookout_health.status_page.render import render_atom, render_html
 from lookout_health.status_page.settings import StatusPageSettings
+from lookout_health.store import incidents as incident_store
 from lookout_health.uptime import Resolution, bucket_start
 
 router = APIRouter(tags=["status page"])
@@ -61,17 +61,18 @@ StatusKey = Annotated[str | None, Depends(status_key)]
 async def load_page(services: Services, now: datetime) -> StatusPage:
     """Four indexed reads of plain values, at once on their own connections: current
     statuses, 90 daily rollups per component, the window's incidents, maintenance windows;
-    and with locations in play, each location's newest status of the last
-    `MAX_RESULT_SPAN`."""
+    and with locations in play, each location's newest status while its verdict is within
+    the quorum window (older ones are stale, as on the Health tab)."""
     groups = components_of(services.monitor)
     first = bucket_start(now, Resolution.DAY) - timedelta(days=DAYS - 1)
     pool = services.pool
     checks = list(services.monitor.checks)
+    window_s = services.monitor.quorum.window_s
     async with asyncio.TaskGroup() as reads:  # one failing cancels the others
-        latest = reads.create_task(page_store.current_statuses(pool, checks))
+        latest = reads.create_task(page_store.current_statuses(pool, checks, window_s))
         daily = reads.create_task(page_store.daily_seconds(pool, list(groups), first, DAYS))
         incidents = reads.create_task(page_store.incidents_since(pool, first))
-        maintenance = reads.create_task(store.maintenance_windows(pool, now))
+        maintenance = reads.create_task(incident_store.maintenance_windows(pool, now))
         located = reads.create_task(_location_statuses(services, checks, now))
     by_location: dict[str, list[tuple[str, CheckStatus]]] = {}
     for check, location, status in located.result():
@@ -92,7 +93,8 @@ async def _location_statuses(
 ) -> list[tuple[str, str, CheckStatus]]:
     if not services.monitor.quorum.keeps_verdicts:
         return []
-    return await page_store.location_statuses(services.pool, checks, now - store.MAX_RESULT_SPAN)
+    window = timedelta(seconds=services.monitor.quorum.window_s)
+    return await page_store.location_statuses(services.pool, checks, now - window)
 
 
 async def current_page(services: Services) -> StatusPage:

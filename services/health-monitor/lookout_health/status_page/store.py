@@ -11,7 +11,6 @@ from functools import lru_cache
 import asyncpg
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_health.store import MAX_RESULT_SPAN
 from lookout_health.uptime import Scope, Seconds
 
 # Components whose earlier days' rollups are kept as `Seconds` between reads.
@@ -46,11 +45,12 @@ _CURRENT_STATUSES = """
 
 
 async def current_statuses(
-    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str]
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], window_s: float
 ) -> dict[str, CheckStatus]:
-    """{check: its current status}, as `store.latest_results` decides it; checks without
-    any result are absent."""
-    rows = await connection.fetch(_CURRENT_STATUSES, checks, MAX_RESULT_SPAN)
+    """{check: its current status}, as `store.latest_results` decides it (a location
+    counts while its verdict was updated within `window_s`, the quorum window); checks
+    without any result are absent."""
+    rows = await connection.fetch(_CURRENT_STATUSES, checks, timedelta(seconds=window_s))
     return {row[0]: _STATUS[row[1]] for row in rows}
 
 
