@@ -6,7 +6,8 @@ durable default of `lookout up`), each against a raw producer on the same engine
   raw aiokafka producer (acks=all) events/s for the same payloads
   ingest events/s via /v1/batch (100 events a request, 32 concurrent) and its ratio to raw,
     with one ingest worker process (LOOKOUT_INGEST_WORKERS=1) and with two, and where
-    their time went: CPU per event, the shares of the run on a CPU and waiting for one
+    their time went: CPU per event, the shares of the run their event loop was on a CPU
+    and waiting for one
   aggregator drain events/s into Postgres and its ratio to a raw COPY of the same rows
   freshness: POST to visible in /api/v1/dashboard/metrics, p50 / p95
 
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import random
 import uuid
 from datetime import UTC, datetime
@@ -133,22 +135,24 @@ async def raw_producer(bootstrap: str, topic: str, payloads: list[tuple[bytes, b
         await producer.stop()
 
 
-def scheduled_seconds(pid: int) -> tuple[float, float]:
-    """(on a CPU, runnable but waiting for one) in seconds so far, summed over the threads
-    of process `pid` and of its child processes (the workers of LOOKOUT_INGEST_WORKERS=2);
-    from Linux's /proc/<pid>/task/<tid>/schedstat, in nanoseconds."""
+def scheduled_seconds(pid: int) -> tuple[float, float, float]:
+    """(CPU of all threads, event loop thread on a CPU, event loop thread runnable but
+    waiting for one) in seconds so far, summed over process `pid` and its child processes
+    (the workers of LOOKOUT_INGEST_WORKERS=2). From Linux's /proc: utime + stime (which
+    keep the CPU of threads that ended), and the main thread's schedstat (nanoseconds)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [
             int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         ]
-    running = waiting = 0
+    cpu = running = waiting = 0.0
     for process in pids:
-        for task in Path(f"/proc/{process}/task").glob("*/schedstat"):
-            with contextlib.suppress(OSError):
-                on_cpu, queued, _ = task.read_text().split()
-                running, waiting = running + int(on_cpu), waiting + int(queued)
-    return running / 1e9, waiting / 1e9
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            on_cpu, queued, _ = Path(f"/proc/{process}/schedstat").read_text().split()
+            running, waiting = running + int(on_cpu) / 1e9, waiting + int(queued) / 1e9
+    return cpu, running, waiting
 
 
 async def timed_ingest(service: Service, write_key: str, events: list[dict]) -> tuple[float, Split]:
@@ -156,16 +160,16 @@ async def timed_ingest(service: Service, write_key: str, events: list[dict]) -> 
     before, started = scheduled_seconds(service.process.pid), clock()
     rate = await through_ingest(service.url, write_key, events)
     after, wall = scheduled_seconds(service.process.pid), clock() - started
-    running, waiting = after[0] - before[0], after[1] - before[1]
-    return rate, Split(running * 1e6 / len(events), running / wall, waiting / wall)
+    cpu, running, waiting = (after[i] - before[i] for i in range(3))
+    return rate, Split(cpu * 1e6 / len(events), running / wall, waiting / wall)
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Where an ingest run's time went: CPU microseconds per event, and the shares of the
-    run's wall time its processes spent on a CPU and waiting for one (summed over threads
-    and workers, so two busy workers make a share up to 2). What is left of 1 (one worker)
-    is time the worker had nothing to run: waiting for the client or for Kafka's acks."""
+    """Where an ingest run's time went: CPU microseconds per event (all threads), and the
+    shares of the run's wall time its event loop thread spent on a CPU and waiting for one
+    (summed over workers, so two busy workers make up to 2). What is left of 1 (one worker)
+    is time the loop had nothing to run: waiting for the client or for Kafka's acks."""
 
     cpu_us_per_event: float
     on_cpu: float
@@ -173,8 +177,9 @@ class Split:
 
     def __str__(self) -> str:
         return (
-            f"{self.cpu_us_per_event:.0f} us CPU/event, on CPU {self.on_cpu:.2f}, "
-            f"waiting for a CPU {self.waiting_for_cpu:.2f} of the run"
+            f"{self.cpu_us_per_event:.0f} us CPU/event, "
+            f"event loop on a CPU {self.on_cpu:.2f} and waiting for one "
+            f"{self.waiting_for_cpu:.2f} of the run"
         )
 
 
