@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -127,3 +127,13 @@ def median(values: list[float]) -> float:
 
 def clock() -> float:
     return time.perf_counter()
+
+
+async def timed_ms(action: Callable[[], Awaitable[object]], runs: int) -> list[float]:
+    """Milliseconds of each of `runs` awaits of `action()`, one after another."""
+    samples = []
+    for _ in range(runs):
+        started = clock()
+        await action()
+        samples.append((clock() - started) * 1000)
+    return samples

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from _stack import clock, fresh_database, infrastructure, median, percentile
+from _stack import fresh_database, infrastructure, median, percentile, timed_ms
 from prometheus_client import REGISTRY
 
 from lookout_common.infra.db import create_pool
@@ -125,15 +125,6 @@ async def seed_a_year(pool: asyncpg.Pool, monitor: Monitor, now: datetime) -> in
     )
     await pool.execute("ANALYZE health_uptime_rollups")
     return int(await pool.fetchval("SELECT count(*) FROM health_uptime_rollups"))
-
-
-async def timed_ms(action, runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = clock()
-        await action()
-        samples.append((clock() - started) * 1000)
-    return samples
 
 
 async def pages_and_reports(pool: asyncpg.Pool, monitor: Monitor, runs: int) -> bool:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import asyncpg
-from _stack import clock, fresh_database, infrastructure, median, percentile
+from _stack import fresh_database, infrastructure, median, percentile, timed_ms
 
 from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
@@ -79,15 +79,6 @@ async def seed(pool: asyncpg.Pool, names: list[str], now: datetime) -> int:
     await pool.execute("ANALYZE health_uptime_rollups")
     await pool.execute("ANALYZE system_health_logs")
     return int(await pool.fetchval("SELECT count(*) FROM health_uptime_rollups"))
-
-
-async def timed_ms(action, runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = clock()
-        await action()
-        samples.append((clock() - started) * 1000)
-    return samples
 
 
 async def run(count: int, runs: int) -> bool:

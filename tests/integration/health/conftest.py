@@ -15,7 +15,7 @@ from support.db import create_keys
 from support.services import ServiceProcess, settings_env
 
 from lookout_common.infra.apikeys import Role
-from lookout_common.infra.db import create_pool
+from lookout_common.infra.db import connect, create_pool
 from lookout_common.infra.settings import LookoutSettings
 
 
@@ -124,3 +124,12 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(LookoutSettings(database_url=database_url))
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a fresh migrated database with the service's JSON codecs (the
+    suite's `db` has none)."""
+    connection = await connect(LookoutSettings(database_url=database_url))
+    yield connection
+    await connection.close()

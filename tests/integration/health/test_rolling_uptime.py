@@ -10,8 +10,6 @@ import asyncpg
 import pytest
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_common.infra.db import connect
-from lookout_common.infra.settings import LookoutSettings
 from lookout_health import rollup_store
 from lookout_health.sla import UPTIME_WINDOWS, rows_wanted, summarise
 from lookout_health.uptime import RollupKey, Seconds, UptimeLedger, Window, merge
@@ -21,13 +19,6 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC)
 HEALTHY, DEGRADED, UNHEALTHY = CheckStatus.HEALTHY, CheckStatus.DEGRADED, CheckStatus.UNHEALTHY
 WINDOWS = list(UPTIME_WINDOWS.values())
-
-
-@pytest.fixture
-async def db(database_url: str):
-    connection = await connect(LookoutSettings(database_url=database_url))
-    yield connection
-    await connection.close()
 
 
 def ago(minutes: float) -> datetime:

@@ -13,8 +13,6 @@ import asyncpg
 import pytest
 
 from lookout_common.contracts.health_events import CheckStatus
-from lookout_common.infra.db import connect
-from lookout_common.infra.settings import LookoutSettings
 from lookout_health import rollup_store
 from lookout_health.sla import RollupRow, rows_wanted, summarise
 from lookout_health.status_page import store as page_store
@@ -28,14 +26,6 @@ pytestmark = pytest.mark.integration
 
 LOCATIONS = ("default", "jakarta", "singapore")
 STATUSES = ("healthy", "degraded", "unhealthy")
-
-
-@pytest.fixture
-async def db(database_url: str):
-    """A connection to a fresh migrated database with the service's JSON codecs."""
-    connection = await connect(LookoutSettings(database_url=database_url))
-    yield connection
-    await connection.close()
 
 
 async def test_current_and_location_statuses_match_the_full_result_reads(db) -> None:

@@ -10,8 +10,6 @@ import asyncpg
 import pytest
 
 from lookout_common.contracts.health_events import CheckResult, CheckStatus
-from lookout_common.infra.db import connect
-from lookout_common.infra.settings import LookoutSettings
 from lookout_health.store import incidents as incident_store
 from lookout_health.store import results as result_store
 
@@ -19,14 +17,6 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 HEALTHY, DEGRADED, UNHEALTHY = CheckStatus.HEALTHY, CheckStatus.DEGRADED, CheckStatus.UNHEALTHY
-
-
-@pytest.fixture
-async def db(database_url: str):
-    """A connection to a fresh migrated database with the service's JSON codecs."""
-    connection = await connect(LookoutSettings(database_url=database_url))
-    yield connection
-    await connection.close()
 
 
 def minutes_ago(minutes: float) -> datetime:
