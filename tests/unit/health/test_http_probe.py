@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from lookout_health.checks import http_client
+from lookout_health.checks import http_client, http_messages
 from lookout_health.config import HttpCheck
 from lookout_health.monitor import probe
 
@@ -220,7 +220,7 @@ async def test_a_head_request_reads_no_body_and_keeps_the_connection() -> None:
 
 
 async def test_an_oversized_or_malformed_answer_fails_the_run_with_the_reason() -> None:
-    huge = f"HTTP/1.1 200 OK\r\nContent-Length: {http_client.MAX_BODY_BYTES + 1}\r\n\r\n"
+    huge = f"HTTP/1.1 200 OK\r\nContent-Length: {http_messages.MAX_BODY_BYTES + 1}\r\n\r\n"
     async with serving(lambda _: huge.encode()) as server:
         oversized = await probe(http(server.url))
     async with serving(lambda _: b"SMTP ready\r\n\r\n") as server:
@@ -229,7 +229,7 @@ async def test_an_oversized_or_malformed_answer_fails_the_run_with_the_reason() 
         hung_up = await probe(http(server.url))
     assert not oversized.succeeded
     assert oversized.message.endswith(
-        f"Content-Length {http_client.MAX_BODY_BYTES + 1} out of bounds"
+        f"Content-Length {http_messages.MAX_BODY_BYTES + 1} out of bounds"
     )
     assert not garbled.succeeded
     assert "not an HTTP/1 status line" in garbled.message

@@ -17,7 +17,7 @@ What it promises:
   never sent. The check's headers replace the defaults of the same name.
 - Bodies are framed by `Content-Length`, chunked encoding or the connection's end, and
   a `gzip` or `deflate` body is decoded. Headers are bounded to 64 KB and bodies to 16 MB
-  (decoded); more is a failed request, never unbounded memory.
+  (decoded); more is a failed request, never unbounded memory (`http_messages.py`).
 - A cancelled or failed request closes its connection; only a connection whose answer
   was read whole goes back to the pool. When the server closes a kept connection as a
   request goes out (nothing answered), an idempotent request (GET, HEAD, OPTIONS, PUT,
@@ -36,7 +36,6 @@ import asyncio
 import ssl
 import time
 import weakref
-import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,11 +44,10 @@ from urllib.parse import quote, urlsplit
 
 import certifi
 
+from lookout_health.checks.http_messages import MAX_HEADER_BYTES, read_body, read_head
 from lookout_health.checks.proxies import Proxy, basic_authorization, proxy_for
 from lookout_health.checks.tls import client_context
 
-MAX_HEADER_BYTES = 64 * 1024
-MAX_BODY_BYTES = 16 * 1024 * 1024
 # Kept connections idle longer than this are closed rather than reused: most servers drop
 # an idle keep-alive connection after 5 to 75 s, and a request sent as they do is wasted.
 IDLE_S = 4.0
@@ -59,13 +57,8 @@ MAX_IDLE = 256
 # within their own timeout, so a burst of runs never opens thousands of sockets at once
 # and a hanging origin holds only its own turns.
 MAX_PER_ORIGIN = 64
-_NO_BODY_STATUS = {204, 304}
 # Methods a server must treat the same however often they arrive (RFC 9110, 9.2.2).
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-
-
-class HttpProtocolError(Exception):
-    """The server's answer is not HTTP/1.x as this client reads it; the message says how."""
 
 
 class _Unanswered(Exception):
@@ -182,7 +175,7 @@ async def _tunnel(origin: Origin, proxy: Proxy) -> _Connection:
         if proxy.authorization is not None:
             head += f"Proxy-Authorization: {proxy.authorization}\r\n"
         writer.write((head + "\r\n").encode("latin-1"))
-        status, _, _ = await _read_head(reader)
+        status, _, _ = await read_head(reader)
         if not 200 <= status < 300:
             raise ProxyRefused(f"proxy {proxy.host}:{proxy.port} answered {status} to CONNECT")
         await writer.start_tls(_context(origin.ca_file), server_hostname=origin.host)
@@ -272,79 +265,6 @@ def _request_bytes(
     )
 
 
-async def _read_head(reader: asyncio.StreamReader) -> tuple[int, str, dict[str, str]]:
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError:
-        raise HttpProtocolError(f"response headers larger than {MAX_HEADER_BYTES} bytes") from None
-    lines = raw.decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise HttpProtocolError(f"not an HTTP/1 status line: {lines[0][:80]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise HttpProtocolError(f"malformed header line: {line[:80]!r}")
-        name, value = name.strip().lower(), value.strip()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return int(code), version, headers
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    pieces: list[bytes] = []
-    size_so_far = 0
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise HttpProtocolError(f"malformed chunk size: {line[:40]!r}") from None
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, ignored
-                pass
-            return b"".join(pieces)
-        size_so_far += size
-        if size_so_far > MAX_BODY_BYTES:
-            raise HttpProtocolError(f"response body larger than {MAX_BODY_BYTES} bytes")
-        pieces.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise HttpProtocolError("chunk not followed by CRLF")
-
-
-async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
-    pieces: list[bytes] = []
-    size = 0
-    while piece := await reader.read(65536):
-        size += len(piece)
-        if size > MAX_BODY_BYTES:
-            raise HttpProtocolError(f"response body larger than {MAX_BODY_BYTES} bytes")
-        pieces.append(piece)
-    return b"".join(pieces)
-
-
-def _decoded(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise HttpProtocolError(f"unsupported Content-Encoding {encoding!r}")
-    # gzip framing, or deflate as zlib data (RFC 9110) or, as some servers send it, raw.
-    for wbits in (16 + zlib.MAX_WBITS,) if "gzip" in encoding else (zlib.MAX_WBITS, -15):
-        decoder = zlib.decompressobj(wbits)
-        try:
-            decoded = decoder.decompress(body, MAX_BODY_BYTES + 1)
-        except zlib.error:
-            continue
-        if len(decoded) > MAX_BODY_BYTES:
-            raise HttpProtocolError(f"decoded body larger than {MAX_BODY_BYTES} bytes")
-        return decoded
-    raise HttpProtocolError(f"body is not valid {encoding}")
-
-
 async def _exchange(connection: _Connection, method: str, request: bytes) -> tuple[Answer, bool]:
     """Send `request` and read its answer whole; (answer, whether the connection can be
     kept)."""
@@ -352,31 +272,16 @@ async def _exchange(connection: _Connection, method: str, request: bytes) -> tup
     try:
         connection.writer.write(request)
         await connection.writer.drain()
-        status, version, headers = await _read_head(reader)
+        status, version, headers = await read_head(reader)
     except (asyncio.IncompleteReadError, ConnectionError) as error:
         if isinstance(error, asyncio.IncompleteReadError) and error.partial:
             raise
         raise _Unanswered from error
     while 100 <= status < 200:  # 100 Continue, 103 Early Hints: the answer follows
-        status, version, headers = await _read_head(reader)
-    keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
-    if method == "HEAD" or status in _NO_BODY_STATUS:
-        body = b""
-    elif "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
-    elif "content-length" in headers:
-        try:
-            length = int(headers["content-length"])
-        except ValueError:
-            raise HttpProtocolError("malformed Content-Length") from None
-        if not 0 <= length <= MAX_BODY_BYTES:
-            raise HttpProtocolError(f"Content-Length {length} out of bounds")
-        body = await reader.readexactly(length)
-    else:
-        body, keep = await _read_to_end(reader), False
+        status, version, headers = await read_head(reader)
+    body, keep = await read_body(reader, method, status, version, headers)
     ssl_object = connection.writer.get_extra_info("ssl_object")
     certificate = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    body = _decoded(body, headers.get("content-encoding", ""))
     return Answer(status, headers, body, certificate), keep
 
 
@@ -389,8 +294,9 @@ async def request(
     ca_file: Path | None = None,
 ) -> Answer:
     """One request, its answer read whole. Raises `OSError` (connect, reset, TLS),
-    `asyncio.IncompleteReadError` (the server hung up mid-answer), `HttpProtocolError` or
-    `ValueError` (a URL or header that cannot be sent)."""
+    `asyncio.IncompleteReadError` (the server hung up mid-answer),
+    `http_messages.HttpProtocolError` or `ValueError` (a URL or header that cannot be
+    sent)."""
     origin, payload = _request_bytes(method, url, headers or {}, body, ca_file)
     pool = _pool()
     async with pool.turn(origin):
