@@ -26,6 +26,7 @@ from lookout_common.infra.db import create_pool
 from lookout_common.infra.settings import LookoutSettings
 from lookout_health.config import HttpCheck
 from lookout_health.quorum import Quorum
+from lookout_health.rolling_cache import RollingUptime
 from lookout_health.routes.checks import checks as checks_route
 from lookout_health.sla import UPTIME_WINDOWS, rolling_ranges
 
@@ -94,8 +95,10 @@ async def run(count: int, runs: int) -> bool:
         now = datetime.now(UTC)
         rows = await seed(pool, names, now)
 
+        rolling = RollingUptime()  # kept between requests, as the monitor's Services keeps it
+
         async def route() -> None:
-            await checks_route(pool, monitor, None)  # type: ignore[arg-type]
+            await checks_route(pool, monitor, rolling, None)  # type: ignore[arg-type]
 
         # The baseline: the same sums written as one plain query, no Python around it.
         params: list[object] = [names]

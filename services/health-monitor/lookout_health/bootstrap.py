@@ -26,6 +26,7 @@ from lookout_health.monitor import Monitor
 from lookout_health.quorum import Quorum
 from lookout_health.reload import ConfigState, ConfigWatcher
 from lookout_health.reminders import Reminders
+from lookout_health.rolling_cache import RollingUptime
 from lookout_health.status import PublicHealth
 from lookout_health.status_page.model import StatusPage
 from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
@@ -47,6 +48,7 @@ class Services:
     status_page: Cached[StatusPage] = field(
         default_factory=lambda: Cached(status_page_settings().status_cache_s)
     )
+    rolling_uptime: RollingUptime = field(default_factory=RollingUptime)
 
 
 @asynccontextmanager
@@ -120,3 +122,6 @@ get_monitor = app_services.getter(lambda services: services.monitor)
 ServicesDep = Annotated[Services, app_services.depends()]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 MonitorDep = Annotated[Monitor, Depends(get_monitor)]
+RollingUptimeDep = Annotated[
+    RollingUptime, app_services.depends(lambda services: services.rolling_uptime)
+]

@@ -65,3 +65,13 @@ async def test_a_failed_computation_is_not_kept() -> None:
         await cached.get(compute)
     assert await cached.get(compute) == 1
     assert compute.runs == 2
+
+
+async def test_a_new_key_computes_again_and_the_same_key_reuses() -> None:
+    cached: Cached[int] = Cached(60)
+    compute = Computation()
+
+    values = [await cached.get(compute, key=key) for key in ("a", "a", "b", "b", "a")]
+
+    assert values == [1, 1, 2, 2, 3]
+    assert compute.runs == 3

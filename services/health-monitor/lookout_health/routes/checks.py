@@ -3,6 +3,7 @@ location last saw of it (of one check, or of every check in one request), run no
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -19,8 +20,7 @@ from lookout_common.contracts.health_api import (
 )
 from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
-from lookout_health import rollup_store
-from lookout_health.bootstrap import MonitorDep, PoolDep
+from lookout_health.bootstrap import MonitorDep, PoolDep, RollingUptimeDep
 from lookout_health.config import CheckName
 from lookout_health.sla import UPTIME_WINDOWS
 from lookout_health.store import locations as location_store
@@ -41,13 +41,17 @@ NamedChecks = Annotated[
 
 
 @router.get("/api/v1/health/checks", response_model=list[CheckSummary], responses=AUTH_ERRORS)
-async def checks(pool: PoolDep, monitor: MonitorDep, _: Reader) -> list[CheckSummary]:
+async def checks(
+    pool: PoolDep, monitor: MonitorDep, rolling: RollingUptimeDep, _: Reader
+) -> list[CheckSummary]:
     now = datetime.now(UTC)
     configured = monitor.checks
     names = list(configured)
-    latest = await result_store.latest_results(pool, names, monitor.quorum.window_s)
+    latest, uptime = await asyncio.gather(  # two connections of the pool
+        result_store.latest_results(pool, names, monitor.quorum.window_s),
+        rolling.uptime(pool, names, now, list(UPTIME_WINDOWS.values())),
+    )
     results = {r.service: r for r in latest}
-    uptime = await rollup_store.rolling_uptime(pool, names, now, list(UPTIME_WINDOWS.values()))
     return [
         CheckSummary(
             name=name,
