@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
+from support.loopback import listening
 
 from lookout_health.checks import http_client, http_messages
 from lookout_health.config import HttpCheck
@@ -64,12 +65,8 @@ async def serving(reply: Reply) -> AsyncIterator[Server]:
                     break
         writer.close()
 
-    listening = await asyncio.start_server(handle, "127.0.0.1", 0)
-    server.port = listening.sockets[0].getsockname()[1]
-    try:
+    async with listening(handle) as server.port:
         yield server
-    finally:
-        listening.close()
 
 
 def http(url: str, **fields) -> HttpCheck:
@@ -286,13 +283,9 @@ async def test_requests_to_one_origin_take_turns_beyond_the_cap(monkeypatch) -> 
         open_now -= 1
         writer.close()
 
-    listening = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = listening.sockets[0].getsockname()[1]
-    try:
+    async with listening(handle) as port:
         runs = await asyncio.gather(
             *(probe(http(f"http://127.0.0.1:{port}/health")) for _ in range(20))
         )
-    finally:
-        listening.close()
     assert all(run.succeeded for run in runs)
     assert most == 4  # 20 runs at once, never more than 4 connections

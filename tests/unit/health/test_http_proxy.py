@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.certificates import Certificate, valid_for
+from support.loopback import listening
 
 from lookout_health.config import HttpCheck
 from lookout_health.monitor import probe
@@ -77,12 +78,8 @@ async def proxying() -> AsyncIterator[Proxy]:
                 return
         writer.close()
 
-    listening = await asyncio.start_server(handle, "127.0.0.1", 0)
-    proxy.port = listening.sockets[0].getsockname()[1]
-    try:
+    async with listening(handle) as proxy.port:
         yield proxy
-    finally:
-        listening.close()
 
 
 @contextlib.asynccontextmanager
@@ -100,11 +97,8 @@ async def origin(certificate: Certificate | None = None) -> AsyncIterator[tuple[
         writer.close()
 
     context = None if certificate is None else certificate.server_context()
-    listening = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-    try:
-        yield listening.sockets[0].getsockname()[1], heads
-    finally:
-        listening.close()
+    async with listening(handle, context) as port:
+        yield port, heads
 
 
 @pytest.fixture(autouse=True)
