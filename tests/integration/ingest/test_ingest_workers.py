@@ -181,10 +181,18 @@ async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_wit
     ingest = await ingest_with(LOOKOUT_INGEST_WORKERS="2")
     first = wait_for_workers(ingest, 2, other_than=set())
     await wait_ready(ingest)
-    assert await post_batches(ingest, [batch(5) for _ in range(24)]) == [200] * 24
-    served = served_per_worker(ingest, first)
+    # The kernel hands each connection to whichever worker accepts first: a round may all
+    # land on one, so rounds go on until both served some.
+    posted = 0
+    for _ in range(10):
+        assert await post_batches(ingest, [batch(5) for _ in range(24)]) == [200] * 24
+        posted += 24
+        served = served_per_worker(ingest, first)
+        if all(count > 0 for count in served.values()):
+            break
     assert all(count > 0 for count in served.values()), served
-    assert await scraped_batch_requests(ingest) == [24] * 6
+    assert sum(served.values()) == posted
+    assert await scraped_batch_requests(ingest) == [posted] * 6
 
     # A killed worker's counters stay counted; the supervisor drops its live gauges.
     directory = metrics_dir(ingest)
@@ -198,4 +206,4 @@ async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_wit
     while live_gauge.exists() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not live_gauge.exists()
-    assert await scraped_batch_requests(ingest) == [24] * 6
+    assert await scraped_batch_requests(ingest) == [posted] * 6
