@@ -223,18 +223,47 @@ class Stack:
             self.env["LOOKOUT_BACKUP_SOURCE_URL"] = provisioned.marketplace_url
 
     def start_services(self) -> None:
-        for service in self.services:
-            service.port = self.ports.pick(service.name, service.preferred_port)
-        urls = {s.name: s.url for s in self.services if s.name != "health-monitor"}
-        self.env["LOOKOUT_HEALTH_SERVICE_URLS"] = json.dumps(urls)
-        by_name = {s.name: s.url for s in self.services}
-        self.env["LOOKOUT_HEALTH_MONITOR_URL"] = by_name["health-monitor"]
-        self.env["LOOKOUT_BACKUP_WORKER_URL"] = by_name["backup-worker"]
-        for service in self.services:
-            self.start_service(service)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        for service in self.services:
-            self._wait_ready(service, deadline)
+        for attempt in range(2):
+            # Each port is checked free, then bound by its service a moment later: another
+            # program may take one in between. Every service knows the others' URLs, so a
+            # lost port restarts them all on fresh ports, as `_start_s3` does for its own.
+            for service in self.services:
+                service.port = self.ports.pick(
+                    service.name, service.preferred_port, fresh=attempt > 0
+                )
+            urls = {s.name: s.url for s in self.services if s.name != "health-monitor"}
+            self.env["LOOKOUT_HEALTH_SERVICE_URLS"] = json.dumps(urls)
+            by_name = {s.name: s.url for s in self.services}
+            self.env["LOOKOUT_HEALTH_MONITOR_URL"] = by_name["health-monitor"]
+            self.env["LOOKOUT_BACKUP_WORKER_URL"] = by_name["backup-worker"]
+            logged = {s.name: self._log_size(s) for s in self.services}
+            for service in self.services:
+                self.start_service(service)
+            try:
+                deadline = time.monotonic() + READY_TIMEOUT_S
+                for service in self.services:
+                    self._wait_ready(service, deadline)
+                return
+            except RuntimeError:
+                lost = [s for s in self.services if self._lost_port(s, logged[s.name])]
+                if attempt > 0 or not lost:
+                    raise
+                print(f"  port {lost[0].port} was taken before {lost[0].name} bound it; retrying")
+                for service in reversed(self.services):
+                    stop_process(service.process, timeout=SERVICE_STOP_TIMEOUT_S)
+                    self.ports.chosen.pop(service.name, None)
+
+    def _log_size(self, service: ServiceSpec) -> int:
+        log = self.logs / f"{service.name}.log"
+        return log.stat().st_size if log.exists() else 0
+
+    def _lost_port(self, service: ServiceSpec, since: int) -> bool:
+        """Whether `service` exited because its port was taken (its log since `since`)."""
+        if service.process.poll() is None:
+            return False
+        with open(self.logs / f"{service.name}.log", "rb") as log:
+            log.seek(since)
+            return b"address already in use" in log.read().lower()
 
     def start_service(self, service: ServiceSpec) -> None:
         env = {**os.environ, **self.env, "LOOKOUT_HTTP_PORT": str(service.port)}
