@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 from support.browser_stack import CHROMIUM
 from support.db import fresh_database
 from support.resolve import Resolved, S3Endpoint, kafka_broker, postgres_server, s3_endpoint
@@ -58,6 +58,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_terminal_summary(terminalreporter) -> None:
     for name, origin in sorted(RESOLVED.items()):
         terminalreporter.write_line(f"real service used: {name}: {origin}")
+
+
+# How long a browser assertion waits for the page (Playwright's default is 5 s). A tab
+# fires a dozen requests at once; on this suite's shared 2-core machine, with two test
+# workers and a whole stack beside Chromium, its first data took over 5 s once.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
