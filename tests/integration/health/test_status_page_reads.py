@@ -19,7 +19,7 @@ from lookout_health.status_page import store as page_store
 from lookout_health.status_page.build import build_page
 from lookout_health.status_page.model import DAYS
 from lookout_health.status_page.render import render_html
-from lookout_health.store.results import latest_results, results_by_location
+from lookout_health.store.results import CURRENT_RESULTS, latest_results, results_by_location
 from lookout_health.uptime import MAX_RESULT_SPAN, Resolution, Scope, Seconds, bucket_start
 
 pytestmark = pytest.mark.integration
@@ -62,6 +62,9 @@ async def test_current_and_location_statuses_match_the_full_result_reads(db) -> 
         assert len(current) == 55
         assert set(current.values()) == set(CheckStatus)
     assert await page_store.current_statuses(db, checks, 300.0) != current
+    # Equal because it is the same choice: the page selects two columns of the one
+    # definition, not a copy of it that could drift.
+    assert CURRENT_RESULTS in page_store._CURRENT_STATUSES
 
     since = now - MAX_RESULT_SPAN
     rows = await results_by_location(db, checks, since)

@@ -11,37 +11,17 @@ from functools import lru_cache
 import asyncpg
 
 from lookout_common.contracts.health_events import CheckStatus
+from lookout_health.store import results as result_store
 from lookout_health.uptime import Scope, Seconds
 
 # Components whose earlier days' rollups are kept as `Seconds` between reads.
 EARLIER_DAYS_KEPT = 1024
 # A status's member by its value: 25 times faster than `CheckStatus(value)`, for 10,000.
 _STATUS = {status.value: status for status in CheckStatus}
-# The same choice as `lookout_health.store.latest_results` (the worst, then newest, of a
-# check's newest result and each recent location's newest), keeping only the status.
-_CURRENT_STATUSES = """
-    WITH candidates AS (
-        SELECT name AS check_name, latest.status, latest.checked_at
-        FROM unnest($1::text[]) AS name
-        CROSS JOIN LATERAL (
-            SELECT status, checked_at FROM system_health_logs WHERE check_name = name
-            ORDER BY checked_at DESC LIMIT 1
-        ) AS latest
-        UNION ALL
-        SELECT v.check_name, latest.status, latest.checked_at
-        FROM health_location_verdicts AS v
-        CROSS JOIN LATERAL (
-            SELECT status, checked_at FROM system_health_logs
-            WHERE check_name = v.check_name AND location = v.location
-            ORDER BY checked_at DESC LIMIT 1
-        ) AS latest
-        WHERE v.check_name = ANY($1::text[]) AND v.updated_at >= now() - $2::interval
-    )
-    SELECT DISTINCT ON (check_name) check_name, status FROM candidates
-    ORDER BY check_name,
-             CASE status WHEN 'unhealthy' THEN 2 WHEN 'degraded' THEN 1 ELSE 0 END DESC,
-             checked_at DESC
-"""
+# The checks' current statuses, chosen as `latest_results` chooses their results.
+_CURRENT_STATUSES = (
+    f"WITH {result_store.CURRENT_RESULTS} SELECT check_name, status FROM current_results"
+)
 
 
 async def current_statuses(
@@ -50,7 +30,7 @@ async def current_statuses(
     """{check: its current status}, as `store.latest_results` decides it (a location
     counts while its verdict was updated within `window_s`, the quorum window); checks
     without any result are absent."""
-    rows = await connection.fetch(_CURRENT_STATUSES, checks, timedelta(seconds=window_s))
+    rows = await connection.fetch(_CURRENT_STATUSES, checks, window_s)
     return {row[0]: _STATUS[row[1]] for row in rows}
 
 

@@ -57,18 +57,13 @@ async def insert_results(
     )
 
 
-async def latest_results(
-    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], window_s: float
-) -> list[CheckResult]:
-    """The current result of each check: the worst (then newest) of its newest result and
-    the newest of every location whose verdict on it is current (updated within `window_s`,
-    the quorum window: a stale verdict's location shows nothing). With one location
-    that is simply the newest result (one index lookup per check); with several, a
-    location's unconfirmed failure shows as `degraded` and a confirmed one as `unhealthy`
-    whichever location happened to run last."""
-    rows = await connection.fetch(
-        """
-        WITH candidates AS (
+# The current result of each check named in $1 (text[]): the worst (then newest) of its
+# newest result and the newest of every location whose verdict on it was updated within
+# $2 seconds (float8, the quorum window). One definition for every reader: `latest_results`
+# takes whole rows, the status page (`status_page.store`) only the status.
+CURRENT_RESULTS = """
+    current_results AS (
+        SELECT DISTINCT ON (check_name) * FROM (
             SELECT latest.* FROM unnest($1::text[]) AS name
             CROSS JOIN LATERAL (
                 SELECT * FROM system_health_logs WHERE check_name = name
@@ -82,13 +77,26 @@ async def latest_results(
                 ORDER BY checked_at DESC LIMIT 1
             ) AS latest
             WHERE v.check_name = ANY($1::text[])
-              AND v.updated_at >= now() - make_interval(secs => $2)
-        )
-        SELECT DISTINCT ON (check_name) * FROM candidates
+              AND v.updated_at >= now() - make_interval(secs => $2::float8)
+        ) AS candidates
         ORDER BY check_name,
                  CASE status WHEN 'unhealthy' THEN 2 WHEN 'degraded' THEN 1 ELSE 0 END DESC,
                  checked_at DESC
-        """,
+    )
+"""
+
+
+async def latest_results(
+    connection: asyncpg.Connection | asyncpg.Pool, checks: list[str], window_s: float
+) -> list[CheckResult]:
+    """The current result of each check (`CURRENT_RESULTS`): the worst (then newest) of its
+    newest result and the newest of every location whose verdict on it is current (updated
+    within `window_s`, the quorum window: a stale verdict's location shows nothing). With
+    one location that is simply the newest result (one index lookup per check); with
+    several, a location's unconfirmed failure shows as `degraded` and a confirmed one as
+    `unhealthy` whichever location happened to run last."""
+    rows = await connection.fetch(
+        f"WITH {CURRENT_RESULTS} SELECT * FROM current_results ORDER BY check_name",
         checks,
         window_s,
     )
