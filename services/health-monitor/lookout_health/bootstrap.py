@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 import asyncpg
@@ -45,10 +46,13 @@ class Services:
     public_health: Cached[tuple[PublicHealth, int]]
     config_state: Callable[[], ConfigState]
     status_settings: StatusPageSettings = field(default_factory=status_page_settings)
-    status_page: Cached[StatusPage] = field(
-        default_factory=lambda: Cached(status_page_settings().status_cache_s)
-    )
     rolling_uptime: RollingUptime = field(default_factory=RollingUptime)
+
+    @cached_property
+    def status_page(self) -> Cached[StatusPage]:
+        """The page, kept for `status_settings.status_cache_s`: derived from the settings
+        this object holds, so the two cannot disagree."""
+        return Cached(self.status_settings.status_cache_s)
 
 
 @asynccontextmanager

@@ -1,6 +1,6 @@
 """The status page is built once per `status_cache_s`, however many visitors ask, and the
-cache lives in the process's `Services` (one per app), not on the app's state; the
-bootstrap's cache takes its period from `LOOKOUT_STATUS_CACHE_S`."""
+cache lives in the process's `Services` (one per app), not on the app's state, and takes
+its period from the `status_settings` those services hold (`LOOKOUT_STATUS_CACHE_S`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from lookout_health.bootstrap import Services
 from lookout_health.cache import Cached
 from lookout_health.status_page import routes
-from lookout_health.status_page.settings import status_page_settings
+from lookout_health.status_page.settings import StatusPageSettings, status_page_settings
 
 
 @pytest.fixture
@@ -59,14 +59,17 @@ async def test_each_services_object_keeps_its_own_page(builds: list[object]) -> 
     assert len(builds) == 2
 
 
-def test_the_services_page_cache_keeps_a_page_for_lookout_status_cache_s(
+def test_the_services_page_cache_keeps_a_page_for_its_status_settings_cache_s(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("LOOKOUT_STATUS_CACHE_S", "42")
+    monkeypatch.setenv("LOOKOUT_STATUS_CACHE_S", "7")  # the settings given win over it
     status_page_settings.cache_clear()
+    unused: Any = None  # the page cache needs none of the other services
     try:
-        unused: Any = None  # the page cache needs none of the other services
-        services = Services(unused, unused, unused, unused, unused, unused)
+        given = Services(*[unused] * 6, status_settings=StatusPageSettings(status_cache_s=42))
+        from_env = Services(*[unused] * 6)
     finally:
         status_page_settings.cache_clear()
-    assert services.status_page.ttl_s == 42
+    assert given.status_page.ttl_s == 42
+    assert given.status_page is given.status_page  # one cache per Services
+    assert from_env.status_settings.status_cache_s == from_env.status_page.ttl_s == 7
