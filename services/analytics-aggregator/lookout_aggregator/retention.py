@@ -1,5 +1,6 @@
 """Raw-event retention: whole day partitions of `user_analytics` older than
-LOOKOUT_EVENTS_RETENTION_DAYS are dropped; rollups and per-person state are kept.
+LOOKOUT_EVENTS_RETENTION_DAYS are dropped, with the funnels' packed step times of those
+days (step_times); rollups and per-person state are kept.
 
 Dropping a partition is instant and leaves no dead rows, unlike a DELETE of the same
 rows. The event-id ledger keeps ids `LEDGER_GRACE` longer than the raw rows, so a
@@ -68,6 +69,8 @@ async def drop_expired(
                 await connection.execute(f'DROP TABLE IF EXISTS "{partitions[day]}"')
                 dropped.append(partitions[day])
                 DROPPED.inc()
+            # Also days whose partition never existed or went before migration 0019.
+            await connection.execute("DELETE FROM step_times WHERE day < $1", first_kept)
             ledger_cutoff = datetime.combine(first_kept, datetime.min.time(), UTC) - LEDGER_GRACE
             await connection.execute("DELETE FROM event_ids WHERE occurred_at < $1", ledger_cutoff)
         finally:

@@ -42,6 +42,7 @@ from lookout_aggregator.rollups.identity import IDENTITY
 from lookout_aggregator.rollups.pages import PAGES
 from lookout_aggregator.rollups.person_events import PERSON_EVENTS
 from lookout_aggregator.rollups.search import SEARCH
+from lookout_aggregator.rollups.step_times import STEP_TIMES
 from lookout_aggregator.rollups.values import VALUES
 from lookout_common.contracts.events import EventType, MessageKind
 
@@ -203,6 +204,7 @@ FAMILIES: tuple[Fragment, ...] = (
     VALUES,
     ERRORS,
     GEO,
+    STEP_TIMES,
 )
 
 

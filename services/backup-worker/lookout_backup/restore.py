@@ -40,7 +40,7 @@ from lookout_backup.manifest import (
 from lookout_backup.names import INTERNAL_TABLES, SAFE_RUN_ID, object_stem, qualified, quote
 from lookout_backup.plaintext import PlaintextDecoder
 from lookout_backup.targets import Target
-from lookout_common.infra import erasure_ledger
+from lookout_common.infra import erasure_ledger, step_records
 
 
 @dataclass
@@ -159,7 +159,13 @@ def _steps(chain: list[Manifest], collection: str) -> list[tuple[Manifest, Colle
 async def _reapply_erasures(
     connection: asyncpg.Connection, schema: str, table: str, erased: Sequence[str]
 ) -> int:
-    """Delete the rows of erased people from a restored personal table (same transaction)."""
+    """Delete the rows of erased people from a restored personal table (same transaction);
+    from a restored step_times, the records of their person keys (an erased anonymous id's
+    events stored under another user's id keep their records there, as the ledger names
+    ids, not events)."""
+    if table == step_records.TABLE and erased:
+        keys = step_records.ledger_keys(erased)
+        return await step_records.remove(connection, keys, qualified(schema, table))
     personal = erasure_ledger.BY_NAME.get(table)
     if personal is None or not erased:
         return 0

@@ -1,8 +1,16 @@
 """Funnels over people's events: how many people did steps 1..k in order within a conversion
-window, and how long each step took them. One SQL statement reads the raw events of the
-steps' names (the `(event, occurred_at)` index), marks which steps each matches and hands
-them over sorted by person and time, packed as one byte string; `funnel_paths.py` matches
-every person at once with array operations.
+window, and how long each step took them; `funnel_paths.py` matches every person at once
+with array operations.
+
+Where the step events come from:
+- Steps without property filters: the step times the aggregator keeps (step_times,
+  migration 0019: per event name and UTC day, 17 bytes an event with the person's key and
+  the time), read as a few rows a day; anonymous records are followed to their user
+  through identity_links' keys here, at query time, so a later identify counts.
+- Steps with property filters (the records hold no properties), and any funnel where two of
+  a person's step events share a time (only the raw rows' event ids order them): one SQL
+  statement reads the raw events of the steps' names (the `(event, occurred_at)` index),
+  marks which steps each matches and hands them over packed as one byte string a person.
 
 How a person is counted:
 - A step matches an event with the step's event name whose properties hold every filter
@@ -32,7 +40,14 @@ import asyncpg
 from pydantic import Field
 
 from lookout_common.contracts.models import Camel
-from lookout_dashboard.analysis.funnel_paths import RECORD, Int64s, furthest_paths
+from lookout_dashboard.analysis.funnel_paths import (
+    RECORD,
+    Int64s,
+    Paths,
+    furthest_paths,
+    match,
+    stored_events,
+)
 
 # Text without NUL (Postgres text cannot hold it); bounded like the events' own fields.
 FilterText = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")]
@@ -51,6 +66,19 @@ PERSON = "coalesce(ua.user_id, link.user_id, ua.anonymous_id)"
 LINKED = (
     "LEFT JOIN identity_links AS link ON ua.user_id IS NULL AND link.anonymous_id = ua.anonymous_id"
 )
+
+
+# The stored records of the steps' event names for the UTC days of a range (step_times,
+# written by the aggregator with the raw rows), and identity_links as person-key pairs.
+STORED_STEPS = """
+SELECT event, records FROM step_times
+WHERE event = ANY($1::text[]) AND day >= $2::date AND day <= $3::date
+ORDER BY day, chunk
+"""
+LINK_KEYS = """
+SELECT string_agg(lookout_person_key(anonymous_id) || lookout_person_key(user_id), ''::bytea)
+FROM identity_links
+"""
 
 
 class FunnelError(ValueError):
@@ -125,19 +153,19 @@ async def count_funnel(
     _check(steps)
     if window <= timedelta(0):
         raise FunnelError("window: the conversion window must be positive")
+    window_us, to_us = _microseconds(window), _microseconds(end - POSTGRES_EPOCH)
+    paths: Paths | None = None
+    rounds: tuple[bool, ...] = (False, True)
+    if not any(step.filters for step in steps):
+        paths = await _stored_paths(connection, steps, window, start, end, max_step_events)
+        rounds = (True,)  # None: equal times, which only the raw rows' event ids order
     arguments: list[object] = [start, end + window, [step.event for step in steps]]
     if any(step.filters for step in steps):
         arguments.append([step.filters for step in steps])
-    window_us, to_us = _microseconds(window), _microseconds(end - POSTGRES_EPOCH)
-    paths = None
-    for ordered in (False, True):  # ordered: when equal times leave it to the event ids
+    for ordered in rounds if paths is None else ():  # ordered: equal times by event id
         people = await connection.fetch(funnel_sql(steps, ordered=ordered), *arguments)
         packed = [row[0] for row in people]
-        if sum(map(len, packed)) > max_step_events * RECORD.itemsize:
-            raise FunnelError(
-                f"from: more than {max_step_events:,} step events in the range and window; "
-                "narrow the time range"
-            )
+        _check_size(sum(map(len, packed)) // RECORD.itemsize, max_step_events)
         paths = furthest_paths(packed, len(steps), window_us, to_us, ordered=ordered)
         if paths is not None:
             break
@@ -156,6 +184,49 @@ async def count_funnel(
         )
         for index, step in enumerate(steps)
     ]
+
+
+async def _stored_paths(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    steps: Sequence[FunnelStep],
+    window: timedelta,
+    start: datetime,
+    end: datetime,
+    max_step_events: int,
+) -> Paths | None:
+    """The paths from the aggregator's stored records (funnels without property filters:
+    the records hold no properties); None when two of a person's step events share a time."""
+    names = [step.event for step in steps]
+    bits = {name: sum(1 << k for k, step in enumerate(names) if step == name) for name in names}
+    until = end + window
+    links = await connection.fetchval(LINK_KEYS) or b""
+    rows = await connection.fetch(
+        STORED_STEPS, sorted(bits), start.astimezone(UTC).date(), until.astimezone(UTC).date()
+    )
+    person, times, marks = stored_events(
+        [(bits[row["event"]], row["records"]) for row in rows],
+        links,
+        _microseconds(start - POSTGRES_EPOCH),
+        _microseconds(until - POSTGRES_EPOCH),
+    )
+    _check_size(len(times), max_step_events)
+    return match(
+        person,
+        times,
+        marks,
+        len(steps),
+        _microseconds(window),
+        _microseconds(end - POSTGRES_EPOCH),
+        ordered=False,
+    )
+
+
+def _check_size(step_events: int, max_step_events: int) -> None:
+    if step_events > max_step_events:
+        raise FunnelError(
+            f"from: more than {max_step_events:,} step events in the range and window; "
+            "narrow the time range"
+        )
 
 
 def _microseconds(span: timedelta) -> int:

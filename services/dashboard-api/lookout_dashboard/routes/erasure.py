@@ -6,6 +6,7 @@ in one transaction. The event-id ledger keeps the erased events' ids (ids only, 
 content), so a Kafka redelivery of one of them is recognised and not stored again.
 Events still waiting in Kafka when the erasure runs are stored after it: erase once
 the person's traffic has stopped (for example after account deletion), or again.
+The funnels' packed step times (step_times) lose the records of every raw event erased.
 The erasure ledger keeps sha256 hashes of the erased ids (lookout_common.infra.erasure_ledger),
 and the backup worker deletes them again after restoring any personal table.
 """
@@ -18,7 +19,7 @@ import asyncpg
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from lookout_common.infra import erasure_ledger
+from lookout_common.infra import erasure_ledger, step_records
 from lookout_common.infra.auth import Admin
 from lookout_common.infra.erasure_ledger import PERSONAL_TABLES
 from lookout_dashboard.bootstrap import PoolDep
@@ -53,7 +54,9 @@ async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Era
             "SELECT anonymous_id FROM identity_links WHERE user_id = $1 ORDER BY 1", user_id
         )
         identities = [user_id, *(row["anonymous_id"] for row in linked)]
-        deleted = {}
+        # Before the raw rows go: the records stored for them (the person key and the
+        # time of each of their events, as migration 0019's lookout_step_record).
+        deleted = {"step_times": await erase_step_times(connection, identities)}
         for personal in PERSONAL_TABLES:
             status = await connection.execute(
                 f"DELETE FROM {personal.table} WHERE {personal.condition('{column} = ANY($1)')}",
@@ -71,6 +74,17 @@ async def erase(connection: asyncpg.Connection, user_id: str, actor: str) -> Era
             detail={"identities": len(identities), "deleted": deleted},
         )
     return Erasure(user_id=user_id, identities=identities, deleted=deleted)
+
+
+async def erase_step_times(connection: asyncpg.Connection, identities: list[str]) -> int:
+    """Remove the stored step records of the person's raw events (call before those go):
+    every event the raw erasure deletes, by its person key and time."""
+    records = await connection.fetchval(
+        "SELECT array_agg(DISTINCT lookout_step_record(user_id, anonymous_id, occurred_at))"
+        " FROM user_analytics WHERE user_id = ANY($1) OR anonymous_id = ANY($1)",
+        identities,
+    )
+    return await step_records.remove(connection, [record[:16] for record in records or ()])
 
 
 @router.delete(
