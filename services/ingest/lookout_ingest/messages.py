@@ -33,6 +33,7 @@ from lookout_common.contracts.events import (
 )
 from lookout_common.contracts.timebounds import DEFAULT_MAX_AGE_DAYS
 from lookout_ingest.bounds import shape_errors
+from lookout_ingest.envelope import checked_event
 
 _BOOKING_EVENTS = frozenset({EventType.BOOKING_ATTEMPT.value, EventType.BOOKING_COMPLETED.value})
 
@@ -208,18 +209,23 @@ def to_event(
     if oldest is None:
         oldest = received_at - timedelta(days=DEFAULT_MAX_AGE_DAYS)
     timestamp = event_time(message, received_at, oldest, index)
-    return AnalyticsEvent(
-        event_id=message.message_id or uuid.uuid4().hex,
-        kind=message.type,
-        event=event,
-        user_id=message.user_id,
-        anonymous_id=message.anonymous_id,
-        properties=properties,
-        traits=message.traits,
-        context=message.context,
-        timestamp=timestamp,
-        received_at=received_at,
-        sent_at=_utc(message.sent_at),
-        source=source,
-        request_id=request_id,
+    # Every value below is valid for its envelope field (the message's own validation and
+    # the checks above), so the envelope is not validated again (see `envelope.py`).
+    return checked_event(
+        {
+            "schema_version": 1,
+            "event_id": message.message_id or uuid.uuid4().hex,
+            "kind": message.type,
+            "event": event,
+            "user_id": message.user_id,
+            "anonymous_id": message.anonymous_id,
+            "properties": properties,
+            "traits": message.traits,
+            "context": message.context,
+            "timestamp": timestamp,
+            "received_at": received_at,
+            "sent_at": _utc(message.sent_at),
+            "source": source,
+            "request_id": request_id,
+        }
     )

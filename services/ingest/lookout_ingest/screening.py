@@ -22,6 +22,7 @@ from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.bots import BotFilter, user_agent_of
 from lookout_ingest.dedupe import RecentIds
 from lookout_ingest.enrich import Enricher
+from lookout_ingest.envelope import replaced
 from lookout_ingest.geo import GeoDatabase
 from lookout_ingest.pii import Scrubber
 from lookout_ingest.privacy import apply_geo_consent, consent_of, counted_name
@@ -125,12 +126,10 @@ class Screen:
                 geo=consent.geo,
                 event_id=event.event_id,
             )
-            update = {
-                "context": context,
-                "properties": properties,
-                "traits": scrubber.mapping(located.traits),
-            }
-            result.publish.append(event.model_copy(update=update))
+            traits = scrubber.mapping(located.traits)
+            result.publish.append(
+                replaced(event, context=context, properties=properties, traits=traits)
+            )
         result.redactions = scrubber.redactions
         return result
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from support.geoip import city_record, write_mmdb
 
+from lookout_common.contracts.events import AnalyticsEvent
 from lookout_common.infra.apikeys import ApiKey, Role
 from lookout_common.infra.settings import IngestSettings
 from lookout_ingest.acceptance import Ingest, IngestRequest, Verdict
@@ -227,13 +228,27 @@ class RecordingProducer:
         return acknowledged
 
 
-async def published(geoip_database: Path) -> list[dict[str, Any]]:
-    """Every record ingest sends to the events topic for `sample()`, in order."""
+class KeepingPublisher(EventPublisher):
+    """The real publisher (it encodes), keeping the events it was handed."""
+
+    def __init__(self, producer: RecordingProducer, settings: IngestSettings) -> None:
+        super().__init__(producer, settings)  # type: ignore[arg-type]  # a stand-in producer
+        self.events: list[AnalyticsEvent] = []
+
+    async def publish(self, events: Sequence[AnalyticsEvent]) -> None:
+        self.events.extend(events)
+        await super().publish(events)
+
+
+async def published(geoip_database: Path) -> tuple[list[dict[str, Any]], list[AnalyticsEvent]]:
+    """Every record ingest sends to the events topic for `sample()`, in order, and the
+    events it made them of."""
     settings = IngestSettings(
         geoip_database=geoip_database, topic_prefix="", key_rate_per_s=0, ip_rate_per_s=0
     )
     producer = RecordingProducer()
-    ingest = Ingest(settings, Keys(), EventPublisher(producer, settings))  # type: ignore[arg-type]
+    publisher = KeepingPublisher(producer, settings)
+    ingest = Ingest(settings, Keys(), publisher)
     try:
         for number, (kind, body, origin) in enumerate(sample()):
             request = IngestRequest(
@@ -247,7 +262,8 @@ async def published(geoip_database: Path) -> list[dict[str, Any]]:
             assert (await ingest.accept(request)).verdict is Verdict.STORED
     finally:
         ingest.close()
-    return [record for record in producer.records if record["topic"] == "analytics.events.v1"]
+    records = [record for record in producer.records if record["topic"] == "analytics.events.v1"]
+    return records, publisher.events
 
 
 @pytest.fixture(scope="module")
@@ -260,4 +276,15 @@ def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def test_published_records_are_the_bytes_of_the_validated_path(city_db: Path) -> None:
     expected = [json.loads(line) for line in EXPECTED.read_text().splitlines()]
-    assert await published(city_db) == expected
+    records, _ = await published(city_db)
+    assert records == expected
+
+
+async def test_each_event_is_what_validating_its_fields_makes(city_db: Path) -> None:
+    _, events = await published(city_db)
+    assert len(events) == 18
+    for event in events:
+        validated = AnalyticsEvent.model_validate(event.__dict__)
+        assert list(event.__dict__) == list(AnalyticsEvent.model_fields)
+        assert event.__getstate__() == validated.__getstate__()
+        assert event.model_copy(update={"traits": {"a": 1}}).traits == {"a": 1}
