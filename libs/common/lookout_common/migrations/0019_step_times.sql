@@ -24,7 +24,7 @@ CREATE FUNCTION lookout_step_record(user_id text, anonymous_id text, at timestam
 CREATE TABLE step_times (
     event   text NOT NULL,
     day     date NOT NULL,                          -- UTC day of every record's time
-    chunk   bigint GENERATED ALWAYS AS IDENTITY,
+    chunk   bigserial,                              -- restorable: COPY may set it
     records bytea NOT NULL,
     PRIMARY KEY (event, day, chunk)
 );
