@@ -4,8 +4,9 @@
 Writes, per check, the rollup rows the three windows read (minute rows around the 24 h
 window's start and in the last hour, hour rows for the 24 h body and around the 7- and
 30-day starts, 60 days of day rows) and ten results, then times the route's handler (its
-two reads and the answer's models; the first call fills the settled sums it keeps)
-next to a raw baseline measured in the same run: the three windows' sums per check
+two reads and the answer's models) with the loop that fills the settled sums running
+beside it, as in the monitor (the first request waits for its start-up fill), next to a
+raw baseline measured in the same run: the three windows' sums per check
 written as one plain SQL query (GROUP BY with a FILTER per window). Prints the medians,
 p95, the ratio and the load average.
 
@@ -97,6 +98,7 @@ async def run(count: int, runs: int) -> bool:
         rows = await seed(pool, names, now)
 
         rolling = RollingUptime()  # kept between requests, as the monitor's Services keeps it
+        keeper = asyncio.create_task(rolling.keep(pool, lambda: names))  # and its loop
 
         async def route() -> None:
             await checks_route(pool, monitor, rolling, None)  # type: ignore[arg-type]
@@ -131,12 +133,15 @@ async def run(count: int, runs: int) -> bool:
         baseline = median(await timed_ms(raw, runs))
         p95 = percentile(samples, 0.95)
         print(
-            f"/api/v1/health/checks: first {first:.1f} ms, median {median(samples):.1f} ms,"
+            f"/api/v1/health/checks: first (waits for the fill) {first:.1f} ms,"
+            f" median {median(samples):.1f} ms,"
             f" p95 {p95:.1f} ms; raw SQL {baseline:.1f} ms; ratio"
             f" {median(samples) / baseline:.2f}; target median < {TARGET_MS:.0f} ms"
             f" {'met' if median(samples) < TARGET_MS else 'MISSED'}"
         )
         print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
         await pool.close()
     return median(samples) < TARGET_MS
 

@@ -102,6 +102,10 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
             apply(config)
             defaults = ConfigState(path=None, checks=[c.name for c in config.checks])
             config_state = lambda: defaults  # noqa: E731
+        rolling_uptime = RollingUptime()  # /checks' settled sums, filled by its own loop
+        loops.spawn(
+            "health-rolling-uptime", lambda: rolling_uptime.keep(pool, lambda: monitor.checks)
+        )
         try:
             yield Services(
                 settings=settings,
@@ -110,6 +114,7 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
                 keys=KeyCache(pool, 30.0),
                 public_health=Cached(settings.health_status_cache_s),
                 config_state=config_state,
+                rolling_uptime=rolling_uptime,
             )
         finally:
             await monitor.stop()

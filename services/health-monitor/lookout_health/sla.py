@@ -51,7 +51,7 @@ def window_plan(now: datetime, days: int) -> WindowPlan:
 # The checks' uptime windows (`/api/v1/health/checks`; the status card reads the last).
 UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
-_STEP = {
+STEP = {
     Resolution.MINUTE: timedelta(minutes=1),
     Resolution.HOUR: timedelta(hours=1),
     Resolution.DAY: timedelta(days=1),
@@ -65,15 +65,15 @@ def rolling_ranges(now: datetime, length: timedelta) -> list[tuple[Resolution, d
     then hours for a window the minute rows still cover (48 h), hours then days for longer
     ones: the start is off by less than a minute (24 h) or an hour (7 and 30 days)."""
     minutes_kept = RETENTION[Resolution.MINUTE]
-    if minutes_kept is not None and length + _STEP[Resolution.HOUR] <= minutes_kept:
+    if minutes_kept is not None and length + STEP[Resolution.HOUR] <= minutes_kept:
         fine, coarse = Resolution.MINUTE, Resolution.HOUR
     else:
         fine, coarse = Resolution.HOUR, Resolution.DAY
     start = bucket_start(now - length, fine)
     split = bucket_start(start, coarse)
     if split < start:
-        split += _STEP[coarse]
-    return [(fine, start, split), (coarse, split, bucket_start(now, coarse) + _STEP[coarse])]
+        split += STEP[coarse]
+    return [(fine, start, split), (coarse, split, bucket_start(now, coarse) + STEP[coarse])]
 
 
 def month_starts(now: datetime, months: int) -> list[datetime]:

@@ -49,7 +49,7 @@ async def checks(
     names = list(configured)
     latest, uptime = await asyncio.gather(  # two connections of the pool
         result_store.latest_results(pool, names, monitor.quorum.window_s),
-        rolling.uptime(pool, names, now, list(UPTIME_WINDOWS.values())),
+        rolling.uptime(pool, names, now),
     )
     results = {r.service: r for r in latest}
     return [
