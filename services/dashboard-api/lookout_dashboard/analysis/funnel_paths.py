@@ -154,45 +154,46 @@ def stored_events(
 
 def _person_numbers(keys: Int64s) -> Int64s:
     """Numbers from 0 for the distinct keys, equal for equal keys, in linear time (sorting
-    the keys would cost more than the whole match). Keys are hashes, so their bits are
-    uniform: each round gives every key still unnumbered the slot its next 18 bits name,
-    and keeps those it got to itself; the rest go on to the next bits."""
-    numbers = np.empty(len(keys), dtype=np.int64)
-    pending = np.arange(len(keys), dtype=np.int64)
-    for round_, shift in enumerate(range(0, 64 - 18 + 1, 18)):
-        if not len(pending):
-            break
-        slots = (keys[pending] >> shift) & (_SLOTS - 1)
-        owner = np.zeros(_SLOTS, dtype=np.int64)
-        owner[slots] = keys[pending]
-        own = owner[slots] == keys[pending]
-        numbers[pending[own]] = round_ * _SLOTS + slots[own]
-        pending = pending[~own]
-    if len(pending):  # keys equal in every 18 bits tried: number them by sorting
-        _, rest = np.unique(keys[pending], return_inverse=True)
-        numbers[pending] = (round_ + 1) * _SLOTS + rest
-    used = np.zeros(int(numbers.max(initial=0)) + 1, dtype=np.int64)
-    used[numbers] = 1
-    return np.cumsum(used)[numbers] - 1
+    the keys would cost more than the whole match). Keys are hashes, so their low bits are
+    uniform: a key whose slot (its low 18 bits) holds no other key is numbered by its slot;
+    the few keys that share a slot are numbered by sorting them alone."""
+    slots = keys & (_SLOTS - 1)
+    owner = np.zeros(_SLOTS, dtype=np.int64)
+    owner[slots] = keys
+    numbers = slots.copy()
+    shared = np.flatnonzero(owner[slots] != keys)
+    if len(shared):
+        numbers[shared] = _SLOTS + np.unique(keys[shared], return_inverse=True)[1]
+    used = np.zeros(int(numbers.max(initial=0)) + 1, dtype=bool)
+    used[numbers] = True
+    ranked: Int64s = (np.cumsum(used) - 1)[numbers]
+    return ranked
 
 
 def _earliest_later(positions: Int64s, current: Int64s, person: Int64s) -> Int64s:
-    """For each position in `current`, the first of `positions` after it that belongs to
-    the same person, else -1."""
-    if not len(positions):
-        return np.full(len(current), -1, dtype=np.int64)
-    index = np.searchsorted(positions, current, side="right")
-    found = positions[np.minimum(index, len(positions) - 1)]
-    same = (index < len(positions)) & (person[found] == person[current])
-    return np.where(same, found, -1)
+    """For each position in `current`, the first of `positions` (ascending) after it that
+    belongs to the same person, else -1: one pass from the end carries the nearest of
+    `positions` at or after each index."""
+    size = len(person)
+    upcoming = np.full(size + 1, size, dtype=np.int64)
+    upcoming[positions] = positions
+    upcoming = np.minimum.accumulate(upcoming[::-1])[::-1]
+    later = upcoming[current + 1]
+    same = (later < size) & (person[np.minimum(later, size - 1)] == person[current])
+    return np.where(same, later, -1)
 
 
 def _deepest_earliest(owner: Int64s, depth: Int64s) -> Int64s:
-    """Of each person's starts (in time order), the index of the deepest, earliest first."""
-    order = np.lexsort((np.arange(len(depth)), -depth, owner))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = owner[order][1:] != owner[order][:-1]
-    return order[first]
+    """Of each person's starts (grouped by person in ascending order, each person's in time
+    order), the index of the deepest, the earliest among equals; linear, no sort."""
+    if not len(owner):
+        return np.arange(0, dtype=np.int64)
+    first = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    deepest = np.maximum.reduceat(depth, first)
+    group = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(owner))))
+    candidates = np.flatnonzero(depth == deepest[group])
+    keep = np.concatenate(([True], group[candidates][1:] != group[candidates][:-1]))
+    return candidates[keep]
 
 
 def _tally(depth: Int64s, chain: list[Int64s], steps: int) -> Paths:
