@@ -12,14 +12,21 @@ What the workers share lives in a private directory the supervisor makes for the
 (and removes when it stops): the rate limits' table of buckets (`shared_limits`), and
 prometheus_client's multiprocess files (`PROMETHEUS_MULTIPROC_DIR`), so that `/metrics`
 on any worker counts what all of them did. Both are named to the workers in the
-environment they start with.
+environment they start with. A supervisor killed outright (SIGKILL, the OOM killer)
+cannot remove its directory, so the directory is named after it (its pid and the
+instant it started) and the next start removes every such directory whose supervisor is
+gone; its workers get SIGTERM when it dies (Linux's parent-death signal) and exit.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
+import re
+import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -41,6 +48,10 @@ log = logging.getLogger("lookout.ingest")
 
 SERVICE = "ingest"
 MAX_WORKERS = 64
+# A run directory: lookout-ingest-<supervisor pid>-<its start time in clock ticks>-<random>.
+RUN_PREFIX = "lookout-ingest-"
+_RUN_NAME = re.compile(rf"{RUN_PREFIX}(\d+)-(\d+)-\w+")
+_PR_SET_PDEATHSIG = 1
 
 
 class IngestServerSettings(IngestSettings):
@@ -58,11 +69,48 @@ class IngestServerSettings(IngestSettings):
 def worker_app() -> FastAPI:
     """The app of one worker process, built in that process from the environment (the
     supervisor's settings, and the rate limits' table it made)."""
+    table = Path(os.environ[TABLE_ENV])
+    run = _RUN_NAME.fullmatch(table.parent.name)
+    assert run is not None, f"{TABLE_ENV} is not in a run directory"
+    stop_with_supervisor(int(run[1]))
     settings = IngestSettings()
     configure_logging(SERVICE, settings.log_level)
-    return create_app(
-        settings, functools.partial(bootstrap, shared_limits=Path(os.environ[TABLE_ENV]))
-    )
+    return create_app(settings, functools.partial(bootstrap, shared_limits=table))
+
+
+def stop_with_supervisor(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM when its supervisor dies, however it dies
+    (else a SIGKILLed supervisor leaves its workers serving the port)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != supervisor:  # it died before the call: no signal will come
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def started_at(pid: int) -> str | None:
+    """When process `pid` started (field 22 of /proc/<pid>/stat, clock ticks after boot:
+    with the pid, it names one process even after the pid is reused); None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # the fields after the command's name
+
+
+def remove_stale_runs(directory: Path) -> list[Path]:
+    """Remove this user's run directories in `directory` whose supervisor is gone (killed
+    before it could remove them); the removed ones."""
+    removed = []
+    for path in directory.glob(f"{RUN_PREFIX}*"):
+        named = _RUN_NAME.fullmatch(path.name)
+        if named is None or path.is_symlink() or not path.is_dir():
+            continue
+        if path.stat().st_uid != os.getuid() or started_at(int(named[1])) == named[2]:
+            continue  # another user's, or its supervisor still runs
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 class WorkerSupervisor(Multiprocess):
@@ -94,7 +142,11 @@ def run(settings: IngestServerSettings) -> None:
             "workers": settings.ingest_workers,
         },
     )
-    with tempfile.TemporaryDirectory(prefix="lookout-ingest-") as shared:
+    scratch = Path(tempfile.gettempdir())
+    if removed := remove_stale_runs(scratch):
+        log.warning("removed stale run directories", extra={"directories": list(map(str, removed))})
+    prefix = f"{RUN_PREFIX}{os.getpid()}-{started_at(os.getpid())}-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=scratch) as shared:
         metrics = Path(shared, "metrics")
         metrics.mkdir()
         table = Path(shared, "rate-limits")

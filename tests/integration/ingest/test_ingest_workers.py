@@ -207,3 +207,40 @@ async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_wit
         await asyncio.sleep(0.1)
     assert not live_gauge.exists()
     assert await scraped_batch_requests(ingest) == [posted] * 6
+
+
+def gone(pid: int) -> bool:
+    """No process `pid`, or only its zombie."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def test_a_sigkilled_supervisors_run_directory_goes_at_the_next_start(
+    ingest_with, tmp_path: Path
+) -> None:
+    scratch = tmp_path / "tmp"  # the processes' temporary directory, this test's alone
+    scratch.mkdir()
+    ingest = await ingest_with(LOOKOUT_INGEST_WORKERS="2", TMPDIR=str(scratch))
+    pids = wait_for_workers(ingest, 2, other_than=set())
+    run = metrics_dir(ingest).parent
+    assert ingest.service.process is not None
+    assert run.parent == scratch
+    assert run.name.startswith(f"lookout-ingest-{ingest.service.process.pid}-")
+
+    # The supervisor alone killed outright: no shutdown code runs, so the run directory
+    # stays behind; the kernel sends its workers SIGTERM (their parent-death signal).
+    ingest.service.process.send_signal(signal.SIGKILL)
+    ingest.service.process.wait(10)
+    deadline = time.monotonic() + 30
+    while not all(map(gone, pids)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert all(map(gone, pids)), "the workers outlived their supervisor"
+    assert run.is_dir()
+
+    again = await ingest_with(LOOKOUT_INGEST_WORKERS="2", TMPDIR=str(scratch))
+    wait_for_workers(again, 2, other_than=set())
+    await wait_ready(again)
+    assert not run.exists()
+    assert [path.name for path in scratch.iterdir()] == [metrics_dir(again).parent.name]

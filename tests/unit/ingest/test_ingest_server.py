@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import stat
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -79,6 +80,39 @@ def test_several_workers_go_to_the_supervisor_with_a_private_run_directory(
     assert seen["mode"] == 0o700
     assert seen["metrics_files"] == []
     assert not seen["run_dir"].exists()
+    # Named after its supervisor, so that a later start can tell whether it still runs.
+    owner = f"{server.RUN_PREFIX}{os.getpid()}-{server.started_at(os.getpid())}-"
+    assert seen["run_dir"].name.startswith(owner)
+
+
+def test_run_directories_whose_supervisor_is_gone_are_removed(tmp_path: Path) -> None:
+    me, started = os.getpid(), server.started_at(os.getpid())
+    assert started is not None
+    assert server.started_at(0) is None
+    names = {
+        "live": f"{server.RUN_PREFIX}{me}-{started}-abc123",
+        "dead": f"{server.RUN_PREFIX}{exited_pid()}-123-x_y",
+        "reused": f"{server.RUN_PREFIX}{me}-{int(started) + 1}-q",  # same pid, other process
+        "other": f"{server.RUN_PREFIX}q1x2z3",  # not named after a supervisor
+    }
+    for name in names.values():
+        (tmp_path / name / "metrics").mkdir(parents=True)
+        (tmp_path / name / "rate-limits").write_bytes(b"table")
+    file = tmp_path / f"{server.RUN_PREFIX}{exited_pid()}-1-file"
+    file.write_text("not a directory")
+
+    removed = server.remove_stale_runs(tmp_path)
+
+    assert sorted(removed) == sorted(tmp_path / names[key] for key in ("dead", "reused"))
+    left = {path.name for path in tmp_path.iterdir()}
+    assert left == {names["live"], names["other"], file.name}
+
+
+def exited_pid() -> int:
+    """The pid of a child that has exited and been reaped: no process has it now."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 async def test_while_serving_the_collector_skips_start_up_objects_and_runs_rarely() -> None:
