@@ -23,9 +23,6 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_ERRORS_PER_EVENT = 5  # the rest of a hopeless event's errors would only repeat these
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# The only way a lone surrogate gets into a string that `json.loads` made from text that
-# itself holds none: a `\uD800`-`\uDFFF` escape (any case of the hex digits).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SHOWN_KEY_CHARS = 64
 
 
@@ -57,17 +54,9 @@ def _scalar_problem(value: Any) -> str | None:
     return None
 
 
-def escapes_surrogates(text: str) -> bool:
-    """Whether JSON `text` may decode to a lone surrogate: it holds one, or escapes one.
-
-    False proves that no string or key `json.loads(text)` returns holds a surrogate (a
-    false True only costs the slower check of `shape_errors`)."""
-    return _SURROGATE.search(text) is not None or _SURROGATE_ESCAPE.search(text) is not None
-
-
 def fits(item: Any, depth: int = 1) -> bool:
-    """Whether `item`, a value `json.loads` returned from text without surrogates (see
-    `escapes_surrogates`), is within every bound `shape_errors` checks: True exactly when
+    """Whether `item`, a value parsed from a body proven free of surrogates (see
+    `body.parse_plain_json`), is within every bound `shape_errors` checks: True exactly when
     `shape_errors` would find nothing. One pass over the values without building paths,
     for the common case; what does not fit is then named by `shape_errors`."""
     kind = type(item)

@@ -9,6 +9,7 @@ import codecs
 import json
 import math
 import random
+import re
 
 import pytest
 
@@ -20,7 +21,6 @@ from lookout_ingest.bounds import (
     MAX_KEY_CHARS,
     MAX_OBJECT_KEYS,
     MAX_STRING_CHARS,
-    escapes_surrogates,
     fits,
     shape_errors,
 )
@@ -124,6 +124,12 @@ BODIES = [
     b'{"a": ' + b"9" * 5000 + b"}",
     b"[" * 5000 + b"]" * 5000,
     b'{"a": 1} trailing',
+    # Integers past 64 bits, which orjson would read as floats: left to `json`.
+    b'{"a": 18446744073709551616}',
+    b'{"a": [1, -9223372036854775809]}',
+    b'{"a" :\n\t -9223372036854775809, "b": 1}',
+    b'{"a": 123456789012345678901234567890.5}',
+    b'{"a": 9223372036854775807, "b": -9223372036854775808, "c": 18446744073709551615}',
     b"[1, 2]",
     b'"text"',
     b"\xff\xfe\x00",
@@ -146,7 +152,7 @@ def test_parse_plain_json_reads_every_body_as_parse_json_does(body: bytes) -> No
     data, plain = parse_plain_json(body)
     assert json.dumps(data, sort_keys=True) == json.dumps(expected, sort_keys=True)
     if plain:
-        assert not escapes_surrogates(json.dumps(data, ensure_ascii=False))
+        assert not re.search("[\ud800-\udfff]", json.dumps(data, ensure_ascii=False))
 
 
 def test_only_utf8_text_without_surrogate_escapes_is_plain() -> None:
@@ -155,3 +161,15 @@ def test_only_utf8_text_without_surrogate_escapes_is_plain() -> None:
     assert parse_plain_json(b'{"a": "\\uD83D\\uDE00"}')[1] is False
     assert parse_plain_json(codecs.BOM_UTF8 + b'{"a": 1}') == ({"a": 1}, False)
     assert parse_plain_json('{"a": 1}'.encode("utf-16")) == ({"a": 1}, False)
+
+
+def test_a_body_nested_past_pythons_limit_but_within_orjsons_is_read_then_refused() -> None:
+    # The one difference from parse_json (Python's recursion limit, ~1,000 levels, less
+    # the stack in use; orjson's is 1,024): its items are refused one by one instead.
+    body = b'{"batch": [' + b"[" * 1_010 + b"]" * 1_010 + b"]}"
+    with pytest.raises(BodyRefused, match="nested too deeply"):
+        parse_json(body)
+    data, plain = parse_plain_json(body)
+    assert plain
+    assert not fits(data["batch"][0])
+    assert shape_errors(data["batch"][0], 0)[0].reason == "nested deeper than 32 levels"
