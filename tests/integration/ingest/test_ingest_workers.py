@@ -1,7 +1,7 @@
 """Ingest with LOOKOUT_INGEST_WORKERS=2: two worker processes share one port, each
 acknowledges only what Kafka holds, a worker that dies is replaced while the other keeps
 answering, and SIGTERM stops them all. They share one budget per write key, and /metrics
-on either counts what both served."""
+on either counts what both served and shows each live worker's CPU time and memory."""
 
 from __future__ import annotations
 
@@ -193,6 +193,7 @@ async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_wit
     assert all(count > 0 for count in served.values()), served
     assert sum(served.values()) == posted
     assert await scraped_batch_requests(ingest) == [posted] * 6
+    await shows_workers(ingest, first)
 
     # A killed worker's counters stay counted; the supervisor drops its live gauges.
     directory = metrics_dir(ingest)
@@ -207,6 +208,34 @@ async def test_metrics_count_what_every_worker_served_even_a_dead_one(ingest_wit
         await asyncio.sleep(0.1)
     assert not live_gauge.exists()
     assert await scraped_batch_requests(ingest) == [posted] * 6
+    # Its CPU and memory go with it; its replacement's show.
+    await shows_workers(ingest, workers(ingest))
+
+
+async def shows_workers(ingest: IngestUnderTest, pids: set[int]) -> None:
+    """Every scrape shows the CPU time and memory of exactly the workers `pids` (within
+    30 s: a new worker shows once it has imported its metrics), values their /proc
+    entries bear out."""
+    deadline = time.monotonic() + 30
+    while True:
+        scrapes = [await worker_gauges(ingest) for _ in range(4)]  # both workers answer some
+        if all(set(cpu) == set(memory) == pids for cpu, memory in scrapes):
+            break
+        assert time.monotonic() < deadline, (scrapes, pids)
+        await asyncio.sleep(0.2)
+    for cpu, memory in scrapes:
+        for pid in pids:
+            times = psutil.Process(pid).cpu_times()
+            assert 0 < cpu[pid] <= times.user + times.system + 0.02
+            assert memory[pid] > 20 * 2**20  # a worker's interpreter and app alone
+
+
+async def worker_gauges(ingest: IngestUnderTest) -> tuple[dict[int, float], dict[int, float]]:
+    """({pid: CPU seconds}, {pid: resident bytes}) of the workers one /metrics shows."""
+    gauges: dict[str, dict[int, float]] = {}
+    for family in text_string_to_metric_families(await ingest.metrics()):
+        gauges[family.name] = {int(s.labels.get("pid", 0)): s.value for s in family.samples}
+    return gauges["lookout_worker_cpu_seconds"], gauges["lookout_worker_resident_memory_bytes"]
 
 
 def gone(pid: int) -> bool:

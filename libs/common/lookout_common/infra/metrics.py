@@ -4,13 +4,16 @@
 directory (set by a supervisor before it starts its worker processes, as ingest's does
 with more than one worker), what every process wrote there: prometheus_client's
 multiprocess mode, in which only metrics kept in those files are shown (no custom
-collectors, no process or GC metrics)."""
+collectors, no process or GC metrics), and each live worker's CPU time and resident
+memory, read from /proc by the scrape (`WorkerProcesses`)."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -20,7 +23,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -37,16 +42,62 @@ HTTP_DURATION = Histogram(
 )
 
 _QUIET_ROUTES = {"/metrics"}
+_WRITER = re.compile(r"\w+_(\d+)\.db")  # a process's file: <kind>_<pid>.db
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+class WorkerProcesses(Collector):
+    """`lookout_worker_cpu_seconds{pid}` and `lookout_worker_resident_memory_bytes{pid}`
+    of every worker that still runs, read from /proc/<pid>/stat at scrape time (in
+    multiprocess mode prometheus_client shows no process metrics, and its process
+    collector reads only the process it runs in). A worker is a process that wrote into
+    the multiprocess directory (each does as it imports its metrics) and has the
+    scraping process's parent (the supervisor), so a pid reused by another process is
+    not taken for a worker."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        cpu = GaugeMetricFamily(
+            "lookout_worker_cpu_seconds",
+            "CPU time (user + system) a worker process has used since it started",
+            labels=["pid"],
+        )
+        memory = GaugeMetricFamily(
+            "lookout_worker_resident_memory_bytes",
+            "Resident memory of a worker process",
+            labels=["pid"],
+        )
+        supervisor = os.getppid()
+        writers = {int(m[1]) for f in self.directory.iterdir() if (m := _WRITER.fullmatch(f.name))}
+        for pid in sorted(writers):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue  # exited (its counters stay counted)
+            # The fields after the command's name: state, ppid, ... (proc(5) numbers the
+            # first of them 3: utime is field 14, stime 15, rss 24).
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[1]) != supervisor:
+                continue
+            cpu.add_metric([str(pid)], (int(fields[11]) + int(fields[12])) / _TICKS_PER_S)
+            memory.add_metric([str(pid)], int(fields[21]) * _PAGE_BYTES)
+        yield cpu
+        yield memory
 
 
 def exposition() -> Callable[[], bytes]:
     """What `/metrics` answers: this process's registry, or in multiprocess mode every
-    process's files in `PROMETHEUS_MULTIPROC_DIR`, merged."""
+    process's files in `PROMETHEUS_MULTIPROC_DIR`, merged, and the live workers' CPU and
+    memory."""
     directory = os.environ.get(MULTIPROCESS_DIR)
     if not directory:
         return generate_latest
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call] # untyped upstream
+    registry.register(WorkerProcesses(directory))
     return lambda: generate_latest(registry)
 
 
