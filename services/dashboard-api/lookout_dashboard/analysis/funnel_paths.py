@@ -79,19 +79,52 @@ def match(
     if not ordered and np.any((times[1:] == times[:-1]) & (person[1:] == person[:-1])):
         return None
     starts = np.flatnonzero((marks & 1 != 0) & (times < to_us))
-    current = starts
+    owner = person[starts]
+    # Starts whose next step-2 event is the same one (or, without any, of one person) form
+    # a run: every later step of their paths is the same events, and the run's last start,
+    # whose window ends last, reaches deepest. Paths are followed from that start only.
+    second = _earliest_later(_with_bit(marks, 1), starts, person) if steps > 1 else owner
+    opens = _changes(second, owner)
+    firsts = np.flatnonzero(opens)
+    ends = np.append(firsts[1:], len(starts))[: len(firsts)] - 1
+    last = starts[ends]
+    current = last
     depth = np.ones(len(current), dtype=np.int64)
     alive = np.ones(len(current), dtype=bool)
     deadline = times[current] + window_us
     chain = [times[current]]
     for bit in range(1, steps):
-        later = _earliest_later(np.flatnonzero(marks & (1 << bit) != 0), current, person)
+        if bit == 1:
+            later = second[ends]
+        else:
+            later = _earliest_later(_with_bit(marks, bit), current, person)
         alive &= (later >= 0) & (times[later] <= deadline)
         current = np.where(alive, later, current)
         depth += alive
         chain.append(times[current])
-    chosen = _deepest_earliest(person[starts], depth)
+    # A run's path starts at its earliest start as deep as the last one: the first whose
+    # window reaches the deepest step (any, when that is step 1).
+    run = np.cumsum(opens) - 1
+    reached = np.stack(chain)[depth - 1, np.arange(len(depth))] - window_us
+    floor = np.where(depth > 1, reached, np.iinfo(np.int64).min)
+    deep_enough = np.flatnonzero(times[starts] >= floor[run])
+    first = deep_enough[_changes(run[deep_enough])]
+    chain[0] = times[starts[first]]
+    chosen = _deepest_earliest(person[last], depth)
     return _tally(depth[chosen], [times_k[chosen] for times_k in chain], steps)
+
+
+def _changes(*columns: Int64s) -> npt.NDArray[np.bool_]:
+    """True where a row differs from the one before in any column (and at the first)."""
+    changed = np.zeros(len(columns[0]), dtype=bool)
+    changed[:1] = True
+    for column in columns:
+        changed[1:] |= column[1:] != column[:-1]
+    return changed
+
+
+def _with_bit(marks: Int64s, bit: int) -> Int64s:
+    return np.flatnonzero(marks & (1 << bit) != 0)
 
 
 def time_order(person: Int64s, times: Int64s) -> Int64s:
@@ -188,12 +221,11 @@ def _deepest_earliest(owner: Int64s, depth: Int64s) -> Int64s:
     order), the index of the deepest, the earliest among equals; linear, no sort."""
     if not len(owner):
         return np.arange(0, dtype=np.int64)
-    first = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    first = np.flatnonzero(_changes(owner))
     deepest = np.maximum.reduceat(depth, first)
     group = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(owner))))
     candidates = np.flatnonzero(depth == deepest[group])
-    keep = np.concatenate(([True], group[candidates][1:] != group[candidates][:-1]))
-    return candidates[keep]
+    return candidates[_changes(group[candidates])]
 
 
 def _tally(depth: Int64s, chain: list[Int64s], steps: int) -> Paths:
