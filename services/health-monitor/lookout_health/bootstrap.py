@@ -123,14 +123,13 @@ async def bootstrap(settings: HealthMonitorSettings, loops: Supervisor) -> Async
 
 
 # Where the lifespan keeps the services, and the typed getters routes take them from
-# (`get_pool` and `get_monitor` by name too: tests override them).
+# (`get_pool`, `get_monitor` and `get_rolling_uptime` by name too: tests override them).
 app_services = AppServices(Services)
 get_services = app_services.get
 get_pool = app_services.getter(lambda services: services.pool)
 get_monitor = app_services.getter(lambda services: services.monitor)
+get_rolling_uptime = app_services.getter(lambda services: services.rolling_uptime)
 ServicesDep = Annotated[Services, app_services.depends()]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 MonitorDep = Annotated[Monitor, Depends(get_monitor)]
-RollingUptimeDep = Annotated[
-    RollingUptime, app_services.depends(lambda services: services.rolling_uptime)
-]
+RollingUptimeDep = Annotated[RollingUptime, Depends(get_rolling_uptime)]

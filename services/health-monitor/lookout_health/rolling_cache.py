@@ -18,8 +18,9 @@ sums ready), and again once they are `REFRESH_S` old, which bounds how long a wr
 an older bucket (a result delayed in a backlog, deltas held while Postgres was down) goes
 unseen, or when the configured checks changed. A request that finds no sums for its cut
 (before the first fill, or a boundary the loop did not get ahead of) waits for the loop
-to fill them; a check configured since the last fill has its settled rows read by the
-request itself until the loop's next fill includes it.
+to fill them, at most `FILL_WAIT_S` (then /checks answers 503 with Retry-After); a check
+configured since the last fill has its settled rows read by the request itself until the
+loop's next fill includes it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ REFRESH_S = 600.0
 # The loop fills the cut a boundary brings this long before it, and looks every TICK_S.
 LEAD = timedelta(minutes=2)
 TICK_S = 30.0
+# Longest a request waits for the loop to fill its sums (the dashboard's relay allows
+# 30 s); past it the loop is failing or far behind, and the request is refused.
+FILL_WAIT_S = 20.0
+
+
+class UptimeNotReady(Exception):
+    """The loop has not filled the sums a request needs within `fill_wait_s`."""
 
 
 class Cut(NamedTuple):
@@ -162,6 +170,7 @@ class RollingUptime:
 
     windows: tuple[timedelta, ...] = tuple(UPTIME_WINDOWS.values())
     refresh_s: float = REFRESH_S
+    fill_wait_s: float = FILL_WAIT_S
     _kept: dict[Key, Kept] = field(default_factory=dict)
     _asked: dict[Key, Cut] = field(default_factory=dict)  # cuts requests wait for
     _wanted: asyncio.Event = field(default_factory=asyncio.Event)
@@ -207,13 +216,17 @@ class RollingUptime:
                     self._filled.notify_all()
 
     async def _kept_for(self, length: timedelta, window: Cut) -> Kept:
-        """The kept sums of `window`, waiting for the loop to fill them if it has not."""
+        """The kept sums of `window`, waiting up to `fill_wait_s` for the loop to fill
+        them if it has not (else UptimeNotReady)."""
         key = _key(length, window)
-        async with self._filled:
-            while (kept := self._kept.get(key)) is None:
-                self._asked[key] = window
-                self._wanted.set()
-                await self._filled.wait()
+        try:
+            async with asyncio.timeout(self.fill_wait_s), self._filled:
+                while (kept := self._kept.get(key)) is None:
+                    self._asked[key] = window
+                    self._wanted.set()
+                    await self._filled.wait()
+        except TimeoutError:
+            raise UptimeNotReady(f"not filled within {self.fill_wait_s:g} s") from None
         return kept
 
     async def uptime(

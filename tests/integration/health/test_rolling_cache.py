@@ -13,11 +13,18 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from lookout_common.contracts.health_events import CheckStatus
+from lookout_common.infra.auth import Reader
 from lookout_health import rolling_cache, rollup_store
+from lookout_health.bootstrap import get_monitor, get_pool, get_rolling_uptime
+from lookout_health.config import HealthConfig
+from lookout_health.monitor import Monitor
 from lookout_health.rolling_cache import TICK_S, RollingUptime
+from lookout_health.routes import checks as checks_routes
 from lookout_health.uptime import Resolution, RollupKey, Scope, Seconds, UptimeLedger, merge
 
 pytestmark = pytest.mark.integration
@@ -114,6 +121,25 @@ async def test_a_request_waits_for_the_loops_first_fill(db) -> None:
 
     await rolling.tend(db, CHECKS, now + timedelta(seconds=1))  # the loop's first round
     assert await asyncio.wait_for(request, 10) == await read(db, CHECKS, now)
+
+
+async def test_checks_answer_503_when_the_loop_does_not_fill_in_time(pool) -> None:
+    """A loop that cannot fill (Postgres down at start-up, say) must not leave requests
+    waiting for ever: past `fill_wait_s` /checks answers 503 with Retry-After."""
+    monitor = Monitor(pool, None, "test")
+    monitor.apply(HealthConfig(checks=[]))
+    app = FastAPI()
+    app.include_router(checks_routes.router)
+    app.dependency_overrides[get_pool] = lambda: pool
+    app.dependency_overrides[get_monitor] = lambda: monitor
+    app.dependency_overrides[get_rolling_uptime] = lambda: RollingUptime(fill_wait_s=0.3)
+    app.dependency_overrides[Reader.__metadata__[0].dependency] = lambda: None
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor") as client:
+        answer = await asyncio.wait_for(client.get("/api/v1/health/checks"), 10)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "10"
+    assert "not filled within 0.3 s" in answer.json()["detail"]
 
 
 async def test_the_loop_fills_at_start_up_for_the_current_checks(db) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query
@@ -22,6 +22,7 @@ from lookout_common.contracts.health_events import CheckResult
 from lookout_common.infra.auth import AUTH_ERRORS, Admin, Reader
 from lookout_health.bootstrap import MonitorDep, PoolDep, RollingUptimeDep
 from lookout_health.config import CheckName
+from lookout_health.rolling_cache import UptimeNotReady
 from lookout_health.sla import UPTIME_WINDOWS
 from lookout_health.store import locations as location_store
 from lookout_health.store import results as result_store
@@ -40,17 +41,31 @@ NamedChecks = Annotated[
 ]
 
 
-@router.get("/api/v1/health/checks", response_model=list[CheckSummary], responses=AUTH_ERRORS)
+NOT_FILLED: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The uptime sums are not filled yet: retry after the header's seconds"}
+}
+
+
+@router.get(
+    "/api/v1/health/checks",
+    response_model=list[CheckSummary],
+    responses={**AUTH_ERRORS, **NOT_FILLED},
+)
 async def checks(
     pool: PoolDep, monitor: MonitorDep, rolling: RollingUptimeDep, _: Reader
 ) -> list[CheckSummary]:
     now = datetime.now(UTC)
     configured = monitor.checks
     names = list(configured)
-    latest, uptime = await asyncio.gather(  # two connections of the pool
-        result_store.latest_results(pool, names, monitor.quorum.window_s),
-        rolling.uptime(pool, names, now),
-    )
+    try:
+        latest, uptime = await asyncio.gather(  # two connections of the pool
+            result_store.latest_results(pool, names, monitor.quorum.window_s),
+            rolling.uptime(pool, names, now),
+        )
+    except UptimeNotReady as error:
+        raise HTTPException(
+            503, f"uptime: {error} (the health-rolling-uptime loop)", {"Retry-After": "10"}
+        ) from None
     results = {r.service: r for r in latest}
     return [
         CheckSummary(
