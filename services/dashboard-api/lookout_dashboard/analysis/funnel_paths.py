@@ -178,7 +178,10 @@ def stored_events(
     if len(pairs):
         order = np.argsort(pairs["anonymous"])
         anonymous = pairs["anonymous"][order].astype(np.int64)
-        linked = np.flatnonzero(records["anonymous"][kept] == 1)
+        # Only anonymous records whose key shares its slot with a linked key are looked up.
+        slots = np.zeros(_SLOTS, dtype=bool)
+        slots[anonymous & (_SLOTS - 1)] = True
+        linked = np.flatnonzero((records["anonymous"][kept] == 1) & slots[keys & (_SLOTS - 1)])
         found = np.minimum(np.searchsorted(anonymous, keys[linked]), len(anonymous) - 1)
         hit = anonymous[found] == keys[linked]
         keys[linked[hit]] = pairs["user"][order][found[hit]]
