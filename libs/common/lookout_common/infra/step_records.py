@@ -13,48 +13,64 @@ RECORD_SIZE = 17  # lookout_step_record: person key (8 bytes), time (8), user id
 KEY_SIZE = 8
 
 
-def remove_statement(qualified_table: str) -> str:
-    """Rewrites the rows of `qualified_table` (a quoted name of step_times or a restored
-    copy) that hold a record starting with one of $1 (byte strings of one length: a person
-    key, or a key and a time), and drops rows left empty; answers the records removed.
-    Only rows holding one of those person keys are read, but finding them is a scan of the
-    table: erasure is a rare admin operation."""
-    return f"""
-WITH prefixes AS (
-    SELECT DISTINCT prefix FROM unnest($1::bytea[]) AS prefix
-),
-people AS (
-    SELECT DISTINCT substr(prefix, 1, {KEY_SIZE}) AS person FROM prefixes
-),
-hit AS (
-    SELECT s.ctid AS row_id, length(s.records) AS size,
-           (SELECT coalesce(string_agg(substr(s.records, at, {RECORD_SIZE}), ''::bytea
-                                       ORDER BY at), ''::bytea)
-            FROM generate_series(1, length(s.records), {RECORD_SIZE}) AS at
-            WHERE substr(s.records, at, (SELECT length(prefix) FROM prefixes LIMIT 1))
-                  NOT IN (SELECT prefix FROM prefixes)) AS kept
-    FROM {qualified_table} AS s
-    WHERE EXISTS (SELECT FROM people WHERE position(people.person IN s.records) > 0)
-),
-emptied AS (
-    DELETE FROM {qualified_table} AS s USING hit
-    WHERE s.ctid = hit.row_id AND hit.kept = ''::bytea
-),
-rewritten AS (
-    UPDATE {qualified_table} AS s SET records = hit.kept FROM hit
-    WHERE s.ctid = hit.row_id AND hit.kept <> ''::bytea AND length(hit.kept) < hit.size
-)
-SELECT coalesce(sum(size - length(kept)), 0)::int8 / {RECORD_SIZE} FROM hit
-"""
-
-
 async def remove(
     connection: asyncpg.Connection, prefixes: Sequence[bytes], qualified_table: str = TABLE
 ) -> int:
-    """Remove the records starting with one of `prefixes` (all of one length); how many."""
+    """Remove the records starting with one of `prefixes` (byte strings of one length: a
+    person key, or a key and a time) from `qualified_table` (a quoted name of step_times or
+    a restored copy), rewriting the rows that hold them and deleting rows left empty; how
+    many records went. Call inside a transaction. Postgres finds the rows holding one of
+    the person keys (a scan of the table: erasure is a rare admin operation); Python cuts
+    the records out of them, at the speed of a byte search rather than of a row per record
+    (22 s for one person over 10 M records in SQL, which splits every row it touches)."""
     if not prefixes:
         return 0
-    return int(await connection.fetchval(remove_statement(qualified_table), list(prefixes)))
+    wanted = set(prefixes)
+    keys = sorted({prefix[:KEY_SIZE] for prefix in wanted})
+    rows = await connection.fetch(
+        f"SELECT ctid, records FROM {qualified_table} WHERE EXISTS ("
+        " SELECT FROM unnest($1::bytea[]) AS key WHERE position(key IN records) > 0"
+        ") FOR UPDATE",
+        keys,
+    )
+    removed, rewritten, emptied = 0, [], []
+    for row in rows:
+        kept = without(row["records"], keys, wanted)
+        if kept is None:
+            continue  # a key's bytes across two records, not a record of theirs
+        removed += (len(row["records"]) - len(kept)) // RECORD_SIZE
+        if kept:
+            rewritten.append((row["ctid"], kept))
+        else:
+            emptied.append((row["ctid"],))
+    if rewritten:
+        await connection.executemany(
+            f"UPDATE {qualified_table} SET records = $2 WHERE ctid = $1", rewritten
+        )
+    if emptied:
+        await connection.executemany(f"DELETE FROM {qualified_table} WHERE ctid = $1", emptied)
+    return removed
+
+
+def without(records: bytes, keys: Sequence[bytes], wanted: set[bytes]) -> bytes | None:
+    """`records` without the records that start with one of `wanted` (each starting with
+    one of `keys`); None when there is none."""
+    size = len(next(iter(wanted)))
+    cuts = []
+    for key in keys:
+        at = records.find(key)
+        while at >= 0:
+            if at % RECORD_SIZE == 0 and records[at : at + size] in wanted:
+                cuts.append(at)
+            at = records.find(key, at + 1)
+    if not cuts:
+        return None
+    pieces, start = [], 0
+    for at in sorted(cuts):
+        pieces.append(records[start:at])
+        start = at + RECORD_SIZE
+    pieces.append(records[start:])
+    return b"".join(pieces)
 
 
 def ledger_keys(hashes: Sequence[str]) -> list[bytes]:
