@@ -227,3 +227,27 @@ async def test_funnels_refuse_more_step_events_than_they_match_in_memory(generat
     assert found == expected
     with pytest.raises(FunnelError, match=f"^from: more than {events - 1:,} step events"):
         await count_funnel(connection, steps, window, start, end, max_step_events=events - 1)
+
+
+class BitmapSettingRecorder(asyncpg.Connection):
+    """A connection that notes Postgres' enable_bitmapscan before each statement it fetches."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings: list[str] = []
+
+    async def fetch(self, query: str, *args: object, **kwargs: object) -> list:
+        self.settings.append(await self.fetchval("SHOW enable_bitmapscan"))
+        return await super().fetch(query, *args, **kwargs)
+
+
+async def test_journeys_are_planned_without_bitmap_scans(database_url: str) -> None:
+    # A bitmap reads every event of an id from its first start on and sorts them, where the
+    # index read in time order stops after the share; the setting lasts for the statement.
+    connection = await asyncpg.connect(database_url, connection_class=BitmapSettingRecorder)
+    try:
+        await follow_journeys(connection, "page:/search", T0, T0 + SPAN)
+        assert connection.settings == ["off"]
+        assert await connection.fetchval("SHOW enable_bitmapscan") == "on"
+    finally:
+        await connection.close()
