@@ -153,23 +153,15 @@ async def count_funnel(
     _check(steps)
     if window <= timedelta(0):
         raise FunnelError("window: the conversion window must be positive")
-    window_us, to_us = _microseconds(window), _microseconds(end - POSTGRES_EPOCH)
-    paths: Paths | None = None
-    rounds: tuple[bool, ...] = (False, True)
-    if not any(step.filters for step in steps):
+    stored = not any(step.filters for step in steps)  # the records hold no properties
+    paths = None
+    if stored:
         paths = await _stored_paths(connection, steps, window, start, end, max_step_events)
-        rounds = (True,)  # None: equal times, which only the raw rows' event ids order
-    arguments: list[object] = [start, end + window, [step.event for step in steps]]
-    if any(step.filters for step in steps):
-        arguments.append([step.filters for step in steps])
-    for ordered in rounds if paths is None else ():  # ordered: equal times by event id
-        people = await connection.fetch(funnel_sql(steps, ordered=ordered), *arguments)
-        packed = [row[0] for row in people]
-        _check_size(sum(map(len, packed)) // RECORD.itemsize, max_step_events)
-        paths = furthest_paths(packed, len(steps), window_us, to_us, ordered=ordered)
-        if paths is not None:
-            break
-    assert paths is not None
+    if paths is None:
+        # Filters, or equal times: only the raw rows' event ids order those, so after the
+        # store found them the raw rows are read in that order at once.
+        rounds = (True,) if stored else (False, True)
+        paths = await _raw_paths(connection, steps, window, start, end, max_step_events, rounds)
     reached = paths.reached
     medians = [_median_seconds(times) for times in paths.step_times]
     return [
@@ -184,6 +176,31 @@ async def count_funnel(
         )
         for index, step in enumerate(steps)
     ]
+
+
+async def _raw_paths(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    steps: Sequence[FunnelStep],
+    window: timedelta,
+    start: datetime,
+    end: datetime,
+    max_step_events: int,
+    rounds: tuple[bool, ...],
+) -> Paths:
+    """The paths from the raw rows: unordered first when `rounds` starts so (cheaper), then
+    ordered by time and event id in SQL if two of a person's step events share a time."""
+    arguments: list[object] = [start, end + window, [step.event for step in steps]]
+    if any(step.filters for step in steps):
+        arguments.append([step.filters for step in steps])
+    window_us, to_us = _microseconds(window), _microseconds(end - POSTGRES_EPOCH)
+    for ordered in rounds:
+        people = await connection.fetch(funnel_sql(steps, ordered=ordered), *arguments)
+        packed = [row[0] for row in people]
+        _check_size(sum(map(len, packed)) // RECORD.itemsize, max_step_events)
+        paths = furthest_paths(packed, len(steps), window_us, to_us, ordered=ordered)
+        if paths is not None:
+            return paths
+    raise AssertionError("ordered events always match")
 
 
 async def _stored_paths(
