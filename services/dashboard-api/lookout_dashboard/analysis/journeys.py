@@ -41,44 +41,71 @@ NOT_STEPS = ("experiment_exposure", "identify", "performance")
 EVENTS_PER_ID = 32
 
 
-def _session_events(sessions: str, limit: str | None = None) -> str:
-    """Rows (person, session, id, occurred_at, event_id, step, in_session, last) of each
-    session in `sessions` from its first start on, read per id through that id's own index.
-    With a `limit`, the first that many events of the id from there on, of any session (so
-    that a short session does not scan the rest of the range; `in_session` says which are
-    the session's, `last` marks the row that filled the share). The share is taken in time
-    order alone, with every event at the time of its last: then it is the index's own order
-    and the read stops there, and the rows of the first `limit` by (time, event id), the
-    ones that count, are all in it."""
-    in_session = "" if limit else "AND coalesce(e.session_id, '') = sessions.session"
-    order = f"ORDER BY e.occurred_at FETCH FIRST {limit} ROWS WITH TIES" if limit else ""
+def _id_events(since: str, order: str = "", where: str = "") -> str:
+    """The step events (occurred_at, event_id, session_id, step) of `ids.id` in the range
+    from `since` on (and `where`), read through the id's own index: by user id, and by
+    anonymous id where the user id is null (each event once)."""
     select = f"""
             SELECT e.occurred_at, e.event_id, coalesce(e.session_id, '') AS session_id,
                    CASE WHEN e.event = 'page_view' AND coalesce(e.properties ->> 'path', '') <> ''
                         THEN 'page:' || (e.properties ->> 'path') ELSE 'event:' || e.event END
                        AS step
             FROM user_analytics AS e
-            WHERE e.{{column}} = ids.id AND e.occurred_at >= sessions.first
+            WHERE e.{{column}} = ids.id AND e.occurred_at >= {since}
               AND e.occurred_at >= $2 AND e.occurred_at < $3
-              {in_session}
-              AND e.kind <> 'identify' AND e.event <> ALL($5::text[]) {{anonymous}}
+              AND e.kind <> 'identify' AND e.event <> ALL($5::text[]) {{anonymous}} {where}
             {order}"""
     by_user = select.format(column="user_id", anonymous="")
     by_anonymous = select.format(column="anonymous_id", anonymous="AND e.user_id IS NULL")
+    return f"({by_user}) UNION ALL ({by_anonymous})"
+
+
+def _session_events(sessions: str, limit: str) -> str:
+    """Rows (person, session, id, occurred_at, event_id, session_id, step, last,
+    in_session) of each session in `sessions` from its first start on: per id, the first
+    `limit` events from there on, of any session (so that a short session does not scan the
+    rest of the range; `in_session` says which are the session's, `last` marks the row
+    that filled the share). The share is taken in time order alone, with every event at the
+    time of its last: then it is the index's own order and the read stops there, and the
+    rows of the first `limit` by (time, event id), the ones that count, are all in it."""
+    reads = _id_events(
+        "sessions.first", f"ORDER BY e.occurred_at FETCH FIRST {limit} ROWS WITH TIES"
+    )
     # A lateral read is one session and id, the share's partition: its few rows are
     # numbered there, instead of sorting every row read by session, id and time again.
-    last = f"row_number() OVER (ORDER BY occurred_at, event_id) = {limit}" if limit else "false"
     return f"""
         SELECT sessions.person, sessions.session, ids.id, rows.*,
                rows.session_id = sessions.session AS in_session
         FROM {sessions} AS sessions JOIN ids USING (person)
         CROSS JOIN LATERAL (
-            SELECT *, {last} AS last FROM (
-                ({by_user})
-                UNION ALL
-                ({by_anonymous})
-            ) AS read
+            SELECT *, row_number() OVER (ORDER BY occurred_at, event_id) = {limit} AS last
+            FROM ({reads}) AS read
         ) AS rows"""
+
+
+def _whole_sessions(sessions: str) -> str:
+    """Rows (person, session, occurred_at, event_id, step) of each session in `sessions`
+    from its first start to the range's end. Each id of a person is read once, from the
+    earliest first start of the person's sessions (materialized, so that the planner does
+    not read it again per session): a person's short sessions each read alone would each
+    scan the rest of the range."""
+    reads = _id_events(
+        "earliest.first", where="AND coalesce(e.session_id, '') = ANY(earliest.sessions)"
+    )
+    return f"""
+        WITH reads AS MATERIALIZED (
+            SELECT earliest.person, rows.*
+            FROM (
+                SELECT person, min(first) AS first, array_agg(session) AS sessions
+                FROM {sessions} GROUP BY person
+            ) AS earliest
+            JOIN ids USING (person)
+            CROSS JOIN LATERAL ({reads}) AS rows
+        )
+        SELECT sessions.person, sessions.session, reads.occurred_at, reads.event_id, reads.step
+        FROM reads JOIN {sessions} AS sessions
+          ON sessions.person = reads.person AND sessions.session = reads.session_id
+         AND reads.occurred_at >= sessions.first"""
 
 
 def _paths(rows: str) -> str:
@@ -161,7 +188,7 @@ unsettled AS (
 paths AS (
     SELECT path FROM first_paths WHERE settled
     UNION ALL
-    SELECT path FROM ({_paths(f"({_session_events('unsettled')}) AS whole")}) AS whole_paths
+    SELECT path FROM ({_paths(f"({_whole_sessions('unsettled')}) AS whole")}) AS whole_paths
 )
 -- A session whose start is no step (identify, telemetry) has no path.
 SELECT path, count(*) AS sequences FROM paths WHERE path IS NOT NULL GROUP BY path
